@@ -1,0 +1,183 @@
+"""Safe, atomic, versioned checkpoints.
+
+One file holds the weights, both configs, the training history (per-step and per-epoch curves),
+the optimizer state (for resume), the data set's name and a format version. It is written with
+`torch.save` and read with `torch.load(weights_only=True)`, whose restricted unpickler accepts
+tensors and plain Python containers only: a file that tries to run code is refused, never run.
+Everything stored is therefore converted to tensors, dicts, lists, str, int, float, bool or None.
+
+Saving writes a temporary file in the same folder, fsyncs it and renames it over the target, so
+a process killed mid-save (or a full disk) leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .models import VAE, VAEConfig
+
+FORMAT_NAME = "latentlab-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint could not be read or written; the message is meant for the user."""
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint file holds, in memory."""
+
+    model: VAE
+    train_config: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)          # {"dataset": "mnist", "binarize": "dynamic", ...}
+    history: dict = field(default_factory=dict)       # see trainer.History.to_dict
+    optimizer_state: dict | None = None
+    trainer_state: dict = field(default_factory=dict)  # epoch, step, RNG state: what resume needs
+    extras: dict = field(default_factory=dict)        # e.g. encoded test means + labels for the scatter
+    meta: dict = field(default_factory=dict)          # format version, latentlab version
+
+
+def _plain(value: Any) -> Any:
+    """Convert numpy values, tuples and paths into what weights_only loading accepts."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # numpy scalar / 0-d array
+        return value.item() if getattr(value, "ndim", 0) == 0 else torch.as_tensor(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint")
+
+
+def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict | None = None,
+                    data: dict | None = None, history: dict | None = None,
+                    optimizer_state: dict | None = None, trainer_state: dict | None = None,
+                    extras: dict | None = None) -> Path:
+    """Write a checkpoint atomically. Raises CheckpointError (e.g. disk full); the old file survives."""
+    from .. import __version__
+
+    path = Path(path)
+    payload = _plain({
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "latentlab_version": __version__,
+        "model_config": model.config.to_dict(),
+        "state_dict": {k: v for k, v in model.state_dict().items()},
+        "train_config": train_config or {},
+        "data": data or {},
+        "history": history or {},
+        "optimizer": optimizer_state,
+        "trainer_state": trainer_state or {},
+        "extras": extras or {},
+    })
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise CheckpointError(f"Cannot write checkpoint {path}: {e.strerror or e}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+        _fsync_dir(path.parent)
+    except BaseException as e:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        if isinstance(e, (OSError, RuntimeError)):
+            reason = getattr(e, "strerror", None) or str(e)
+            raise CheckpointError(f"Could not save checkpoint {path}: {reason}. "
+                                  "The previous file, if any, is unchanged.") from e
+        raise
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # not supported on every platform (Windows); the rename itself is atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_payload(path: str | os.PathLike) -> dict:
+    """Load and validate the raw dict of a checkpoint file without building a model."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"No such checkpoint: {path}")
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"Cannot read {path}: {e.strerror or e}") from e
+    if not data:
+        raise CheckpointError(f"{path} is empty: not a latentlab checkpoint")
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        # weights_only refused something: a pickle that names functions or classes, i.e. could run code.
+        raise CheckpointError(
+            f"Refused to open {path}: it contains Python objects that could run code when loaded, "
+            "which no latentlab checkpoint does. Nothing from it was run.") from e
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path} is damaged or not a latentlab checkpoint "
+                              f"(it may be truncated): {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+    except Exception as e:  # anything else the unpickler raises on garbage
+        raise CheckpointError(f"{path} is not a readable latentlab checkpoint ({type(e).__name__})") from e
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path} is not a latentlab checkpoint (it is a PyTorch file of another kind)")
+    version = payload.get("format_version")
+    if not isinstance(version, int):
+        raise CheckpointError(f"{path} has no valid format version")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer latentlab ({payload.get('latentlab_version', '?')}, checkpoint "
+            f"format {version}); this version reads format {FORMAT_VERSION} and older. Upgrade latentlab.")
+    return payload
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint; raises CheckpointError with a clear message on anything unexpected."""
+    payload = read_payload(path)
+    try:
+        config = VAEConfig.from_dict(dict(payload["model_config"]))
+        model = VAE(config)
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is a damaged latentlab checkpoint: {e}") from e
+    model.to(device).eval()
+    return Checkpoint(
+        model=model,
+        train_config=dict(payload.get("train_config") or {}),
+        data=dict(payload.get("data") or {}),
+        history=dict(payload.get("history") or {}),
+        optimizer_state=payload.get("optimizer"),
+        trainer_state=dict(payload.get("trainer_state") or {}),
+        extras=dict(payload.get("extras") or {}),
+        meta={"format_version": payload["format_version"],
+              "latentlab_version": payload.get("latentlab_version")},
+    )

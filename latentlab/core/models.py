@@ -1,0 +1,229 @@
+"""The variational auto-encoder of Kingma & Welling (2014), readable in one screen.
+
+Encoder q(z|x) = N(mu, diag(sigma^2)), prior p(z) = N(0, I), decoder p(x|z) Bernoulli (logits) or
+Gaussian (mean in [0, 1], per-pixel learned or fixed variance). The network bodies (MLP or a small
+convnet) are chosen by `VAEConfig.architecture`; everything probabilistic lives here and in
+`objectives.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import objectives
+
+ARCHITECTURES = ("mlp", "conv")
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+# A floor on the Gaussian decoder's standard deviation: with 8-bit images a smaller sigma only
+# lets the density of a continuous model explode on constant pixels (Frey Face's background).
+MIN_DECODER_LOGVAR = 2 * math.log(1e-2)
+
+
+@dataclass
+class VAEConfig:
+    """Everything needed to rebuild a VAE; round-trips through plain JSON (`to_dict`/`from_dict`)."""
+
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+    latent_dim: int = 2
+    architecture: str = "mlp"                 # "mlp" or "conv"
+    hidden_sizes: tuple[int, ...] = (512, 512)  # MLP hidden layers (encoder; decoder mirrors them)
+    conv_channels: tuple[int, int] = (32, 64)   # conv: channels of the two stride-2 layers
+    conv_hidden: int = 256                      # conv: width of the dense layer after the convs
+    likelihood: str = "bernoulli"             # "bernoulli" or "gaussian"
+    gaussian_variance: str = "learned"        # "learned" (one log-variance per pixel) or "fixed"
+    gaussian_fixed_std: float = 0.1           # sigma of p(x|z) when gaussian_variance == "fixed"
+
+    def __post_init__(self) -> None:
+        self.image_shape = tuple(int(s) for s in self.image_shape)
+        self.hidden_sizes = tuple(int(h) for h in self.hidden_sizes)
+        self.conv_channels = tuple(int(c) for c in self.conv_channels)
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ValueError(f"image_shape must be (C, H, W), got {self.image_shape}")
+        if not 1 <= self.latent_dim <= 256:
+            raise ValueError(f"latent_dim must be between 1 and 256, got {self.latent_dim}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        if self.gaussian_variance not in ("learned", "fixed"):
+            raise ValueError(f"gaussian_variance must be 'learned' or 'fixed', got {self.gaussian_variance!r}")
+        if self.architecture == "mlp" and not self.hidden_sizes:
+            raise ValueError("an MLP needs at least one hidden layer")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VAEConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown model settings: {sorted(unknown)}")
+        return cls(**d)
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class _ConvEncoder(nn.Module):
+    """Two stride-2 convolutions and a dense layer; works for any image of at least 4x4."""
+
+    def __init__(self, cfg: VAEConfig, out_features: int):
+        super().__init__()
+        c, h, w = cfg.image_shape
+        c1, c2 = cfg.conv_channels
+        self.convs = nn.Sequential(
+            nn.Conv2d(c, c1, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+        )
+        with torch.no_grad():
+            flat = self.convs(torch.zeros(1, c, h, w)).shape[1]
+        self.dense = nn.Sequential(nn.Linear(flat, cfg.conv_hidden), nn.ReLU(),
+                                   nn.Linear(cfg.conv_hidden, out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dense(self.convs(x))
+
+
+class _ConvDecoder(nn.Module):
+    """Mirror of the encoder: dense, reshape, two stride-2 transposed convolutions, crop to H x W."""
+
+    def __init__(self, cfg: VAEConfig):
+        super().__init__()
+        c, h, w = cfg.image_shape
+        c1, c2 = cfg.conv_channels
+        self.base = (c2, math.ceil(h / 4), math.ceil(w / 4))
+        self.out_hw = (h, w)
+        self.dense = nn.Sequential(nn.Linear(cfg.latent_dim, cfg.conv_hidden), nn.ReLU(),
+                                   nn.Linear(cfg.conv_hidden, math.prod(self.base)), nn.ReLU())
+        self.deconvs = nn.Sequential(
+            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(c1, c, 4, stride=2, padding=1),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.deconvs(self.dense(z).view(-1, *self.base))
+        h, w = self.out_hw
+        return out[..., :h, :w]
+
+
+class VAE(nn.Module):
+    """Gaussian encoder, standard normal prior, Bernoulli or Gaussian decoder.
+
+    Images are float tensors of shape (B, C, H, W) with values in [0, 1].
+    """
+
+    def __init__(self, config: VAEConfig | None = None, **overrides):
+        super().__init__()
+        if config is None:
+            config = VAEConfig(**overrides)
+        elif overrides:
+            config = VAEConfig(**{**config.to_dict(), **overrides})
+        self.config = config
+        c, h, w = config.image_shape
+        n_pixels, d = c * h * w, config.latent_dim
+        if config.architecture == "mlp":
+            hidden = list(config.hidden_sizes)
+            self.encoder = nn.Sequential(nn.Flatten(), _mlp([n_pixels, *hidden, 2 * d]))
+            self.decoder = nn.Sequential(_mlp([d, *hidden[::-1], n_pixels]), nn.Unflatten(1, (c, h, w)))
+        else:
+            self.encoder = _ConvEncoder(config, 2 * d)
+            self.decoder = _ConvDecoder(config)
+        if config.likelihood == "gaussian" and config.gaussian_variance == "learned":
+            self.decoder_logvar = nn.Parameter(torch.zeros(c, h, w))
+        else:
+            self.register_parameter("decoder_logvar", None)
+
+    # -- the public vocabulary -----------------------------------------------------------------
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.config.image_shape
+
+    @property
+    def likelihood(self) -> str:
+        return self.config.likelihood
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Parameters of q(z|x): mean and log-variance, each (B, latent_dim)."""
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode_raw(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder output before the link function: Bernoulli logits or Gaussian pre-sigmoid mean.
+
+        z may carry extra leading dimensions (e.g. (N samples, B, D)); they are kept.
+        """
+        lead = z.shape[:-1]
+        out = self.decoder(z.reshape(-1, self.latent_dim))
+        return out.reshape(*lead, *self.image_shape)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Mean of p(x|z), an image in [0, 1] of shape (B, C, H, W)."""
+        return torch.sigmoid(self.decode_raw(z))
+
+    def decoder_std(self) -> torch.Tensor:
+        """Per-pixel sigma of a Gaussian decoder (C, H, W)."""
+        return torch.exp(0.5 * self._decoder_logvar())
+
+    def _decoder_logvar(self) -> torch.Tensor:
+        if self.decoder_logvar is not None:
+            return self.decoder_logvar.clamp(min=MIN_DECODER_LOGVAR)
+        return torch.full(self.image_shape, 2 * math.log(self.config.gaussian_fixed_std),
+                          device=self.device)
+
+    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) summed over pixels; z (..., B, D) against x (B, C, H, W) gives (..., B)."""
+        raw = self.decode_raw(z)
+        if self.likelihood == "bernoulli":
+            return objectives.bernoulli_log_likelihood(x, raw)
+        return objectives.gaussian_log_likelihood(x, torch.sigmoid(raw), self._decoder_logvar())
+
+    def sample_x(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A sample from p(x|z) (not its mean): what the model 'really' generates, noise included."""
+        mean = self.decode(z)
+        if self.likelihood == "bernoulli":
+            return torch.bernoulli(mean, generator=generator)
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device)
+        return (mean + noise * self.decoder_std()).clamp(0, 1)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Mean images of n draws from the prior."""
+        z = torch.randn(n, self.latent_dim, generator=generator, device=self.device)
+        return self.decode(z)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Decode the posterior mean of each image."""
+        return self.decode(self.encode(x)[0])
+
+    def forward(self, x: torch.Tensor, n_samples: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two ELBO ingredients for a batch (so DistributedDataParallel sees one forward call).
+
+        Returns log p(x|z) for N reparameterised samples z ~ q(z|x), shape (N, B), and the
+        analytic KL(q(z|x) || N(0, I)) per latent dimension, shape (B, D).
+        """
+        mu, logvar = self.encode(x)
+        z = objectives.reparameterize(mu, logvar, n_samples)
+        return self.log_likelihood(x, z), objectives.kl_per_dim(mu, logvar)

@@ -1,0 +1,421 @@
+"""The training loop shared by the command line and the desktop app (no Qt here).
+
+The trainer owns the model, the optimizer and the data (kept on the training device as one
+uint8 tensor, so an epoch never waits for a DataLoader). It reports through plain callables
+("listeners") that receive immutable events, and takes pause / resume / stop requests from any
+thread; they take effect before the next step. A non-finite loss stops the run and restores
+the weights and optimizer state of the last completed epoch.
+
+Reproducibility: every epoch reseeds the RNGs from (seed, epoch), so the same seed and config
+on the CPU give the same curve, and a run resumed from a checkpoint replays the same shuffles.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Callable
+
+import torch
+
+from . import objectives
+from .checkpoint import Checkpoint, save_checkpoint
+from .data import binarize, to_float
+from .models import VAE
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30               # total epochs of the run (a resumed run continues up to this)
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 0.0         # max gradient norm; 0 = no clipping
+    n_samples: int = 1             # N, Monte Carlo samples of z per image for the reconstruction term
+    beta: float = 1.0              # weight of the KL term
+    kl_warmup_epochs: float = 0.0  # linear KL warm-up from 0 to beta over this many epochs; 0 = off
+    binarize: str = "dynamic"      # "dynamic", "threshold" or "grey"
+    seed: int = 0
+    device: str = "auto"           # "auto", "cpu", "cuda", "cuda:1", "mps"
+    num_threads: int = 0           # torch CPU threads for training; 0 = leave torch's default
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "n_samples"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.lr <= 0:
+            raise ValueError("lr must be positive")
+        if self.beta < 0 or self.kl_warmup_epochs < 0 or self.grad_clip < 0:
+            raise ValueError("beta, kl_warmup_epochs and grad_clip must not be negative")
+        if self.binarize not in ("dynamic", "threshold", "grey"):
+            raise ValueError(f"binarize must be dynamic, threshold or grey, got {self.binarize!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was asked for but this PyTorch has no usable CUDA device "
+                         "(a CPU-only build, or no NVIDIA driver)")
+    return device
+
+
+# -- events ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepEvent:
+    step: int                 # global step, counted from 1
+    epoch: int                # the epoch this step belongs to, counted from 1
+    epoch_fraction: float     # how far through the current epoch (0..1]
+    loss: float               # the minimised objective (beta-weighted); equals neg_elbo when beta = 1
+    neg_elbo: float           # nats per image
+    kl: float
+    recon: float
+    kl_per_dim: tuple[float, ...]
+    kl_weight: float
+    steps_per_sec: float
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    epoch: int
+    step: int
+    train_neg_elbo: float     # mean of the epoch's step losses
+    val_neg_elbo: float
+    val_kl: float
+    val_recon: float
+    val_kl_per_dim: tuple[float, ...]
+    active_units: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    status: str               # "running", "paused", "resumed", "stopped", "finished", "diverged"
+    message: str = ""
+
+
+Listener = Callable[[object], None]
+
+
+# -- history --------------------------------------------------------------------------------------
+STEP_COLUMNS = ("step", "epoch", "loss", "neg_elbo", "kl", "recon")
+EPOCH_COLUMNS = ("epoch", "step", "train_neg_elbo", "val_neg_elbo", "val_kl", "val_recon", "active_units")
+
+
+@dataclass
+class History:
+    """Per-step and per-epoch curves as plain lists (checkpoints store them as tensors)."""
+
+    steps: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in STEP_COLUMNS})
+    epochs: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in EPOCH_COLUMNS})
+    epoch_kl_per_dim: list[list[float]] = field(default_factory=list)
+
+    def add_step(self, e: StepEvent) -> None:
+        for c in STEP_COLUMNS:
+            self.steps[c].append(getattr(e, c))
+
+    def add_epoch(self, e: EpochEvent) -> None:
+        for c in EPOCH_COLUMNS:
+            self.epochs[c].append(getattr(e, c))
+        self.epoch_kl_per_dim.append(list(e.val_kl_per_dim))
+
+    def to_dict(self) -> dict:
+        return {
+            "steps": {c: torch.tensor(v, dtype=torch.float64) for c, v in self.steps.items()},
+            "epochs": {c: torch.tensor(v, dtype=torch.float64) for c, v in self.epochs.items()},
+            "epoch_kl_per_dim": torch.tensor(self.epoch_kl_per_dim, dtype=torch.float64),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "History":
+        h = cls()
+        if not d:
+            return h
+        for c in STEP_COLUMNS:
+            if c in d.get("steps", {}):
+                h.steps[c] = [float(v) for v in torch.as_tensor(d["steps"][c]).tolist()]
+        for c in EPOCH_COLUMNS:
+            if c in d.get("epochs", {}):
+                h.epochs[c] = [float(v) for v in torch.as_tensor(d["epochs"][c]).tolist()]
+        kl = d.get("epoch_kl_per_dim")
+        if kl is not None and torch.as_tensor(kl).numel():
+            h.epoch_kl_per_dim = torch.as_tensor(kl).tolist()
+        return h
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+# -- the trainer ----------------------------------------------------------------------------------
+class Trainer:
+    """Trains a VAE on uint8 images (N, C, H, W); see the module docstring."""
+
+    VAL_SEED = 1234  # validation binarisation is fixed, so epoch-to-epoch changes are the model's
+
+    def __init__(self, model: VAE, train_images: torch.Tensor, val_images: torch.Tensor | None = None,
+                 config: TrainConfig | None = None, *, data_info: dict | None = None,
+                 history: History | None = None, optimizer_state: dict | None = None,
+                 trainer_state: dict | None = None, extras: dict | None = None, dist=None):
+        self.config = config or TrainConfig()
+        self.device = resolve_device(self.config.device)
+        self.model = model.to(self.device)
+        self.data_info = dict(data_info or {})
+        self.data_info.setdefault("binarize", self.config.binarize)
+        self.extras = dict(extras or {})
+        self.dist = dist  # a distributed.DistContext when run under torchrun, else None
+        if train_images.dtype != torch.uint8 or train_images.dim() != 4:
+            raise ValueError("train_images must be a uint8 tensor of shape (N, C, H, W)")
+        if tuple(train_images.shape[1:]) != tuple(model.image_shape):
+            raise ValueError(f"images of shape {tuple(train_images.shape[1:])} do not fit a model "
+                             f"for {tuple(model.image_shape)}")
+        self.train_images = train_images.to(self.device)
+        self.val_images = val_images.to(self.device) if val_images is not None and len(val_images) else None
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr,
+                                          weight_decay=self.config.weight_decay)
+        if optimizer_state:
+            self.optimizer.load_state_dict(optimizer_state)
+            for group in self.optimizer.param_groups:  # a resumed run takes the new lr / decay
+                group["lr"], group["weight_decay"] = self.config.lr, self.config.weight_decay
+        self.history = history or History()
+        state = trainer_state or {}
+        self.epoch = int(state.get("epoch", 0))          # completed epochs
+        self.step = int(state.get("step", 0))            # completed steps
+        self._batch_in_epoch = int(state.get("batch_in_epoch", 0))
+        self._listeners: list[Listener] = []
+        self._stop = threading.Event()
+        self._running = threading.Event()   # cleared while paused
+        self._running.set()
+        self.status = "idle"
+        self.message = ""
+        self._good_state = self._snapshot()
+
+    # -- control from any thread --------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        """`listener(event)` is called on the training thread; it must return quickly."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    def request_pause(self) -> None:
+        self._running.clear()
+
+    def request_resume(self) -> None:
+        self._running.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run must wake up to stop
+
+    @property
+    def is_paused(self) -> bool:
+        return not self._running.is_set()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _emit(self, event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _snapshot(self) -> dict:
+        return {"model": copy.deepcopy(self.model.state_dict()),
+                "optimizer": copy.deepcopy(self.optimizer.state_dict())}
+
+    def _restore(self, snap: dict) -> None:
+        self.model.load_state_dict(snap["model"])
+        self.optimizer.load_state_dict(snap["optimizer"])
+
+    @property
+    def _rank(self) -> int:
+        return self.dist.rank if self.dist else 0
+
+    @property
+    def _world(self) -> int:
+        return self.dist.world_size if self.dist else 1
+
+    def steps_per_epoch(self) -> int:
+        per_rank = len(self.train_images) // self._world
+        return max(1, math.ceil(per_rank / self.config.batch_size))
+
+    def _epoch_batches(self, epoch: int):
+        """Index batches of an epoch; the permutation depends only on (seed, epoch)."""
+        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        n = len(self.train_images)
+        perm = torch.randperm(n, generator=g)
+        if self._world > 1:
+            per_rank = n // self._world
+            perm = perm[self._rank * per_rank:(self._rank + 1) * per_rank]
+        return perm.to(self.device).split(self.config.batch_size)
+
+    def _batch(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return binarize(to_float(images), self.config.binarize, generator)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> str:
+        """Train until `config.epochs` epochs are done, or stop/divergence. Returns the final status."""
+        cfg = self.config
+        if cfg.num_threads > 0 and self.device.type == "cpu":
+            torch.set_num_threads(cfg.num_threads)  # per thread: this is the training thread
+        self._stop.clear()
+        self.status = "running"
+        self._emit(StatusEvent("running", f"training on {self.device}"))
+        net = self.dist.wrap(self.model) if self.dist else self.model
+        warmup_steps = round(cfg.kl_warmup_epochs * self.steps_per_epoch())
+        rate = _RateMeter()
+        try:
+            while self.epoch < cfg.epochs and not self._stop.is_set():
+                self._train_epoch(net, warmup_steps, rate)
+        except TrainingDiverged as e:
+            self._restore(self._good_state)
+            self.status, self.message = "diverged", str(e)
+            self._emit(StatusEvent("diverged", self.message))
+            return self.status
+        self.status = "stopped" if self.epoch < cfg.epochs else "finished"
+        self.message = (f"stopped at epoch {self.epoch + 1}, step {self.step}" if self.status == "stopped"
+                        else f"finished {self.epoch} epochs ({self.step} steps)")
+        self._emit(StatusEvent(self.status, self.message))
+        return self.status
+
+    def _train_epoch(self, net, warmup_steps: int, rate: "_RateMeter") -> None:
+        cfg = self.config
+        epoch_number = self.epoch + 1
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch_number)  # eps and binarisation of this epoch
+        batches = self._epoch_batches(epoch_number)
+        n_batches = len(batches)
+        start = time.perf_counter()
+        self.model.train()
+        for i in range(self._batch_in_epoch, n_batches):
+            if not self._running.is_set():
+                self._wait_while_paused(rate)
+            if self._stop.is_set():
+                self._batch_in_epoch = i
+                return
+            x = self._batch(self.train_images[batches[i]])
+            weight = objectives.kl_weight(self.step, cfg.beta, warmup_steps)
+            terms = objectives.elbo_terms(*net(x, cfg.n_samples), beta=weight)
+            stats = torch.cat([torch.stack([terms.loss, terms.neg_elbo, terms.kl, terms.recon]).detach(),
+                               terms.kl_per_dim.detach()])
+            if self.dist:
+                stats = self.dist.mean(stats)  # all ranks see the same numbers, NaN included
+            values = stats.tolist()  # the one host-device sync of the step
+            if not all(math.isfinite(v) for v in values[:4]):
+                raise TrainingDiverged(
+                    f"Training diverged at step {self.step + 1} (epoch {epoch_number}): the loss became "
+                    f"{values[0]}. The weights from the end of epoch {self.epoch} were kept. "
+                    "Try a smaller learning rate or gradient clipping.")
+            self.optimizer.zero_grad(set_to_none=True)
+            terms.loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            event = StepEvent(step=self.step, epoch=epoch_number, epoch_fraction=(i + 1) / n_batches,
+                              loss=values[0], neg_elbo=values[1], kl=values[2], recon=values[3],
+                              kl_per_dim=tuple(values[4:]), kl_weight=weight, steps_per_sec=rate.tick())
+            self.history.add_step(event)
+            self._emit(event)
+        self._batch_in_epoch = 0
+        self.epoch = epoch_number
+        self._end_epoch(epoch_number, time.perf_counter() - start)
+
+    def _wait_while_paused(self, rate: "_RateMeter") -> None:
+        self.status = "paused"
+        self._emit(StatusEvent("paused", f"paused at step {self.step}"))
+        self._running.wait()
+        rate.reset()  # time spent paused is not training time
+        self.status = "running"
+        if not self._stop.is_set():
+            self._emit(StatusEvent("resumed", f"resumed at step {self.step}"))
+
+    def _end_epoch(self, epoch: int, seconds: float) -> None:
+        steps = self.history.steps
+        n_this_epoch = sum(1 for e in steps["epoch"][-self.steps_per_epoch():] if e == epoch)
+        train_neg_elbo = (sum(steps["neg_elbo"][-n_this_epoch:]) / n_this_epoch) if n_this_epoch else math.nan
+        ev = self.validate() if self.val_images is not None else None
+        event = EpochEvent(
+            epoch=epoch, step=self.step, train_neg_elbo=train_neg_elbo,
+            val_neg_elbo=ev.neg_elbo if ev else math.nan, val_kl=ev.kl if ev else math.nan,
+            val_recon=ev.recon if ev else math.nan,
+            val_kl_per_dim=tuple(ev.kl_per_dim) if ev else (), active_units=ev.active_units if ev else -1,
+            seconds=seconds)
+        if ev is not None and not math.isfinite(ev.neg_elbo):
+            raise TrainingDiverged(f"Training diverged in epoch {epoch}: the validation loss is "
+                                   f"{ev.neg_elbo}. The weights from the end of epoch {epoch - 1} were kept.")
+        self.history.add_epoch(event)
+        self._good_state = self._snapshot()
+        self._emit(event)
+
+    @torch.no_grad()
+    def validate(self, batch_size: int = 1000) -> objectives.Evaluation:
+        """ELBO terms and active units on the validation images (fixed binarisation)."""
+        g = torch.Generator(device=self.device).manual_seed(self.VAL_SEED)
+        batches = (self._batch(chunk, g) for chunk in self.val_images.split(batch_size))
+        return objectives.evaluate(self.model, batches)
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Atomic checkpoint of everything resume needs (only rank 0 writes under torchrun)."""
+        if self._rank != 0:
+            return
+        save_checkpoint(path, self.model, train_config=self.config.to_dict(), data=self.data_info,
+                        history=self.history.to_dict(), optimizer_state=self.optimizer.state_dict(),
+                        trainer_state={"epoch": self.epoch, "step": self.step,
+                                       "batch_in_epoch": self._batch_in_epoch},
+                        extras=self.extras)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, train_images: torch.Tensor,
+                        val_images: torch.Tensor | None = None, dist=None, **config_overrides) -> "Trainer":
+        """Continue a saved run: same weights, optimizer state, counters and curves."""
+        config = TrainConfig.from_dict({**ckpt.train_config, **config_overrides})
+        return cls(ckpt.model, train_images, val_images, config, data_info=ckpt.data,
+                   history=History.from_dict(ckpt.history), optimizer_state=ckpt.optimizer_state,
+                   trainer_state=ckpt.trainer_state, extras=ckpt.extras, dist=dist)
+
+
+class _RateMeter:
+    """Steps per second, smoothed over the last couple of seconds."""
+
+    def __init__(self, window: float = 2.0):
+        self.window = window
+        self.reset()
+
+    def reset(self) -> None:
+        self._times: list[float] = []
+
+    def tick(self) -> float:
+        now = time.perf_counter()
+        self._times.append(now)
+        while len(self._times) > 2 and now - self._times[0] > self.window:
+            self._times.pop(0)
+        if len(self._times) < 2:
+            return 0.0
+        return (len(self._times) - 1) / (now - self._times[0])
+
+
+def default_gui_threads() -> int:
+    """CPU threads for training beside a live GUI: leave one core for decoding on hover.
+
+    Measured on 2 cores: training with 2 threads while the GUI decodes with 2 more gave a hover
+    p95 of 12.6 ms; 1 + 1 threads gave 0.29 ms and twice the training steps/s.
+    """
+    return max(1, (os.cpu_count() or 2) - 1)
