@@ -202,9 +202,9 @@ def data_root(data_dir: str | os.PathLike | None = None) -> Path:
 def _root_origin(data_dir) -> str:
     """Where data_root() got its answer, for error messages."""
     if data_dir is not None:
-        return "given as the data folder (--data-dir)"
+        return "chosen with --data-dir / data_dir"
     if os.environ.get(DATA_ENV_VAR):
-        return f"from ${DATA_ENV_VAR}"
+        return f"set by ${DATA_ENV_VAR}"
     return "the default cache folder"
 
 

@@ -1,0 +1,539 @@
+"""Tests for latentlab.core.data: loading, file formats, downloading, conversions.
+
+No internet and no shared data: the data sets are the tiny ones built from resources/samples
+(see conftest.py), and downloads go to a local HTTP server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import http.server
+import socket
+import threading
+import zlib
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+import pytest
+import torch
+from PIL import Image
+
+from dataset_files import (
+    IDX_IMAGES_MAGIC,
+    IDX_LABELS_MAGIC,
+    SAMPLES_DIR,
+    idx_bytes,
+    mat_v5_bytes,
+    read_samples,
+    write_frey_mat,
+    write_idx_gz,
+    write_mnist_layout,
+)
+from latentlab.core import datasets
+from latentlab.core.data import (
+    DATASETS,
+    DataError,
+    DataWarning,
+    ImageDataset,
+    binarize,
+    data_root,
+    download_file,
+    load_dataset,
+    load_image_folder,
+    split_train_val,
+    to_float,
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_data_env(monkeypatch):
+    """The user's own settings must not leak into these tests."""
+    monkeypatch.delenv("LATENTLAB_DATA", raising=False)
+    monkeypatch.delenv("LATENTLAB_MIRRORS", raising=False)
+
+
+# --------------------------------------------------------------------------- built-in sets
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_idx_sets_load_from_tiny_root(tiny_data_root, name, split):
+    ds = load_dataset(name, split, data_dir=tiny_data_root, download=False)
+    images, labels = read_samples(name)
+    assert ds.name == name
+    assert len(ds) == 100 and ds.image_shape == (1, 28, 28)
+    assert ds.images.dtype == torch.uint8 and ds.labels.dtype == torch.int64
+    assert torch.equal(ds.images[:, 0], torch.from_numpy(images))
+    assert torch.equal(ds.labels, torch.from_numpy(labels))
+    assert ds.label_names == list(DATASETS[name].label_names) and len(ds.label_names) == 10
+
+
+def test_frey_face_split_is_fixed_disjoint_and_upright(tiny_data_root):
+    train = load_dataset("frey-face", "train", data_dir=tiny_data_root, download=False)
+    test = load_dataset("frey-face", "test", data_dir=tiny_data_root, download=False)
+    faces, _ = read_samples("frey-face")
+    assert (len(train), len(test)) == (80, 20)  # 400/1965 of the faces are test faces
+    assert train.image_shape == (1, 28, 20) and train.labels is None and train.label_names is None
+    # Together the splits are exactly the file's faces, each once, in their original order.
+    rows = {face.tobytes(): i for i, face in enumerate(faces)}
+    train_rows = [rows[f.numpy().tobytes()] for f in train.images[:, 0]]
+    test_rows = [rows[f.numpy().tobytes()] for f in test.images[:, 0]]
+    assert sorted(train_rows + test_rows) == list(range(100))
+    assert train_rows == sorted(train_rows)
+    # The split is our documented seed-0 shuffle, so it is the same on every machine.
+    assert test_rows == sorted(np.random.RandomState(0).permutation(100)[:20].tolist())
+
+
+def test_frey_full_size_split_counts():
+    assert len(datasets._frey_split_indices(1965, "test")) == 400
+    assert len(datasets._frey_split_indices(1965, "train")) == 1565
+
+
+def test_missing_file_without_download_says_where(tmp_path):
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", "test", data_dir=tmp_path, download=False)
+    message = str(info.value)
+    assert "t10k-images-idx3-ubyte.gz" in message
+    assert str(tmp_path / "mnist") in message
+    assert "LATENTLAB_DATA" in message and "--data-dir" in message
+
+
+def test_unknown_set_and_split(tiny_data_root):
+    with pytest.raises(DataError, match="cifar"):
+        load_dataset("cifar", data_dir=tiny_data_root, download=False)
+    with pytest.raises(ValueError, match="split"):
+        load_dataset("mnist", "validation", data_dir=tiny_data_root, download=False)
+
+
+def test_registry_lists_files_checksums_and_mirrors():
+    assert set(DATASETS) == {"mnist", "fashion-mnist", "frey-face"}
+    for spec in DATASETS.values():
+        assert spec.base_urls
+        for split in ("train", "test"):
+            for remote in spec.files_for(split):
+                assert len(remote.md5) == 32 and len(remote.sha256) == 64
+    assert DATASETS["mnist"].files_for("train")[0].md5 == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
+
+
+# --------------------------------------------------------------------------- IDX parsing
+
+
+def _write_broken_mnist(folder: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    write_mnist_layout(folder / "mnist", images, labels)
+
+
+def test_idx_bad_magic(tmp_path):
+    images, labels = read_samples("mnist")
+    _write_broken_mnist(tmp_path, images, labels)
+    write_idx_gz(tmp_path / "mnist/train-images-idx3-ubyte.gz", images, IDX_LABELS_MAGIC + 7)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*magic"):
+        load_dataset("mnist", data_dir=tmp_path, download=False)
+
+
+def test_idx_truncated_gzip(tmp_path):
+    images, labels = read_samples("mnist")
+    _write_broken_mnist(tmp_path, images, labels)
+    path = tmp_path / "mnist/train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*(gzip|truncated)"):
+        load_dataset("mnist", data_dir=tmp_path, download=False)
+
+
+def test_idx_not_gzip_at_all(tmp_path):
+    images, labels = read_samples("mnist")
+    _write_broken_mnist(tmp_path, images, labels)
+    (tmp_path / "mnist/train-labels-idx1-ubyte.gz").write_bytes(b"<html>Not found</html>")
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz"):
+        load_dataset("mnist", data_dir=tmp_path, download=False)
+
+
+def test_idx_header_promises_more_than_the_data(tmp_path):
+    images, labels = read_samples("mnist")
+    _write_broken_mnist(tmp_path, images, labels)
+    short = idx_bytes(images, IDX_IMAGES_MAGIC)[:-28]  # one image row missing
+    (tmp_path / "mnist/train-images-idx3-ubyte.gz").write_bytes(gzip.compress(short))
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*truncated"):
+        load_dataset("mnist", data_dir=tmp_path, download=False)
+
+
+def test_image_and_label_counts_must_match(tmp_path):
+    images, labels = read_samples("mnist")
+    _write_broken_mnist(tmp_path, images, labels)
+    write_idx_gz(tmp_path / "mnist/train-labels-idx1-ubyte.gz", labels[:99], IDX_LABELS_MAGIC)
+    with pytest.raises(DataError, match="100 images.*99 labels"):
+        load_dataset("mnist", data_dir=tmp_path, download=False)
+
+
+# --------------------------------------------------------------------------- MAT v5 reader
+
+
+def _random_faces(count: int = 7) -> np.ndarray:
+    return np.random.default_rng(1).integers(8, 239, size=(count, 28, 20), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["miMATRIX", "miCOMPRESSED"])
+def test_mat_round_trip(tmp_path, compress):
+    faces = _random_faces()
+    ff = faces.reshape(len(faces), -1).T
+    path = tmp_path / "faces.mat"
+    path.write_bytes(mat_v5_bytes({"ff": ff, "tiny": np.array([[3, 4]], np.uint8)}, compress))
+    variables = datasets.read_mat(path)
+    assert variables["ff"].dtype == np.uint8
+    assert np.array_equal(variables["ff"], ff)
+    assert np.array_equal(variables["tiny"], [[3, 4]])  # 2 bytes: small-data-element format
+
+
+def test_mat_big_endian(tmp_path):
+    ff = _random_faces().reshape(7, -1).T
+    path = tmp_path / "big.mat"
+    path.write_bytes(mat_v5_bytes({"ff": ff}, order=">"))
+    assert np.array_equal(datasets.read_mat(path)["ff"], ff)
+
+
+def test_frey_loads_from_compressed_mat(tmp_path):
+    faces = _random_faces(20)
+    write_frey_mat(tmp_path / "frey-face/frey_rawface.mat", faces, compress=True)
+    train = load_dataset("frey-face", "train", data_dir=tmp_path, download=False)
+    test = load_dataset("frey-face", "test", data_dir=tmp_path, download=False)
+    got = torch.cat([train.images, test.images])[:, 0].numpy()
+    assert sorted(f.tobytes() for f in got) == sorted(f.tobytes() for f in faces)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda data: data[:100],  # shorter than the header
+        lambda data: data[:-50],  # truncated variable
+        lambda data: data[:126] + b"XX" + data[128:],  # bad endian indicator
+    ],
+    ids=["short", "truncated", "endian"],
+)
+def test_mat_corrupt_files_name_the_file(tmp_path, corrupt):
+    path = tmp_path / "frey-face/frey_rawface.mat"
+    write_frey_mat(path, _random_faces())
+    path.write_bytes(corrupt(path.read_bytes()))
+    with pytest.raises(DataError, match="frey_rawface.mat"):
+        load_dataset("frey-face", data_dir=tmp_path, download=False)
+
+
+def test_mat_compressed_garbage(tmp_path):
+    path = tmp_path / "bad.mat"
+    header = mat_v5_bytes({})
+    path.write_bytes(header + (15).to_bytes(4, "little") + (8).to_bytes(4, "little") + b"notzlib!")
+    with pytest.raises(DataError, match="bad.mat"):
+        datasets.read_mat(path)
+
+
+def test_frey_without_ff_variable(tmp_path):
+    path = tmp_path / "frey-face/frey_rawface.mat"
+    path.parent.mkdir()
+    path.write_bytes(mat_v5_bytes({"faces": np.zeros((560, 2), np.uint8)}))
+    with pytest.raises(DataError, match="no variable 'ff'"):
+        load_dataset("frey-face", data_dir=tmp_path, download=False)
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+class _FileServer(http.server.ThreadingHTTPServer):
+    """Serves ``files`` (URL path -> bytes); anything else is a 404."""
+
+    def __init__(self, files: dict[str, bytes]):
+        super().__init__(("127.0.0.1", 0), _FileHandler)
+        self.files = files
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _FileHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = self.server.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        if self.path.startswith("/lying/"):  # promises more bytes than it sends
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body) + 1000))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+PAYLOAD = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
+PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
+PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+@pytest.fixture
+def server():
+    files = {"/data/file.bin": PAYLOAD, "/lying/file.bin": PAYLOAD}
+    httpd = _FileServer(files)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A localhost URL on a port nobody listens on (connection refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/file.bin"
+
+
+def test_download_good_file_with_progress(server, tmp_path):
+    calls = []
+    dest = tmp_path / "sub" / "file.bin"
+    result = download_file(
+        [server.url + "/data/file.bin"], dest, md5=PAYLOAD_MD5, sha256=PAYLOAD_SHA256,
+        progress=lambda done, total, name: calls.append((done, total, name)),
+    )
+    assert result == dest and dest.read_bytes() == PAYLOAD
+    assert calls[0] == (0, len(PAYLOAD), "file.bin") and calls[-1] == (len(PAYLOAD), len(PAYLOAD), "file.bin")
+    assert [done for done, _, _ in calls] == sorted(done for done, _, _ in calls)
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["file.bin"]  # no temp file left
+
+
+@pytest.mark.parametrize("which", ["md5", "sha256"])
+def test_download_wrong_checksum_leaves_nothing(server, tmp_path, which):
+    sums = {"md5": PAYLOAD_MD5, "sha256": PAYLOAD_SHA256, which: "0" * (32 if which == "md5" else 64)}
+    with pytest.raises(DataError) as info:
+        download_file([server.url + "/data/file.bin"], tmp_path / "file.bin", **sums)
+    message = str(info.value)
+    assert "file.bin" in message and "expected " + "0" * 32 in message
+    assert (PAYLOAD_MD5 if which == "md5" else PAYLOAD_SHA256) in message  # what we got
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_404_and_refused(server, tmp_path, refused_url):
+    dead = server.url + "/data/missing.bin"
+    with pytest.raises(DataError) as info:
+        download_file([dead, refused_url], tmp_path / "file.bin", timeout=5)
+    message = str(info.value)
+    assert "file.bin" in message and dead in message and refused_url in message
+    assert "404" in message and "refused" in message.lower()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_falls_back_to_second_mirror(server, tmp_path, refused_url):
+    urls = [server.url + "/data/missing.bin", refused_url, server.url + "/data/file.bin"]
+    download_file(urls, tmp_path / "file.bin", md5=PAYLOAD_MD5, timeout=5)
+    assert (tmp_path / "file.bin").read_bytes() == PAYLOAD
+
+
+def test_download_truncated_body_is_an_error(server, tmp_path):
+    with pytest.raises(DataError, match="lying/file.bin"):
+        download_file([server.url + "/lying/file.bin"], tmp_path / "file.bin", timeout=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_cancel_midway(server, tmp_path):
+    cancel = threading.Event()
+
+    def cancel_after_first_chunk(done, total, name):
+        if done > 0:
+            cancel.set()
+
+    with pytest.raises(DataError, match="download cancelled"):
+        download_file([server.url + "/data/file.bin", server.url + "/data/file.bin"],
+                      tmp_path / "file.bin", progress=cancel_after_first_chunk, cancel=cancel)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_dataset_downloads_from_env_mirror(server, tmp_path, monkeypatch, refused_url):
+    """End to end: $LATENTLAB_MIRRORS is tried first and files land in <root>/<set>/."""
+    images, labels = read_samples("mnist")
+    files = {}
+    for prefix in ("t10k",):
+        for kind, array, magic in (("images-idx3", images, IDX_IMAGES_MAGIC),
+                                   ("labels-idx1", labels, IDX_LABELS_MAGIC)):
+            files[f"{prefix}-{kind}-ubyte.gz"] = gzip.compress(idx_bytes(array, magic), mtime=0)
+    server.files.update({f"/mirror/mnist/{name}": body for name, body in files.items()})
+    tiny_files = tuple(
+        datasets.RemoteFile(name, len(body), hashlib.md5(body).hexdigest(),
+                            hashlib.sha256(body).hexdigest())
+        for name, body in files.items()
+    )
+    spec = dataclasses.replace(DATASETS["mnist"], base_urls=(refused_url + "/",),
+                               files={"train": tiny_files, "test": tiny_files})
+    monkeypatch.setitem(DATASETS, "mnist", spec)
+    monkeypatch.setenv("LATENTLAB_MIRRORS", f" {server.url}/mirror/ ,")
+    seen = []
+
+    ds = load_dataset("mnist", "test", data_dir=tmp_path,
+                      progress=lambda done, total, name: seen.append(name))
+
+    assert len(ds) == 100 and torch.equal(ds.labels, torch.from_numpy(labels))
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(files)
+    assert set(seen) == set(files)
+
+
+def test_load_dataset_download_failure_says_what_to_do(tmp_path, monkeypatch, refused_url):
+    spec = dataclasses.replace(DATASETS["frey-face"], base_urls=(refused_url + "/",))
+    monkeypatch.setitem(DATASETS, "frey-face", spec)
+    with pytest.raises(DataError) as info:
+        load_dataset("frey-face", data_dir=tmp_path)
+    message = str(info.value)
+    assert "frey_rawface.mat" in message and refused_url in message and "LATENTLAB_DATA" in message
+    assert not (tmp_path / "frey-face" / "frey_rawface.mat").exists()
+
+
+def test_mirror_urls_env_first():
+    spec = DATASETS["fashion-mnist"]
+    urls = datasets.mirror_urls(spec, "t10k-labels-idx1-ubyte.gz")
+    assert urls == [spec.base_urls[0] + "t10k-labels-idx1-ubyte.gz"]
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def test_to_float_range_and_dtype():
+    x = to_float(torch.tensor([0, 128, 255], dtype=torch.uint8))
+    assert x.dtype == torch.float32
+    assert torch.allclose(x, torch.tensor([0.0, 128 / 255, 1.0]))
+    with pytest.raises(TypeError):
+        to_float(torch.zeros(3))
+
+
+def test_binarize_modes():
+    x = torch.tensor([0.0, 0.2, 0.5, 0.51, 1.0])
+    assert torch.equal(binarize(x, "threshold"), torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0]))
+    assert binarize(x, "grey") is x
+    sample = binarize(x, "dynamic")
+    assert sample[0] == 0 and sample[-1] == 1 and set(sample.tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="unknown binarize mode"):
+        binarize(x, "stochastic")
+
+
+def test_dynamic_binarization_is_seeded_and_fresh():
+    x = torch.full((10_000,), 0.3)
+    first = binarize(x, "dynamic", torch.Generator().manual_seed(5))
+    again = binarize(x, "dynamic", torch.Generator().manual_seed(5))
+    assert torch.equal(first, again)
+    generator = torch.Generator().manual_seed(5)
+    assert not torch.equal(binarize(x, "dynamic", generator), binarize(x, "dynamic", generator))
+    assert abs(first.mean().item() - 0.3) < 0.03
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_binarize_on_cuda():
+    x = torch.full((1000,), 0.5, device="cuda")
+    generator = torch.Generator(device="cuda").manual_seed(0)
+    assert binarize(x, "dynamic", generator).device.type == "cuda"
+    assert to_float(torch.zeros(2, dtype=torch.uint8, device="cuda")).device.type == "cuda"
+
+
+def test_split_train_val_sizes_and_order(tiny_data_root):
+    many = ImageDataset("fake", torch.zeros(60_000, 1, 1, 1, dtype=torch.uint8))
+    train, val = split_train_val(many)
+    assert (len(train), len(val)) == (50_000, 10_000)
+
+    ds = load_dataset("mnist", "test", data_dir=tiny_data_root, download=False)
+    train, val = split_train_val(ds, 0.2)
+    assert (len(train), len(val)) == (80, 20)
+    assert torch.equal(val.images, ds.images[80:]) and torch.equal(val.labels, ds.labels[80:])
+    assert val.label_names == ds.label_names
+    with pytest.raises(ValueError):
+        split_train_val(ds, 1.0)
+
+
+# --------------------------------------------------------------------------- data root
+
+
+def test_data_root_precedence(tmp_path, monkeypatch):
+    assert data_root() == Path(platformdirs.user_cache_dir("latentlab")) / "datasets"
+    monkeypatch.setenv("LATENTLAB_DATA", str(tmp_path / "from_env"))
+    assert data_root() == tmp_path / "from_env"
+    assert data_root(tmp_path / "given") == tmp_path / "given"
+    assert data_root(str(tmp_path)) == tmp_path
+
+
+# --------------------------------------------------------------------------- image folders
+
+
+def _save(path: Path, array: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+def test_image_folder_with_classes_and_an_unreadable_file(tmp_path):
+    digits, labels = read_samples("mnist")
+    for i in range(6):
+        _save(tmp_path / ("cats" if i % 2 else "dogs") / f"{i}.png", digits[i])
+    (tmp_path / "dogs" / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "notes.txt").write_text("ignored")
+
+    with pytest.warns(DataWarning, match="Skipped 1 unreadable"):
+        ds = load_image_folder(tmp_path)
+
+    assert ds.name == tmp_path.name and ds.label_names == ["cats", "dogs"]
+    assert len(ds) == 6 and ds.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert torch.equal(ds.images[3, 0], torch.from_numpy(digits[0]))  # dogs/0.png unchanged
+
+
+def test_image_folder_flat_rgb_and_aspect_ratio(tmp_path):
+    tall = np.zeros((40, 20), np.uint8)
+    tall[:, :] = 200
+    _save(tmp_path / "tall.png", tall)
+    ds = load_image_folder(tmp_path, image_shape=(3, 28, 28), invert=False)
+    assert ds.labels is None and ds.label_names is None
+    assert ds.image_shape == (3, 28, 28)
+    column_has_ink = (ds.images[0, 0] > 100).any(dim=0)
+    assert column_has_ink.sum().item() == 14  # 40x20 fits as 28x14, centred
+    assert not column_has_ink[:7].any() and not column_has_ink[-7:].any()
+
+
+def test_image_folder_auto_inverts_dark_ink_on_paper_only(tmp_path):
+    digit, _ = read_samples("mnist")
+    _save(tmp_path / "paper" / "digit.png", 255 - digit[0])
+    on_paper = load_image_folder(tmp_path / "paper")
+    assert torch.equal(on_paper.images[0, 0], torch.from_numpy(digit[0]))
+    face = load_image_folder(SAMPLES_DIR / "frey-face" / "face_0000.png", image_shape=(1, 28, 20))
+    original = np.array(Image.open(SAMPLES_DIR / "frey-face" / "face_0000.png"))
+    assert torch.equal(face.images[0, 0], torch.from_numpy(original))  # photos stay as they are
+
+
+def test_image_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_image_folder(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="No readable images"):
+        load_image_folder(tmp_path / "empty")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.jpg").write_bytes(b"\xff\xd8 not really")
+    with pytest.warns(DataWarning), pytest.raises(DataError, match="No readable images"):
+        load_image_folder(tmp_path / "junk")
+
+
+# --------------------------------------------------------------------------- shipped samples
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "frey-face"])
+def test_shipped_samples(name):
+    images, labels = read_samples(name)
+    assert len(images) == 100
+    assert images.shape[1:] == ((28, 20) if name == "frey-face" else (28, 28))
+    assert (labels is None) == (name == "frey-face")
+    first = next((SAMPLES_DIR / name).glob("*.png"))
+    assert Image.open(first).mode == "L"
+
+
+def test_samples_are_small():
+    total = sum(p.stat().st_size for p in SAMPLES_DIR.rglob("*") if p.is_file())
+    assert total < 1_000_000
