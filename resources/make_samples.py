@@ -38,7 +38,9 @@ def write_samples(ds: ImageDataset, folder: Path, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("data_root", type=Path, help="folder with mnist/, fashion-mnist/, frey-face/")
+    parser.add_argument(
+        "data_root", type=Path, help="folder holding mnist/, fashion-mnist/, frey-face/"
+    )
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--out", type=Path, default=SAMPLES_DIR)
     args = parser.parse_args()

@@ -90,7 +90,9 @@ def _uint8_matrix(name: str, array: np.ndarray, order: str) -> bytes:
     return _element(_MI_MATRIX, flags + dims + name_element + real, order)
 
 
-def mat_v5_bytes(variables: dict[str, np.ndarray], compress: bool = False, order: str = "<") -> bytes:
+def mat_v5_bytes(
+    variables: dict[str, np.ndarray], compress: bool = False, order: str = "<"
+) -> bytes:
     """A level-5 MAT-file holding uint8 matrices; ``compress`` wraps each in miCOMPRESSED."""
     text = b"MATLAB 5.0 MAT-file, Platform: latentlab tests".ljust(116, b" ")
     endian = b"IM" if order == "<" else b"MI"

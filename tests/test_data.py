@@ -121,13 +121,9 @@ def test_registry_lists_files_checksums_and_mirrors():
 # --------------------------------------------------------------------------- IDX parsing
 
 
-def _write_broken_mnist(folder: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    write_mnist_layout(folder / "mnist", images, labels)
-
-
 def test_idx_bad_magic(tmp_path):
     images, labels = read_samples("mnist")
-    _write_broken_mnist(tmp_path, images, labels)
+    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
     write_idx_gz(tmp_path / "mnist/train-images-idx3-ubyte.gz", images, IDX_LABELS_MAGIC + 7)
     with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*magic"):
         load_dataset("mnist", data_dir=tmp_path, download=False)
@@ -135,7 +131,7 @@ def test_idx_bad_magic(tmp_path):
 
 def test_idx_truncated_gzip(tmp_path):
     images, labels = read_samples("mnist")
-    _write_broken_mnist(tmp_path, images, labels)
+    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
     path = tmp_path / "mnist/train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:500])
     with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*(gzip|truncated)"):
@@ -144,7 +140,7 @@ def test_idx_truncated_gzip(tmp_path):
 
 def test_idx_not_gzip_at_all(tmp_path):
     images, labels = read_samples("mnist")
-    _write_broken_mnist(tmp_path, images, labels)
+    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
     (tmp_path / "mnist/train-labels-idx1-ubyte.gz").write_bytes(b"<html>Not found</html>")
     with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz"):
         load_dataset("mnist", data_dir=tmp_path, download=False)
@@ -152,7 +148,7 @@ def test_idx_not_gzip_at_all(tmp_path):
 
 def test_idx_header_promises_more_than_the_data(tmp_path):
     images, labels = read_samples("mnist")
-    _write_broken_mnist(tmp_path, images, labels)
+    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
     short = idx_bytes(images, IDX_IMAGES_MAGIC)[:-28]  # one image row missing
     (tmp_path / "mnist/train-images-idx3-ubyte.gz").write_bytes(gzip.compress(short))
     with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*truncated"):
@@ -161,7 +157,7 @@ def test_idx_header_promises_more_than_the_data(tmp_path):
 
 def test_image_and_label_counts_must_match(tmp_path):
     images, labels = read_samples("mnist")
-    _write_broken_mnist(tmp_path, images, labels)
+    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
     write_idx_gz(tmp_path / "mnist/train-labels-idx1-ubyte.gz", labels[:99], IDX_LABELS_MAGIC)
     with pytest.raises(DataError, match="100 images.*99 labels"):
         load_dataset("mnist", data_dir=tmp_path, download=False)
@@ -304,14 +300,16 @@ def test_download_good_file_with_progress(server, tmp_path):
         progress=lambda done, total, name: calls.append((done, total, name)),
     )
     assert result == dest and dest.read_bytes() == PAYLOAD
-    assert calls[0] == (0, len(PAYLOAD), "file.bin") and calls[-1] == (len(PAYLOAD), len(PAYLOAD), "file.bin")
+    size = len(PAYLOAD)
+    assert calls[0] == (0, size, "file.bin") and calls[-1] == (size, size, "file.bin")
     assert [done for done, _, _ in calls] == sorted(done for done, _, _ in calls)
     assert sorted(p.name for p in dest.parent.iterdir()) == ["file.bin"]  # no temp file left
 
 
 @pytest.mark.parametrize("which", ["md5", "sha256"])
 def test_download_wrong_checksum_leaves_nothing(server, tmp_path, which):
-    sums = {"md5": PAYLOAD_MD5, "sha256": PAYLOAD_SHA256, which: "0" * (32 if which == "md5" else 64)}
+    wrong = "0" * (32 if which == "md5" else 64)
+    sums = {"md5": PAYLOAD_MD5, "sha256": PAYLOAD_SHA256, which: wrong}
     with pytest.raises(DataError) as info:
         download_file([server.url + "/data/file.bin"], tmp_path / "file.bin", **sums)
     message = str(info.value)
@@ -358,11 +356,10 @@ def test_download_cancel_midway(server, tmp_path):
 def test_load_dataset_downloads_from_env_mirror(server, tmp_path, monkeypatch, refused_url):
     """End to end: $LATENTLAB_MIRRORS is tried first and files land in <root>/<set>/."""
     images, labels = read_samples("mnist")
-    files = {}
-    for prefix in ("t10k",):
-        for kind, array, magic in (("images-idx3", images, IDX_IMAGES_MAGIC),
-                                   ("labels-idx1", labels, IDX_LABELS_MAGIC)):
-            files[f"{prefix}-{kind}-ubyte.gz"] = gzip.compress(idx_bytes(array, magic), mtime=0)
+    files = {
+        "t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images, IDX_IMAGES_MAGIC)),
+        "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels, IDX_LABELS_MAGIC)),
+    }
     server.files.update({f"/mirror/mnist/{name}": body for name, body in files.items()})
     tiny_files = tuple(
         datasets.RemoteFile(name, len(body), hashlib.md5(body).hexdigest(),

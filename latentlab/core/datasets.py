@@ -375,7 +375,7 @@ def _mat_byte_order(data: bytes) -> str:
         raise _MatFormatError(f"bad endian indicator {indicator!r} (is this a v4 MAT-file?)")
     version = struct.unpack_from(f"{order}H", data, 124)[0]
     if version != 0x0100:  # v7.3 files say 0x0200 and are HDF5 inside
-        raise _MatFormatError(f"version 0x{version:04x} is not supported (v7.3/HDF5?); save with -v7")
+        raise _MatFormatError(f"version 0x{version:04x} is not supported (v7.3/HDF5?); use -v7")
     return order
 
 
@@ -461,7 +461,9 @@ def _frey_split_indices(count: int, split: str) -> np.ndarray:
     return np.sort(chosen)  # keep video order within a split; it is nicer to browse
 
 
-def _load_frey_split(folder: Path, files: tuple[RemoteFile, ...], spec: DatasetSpec, split: str) -> ImageDataset:
+def _load_frey_split(
+    folder: Path, files: tuple[RemoteFile, ...], spec: DatasetSpec, split: str
+) -> ImageDataset:
     path = folder / files[0].name
     variables = read_mat(path)
     if "ff" not in variables:
@@ -508,7 +510,8 @@ def _lookup(name: str) -> DatasetSpec:
         raise DataError(f"Unknown data set {name!r}. Built-in data sets: {known}.") from None
 
 
-def _ensure_file(spec, remote: RemoteFile, folder: Path, data_dir, download, progress, cancel) -> None:
+def _ensure_file(spec, remote: RemoteFile, folder: Path, data_dir, download, progress, cancel):
+    """Make sure ``folder/remote.name`` exists, downloading it if allowed."""
     path = folder / remote.name
     if path.is_file():
         return

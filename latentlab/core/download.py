@@ -96,6 +96,8 @@ def _download_one(url, dest: Path, md5, sha256, progress, cancel, timeout) -> No
         with os.fdopen(fd, "wb") as out:
             digests = _stream(url, out, dest.name, progress, cancel, timeout)
         _verify(digests, md5, sha256)
+        # mkstemp creates files readable by their owner only; data files are for everyone.
+        os.chmod(temp_path, 0o644)
         os.replace(temp_path, dest)
     finally:
         # After a successful os.replace the temp name no longer exists; otherwise this
