@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from latentlab.core.datasets import DATASETS, ImageDataset, data_root, load_dataset
 from latentlab.core.download import DataError, DownloadCancelled, download_file
+from latentlab.core.images import ImageError, check_image_shape, load_image
 
 __all__ = [
     "DATASETS",
@@ -99,11 +99,6 @@ def split_train_val(
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
-# "auto" inversion: an image whose border is this bright (median, 0..255) is taken to be
-# dark ink on light paper and inverted. Deliberately high: photos such as Frey faces have
-# mid-grey borders (~150) and must stay as they are.
-_PAPER_BRIGHTNESS = 192
-
 
 def load_image_folder(
     path: str | os.PathLike,
@@ -121,7 +116,7 @@ def load_image_folder(
     resized to fit H x W keeping its aspect ratio, and centred on a black canvas.
     Unreadable files are skipped with one DataWarning giving the count.
     """
-    channels, height, width = _check_image_shape(image_shape)
+    image_shape = check_image_shape(image_shape)
     if invert not in (True, False, "auto"):
         raise ValueError(f"invert must be True, False or 'auto', got {invert!r}")
     root = Path(path).expanduser()
@@ -130,9 +125,9 @@ def load_image_folder(
     images, kept_labels, unreadable = [], [], []
     for file, label in zip(files, labels):
         try:
-            images.append(_load_one_image(file, channels, height, width, invert))
+            images.append(load_image(file, image_shape, invert).pixels)
             kept_labels.append(label)
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        except ImageError:
             unreadable.append(file)
 
     if unreadable:
@@ -150,13 +145,6 @@ def load_image_folder(
         labels=torch.tensor(kept_labels, dtype=torch.int64) if label_names else None,
         label_names=label_names,
     )
-
-
-def _check_image_shape(image_shape) -> tuple[int, int, int]:
-    channels, height, width = (int(v) for v in image_shape)
-    if channels not in (1, 3) or height < 1 or width < 1:
-        raise ValueError(f"image_shape must be (1 or 3, H, W), got {tuple(image_shape)}")
-    return channels, height, width
 
 
 def _find_images(root: Path) -> tuple[list[Path], list[int], list[str] | None]:
@@ -188,43 +176,3 @@ def _image_files(folder: Path, recursive: bool = True) -> list[Path]:
 def _visible(paths: Iterable[Path]) -> list[Path]:
     """Skip hidden files and folders (.DS_Store, .ipynb_checkpoints, ...)."""
     return [p for p in paths if not p.name.startswith(".")]
-
-
-def _load_one_image(file: Path, channels: int, height: int, width: int, invert) -> np.ndarray:
-    """One file -> uint8 array (C, H, W)."""
-    with Image.open(file) as opened:
-        image = _flatten_alpha(ImageOps.exif_transpose(opened))
-        image = image.convert("L" if channels == 1 else "RGB")
-    if invert is True or (invert == "auto" and _looks_like_paper(image)):
-        image = ImageOps.invert(image)
-    image = _fit_and_pad(image, width, height)
-    array = np.asarray(image, dtype=np.uint8)
-    return array[None] if channels == 1 else array.transpose(2, 0, 1).copy()
-
-
-def _flatten_alpha(image: Image.Image) -> Image.Image:
-    """Put transparent images on white, as most drawing tools show them (then 'auto' inverts)."""
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba)
-    return image
-
-
-def _looks_like_paper(image: Image.Image) -> bool:
-    """True if the image border is bright, i.e. dark ink on a light background."""
-    grey = np.asarray(image.convert("L"), dtype=np.uint8)
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return float(np.median(border)) >= _PAPER_BRIGHTNESS
-
-
-def _fit_and_pad(image: Image.Image, width: int, height: int) -> Image.Image:
-    """Resize to fit inside width x height keeping aspect ratio; centre on black."""
-    if image.size == (width, height):
-        return image
-    scale = min(width / image.width, height / image.height)
-    new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    resized = image.resize(new_size, Image.Resampling.LANCZOS)
-    canvas = Image.new(image.mode, (width, height), 0)
-    canvas.paste(resized, ((width - new_size[0]) // 2, (height - new_size[1]) // 2))
-    return canvas
