@@ -328,6 +328,7 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
             self.step += 1
+            self._batch_in_epoch = i + 1  # so a save between steps (e.g. from a listener) resumes here
             event = StepEvent(step=self.step, epoch=epoch_number, epoch_fraction=(i + 1) / n_batches,
                               loss=values[0], neg_elbo=values[1], kl=values[2], recon=values[3],
                               kl_per_dim=tuple(values[4:]), kl_weight=weight, steps_per_sec=rate.tick())
