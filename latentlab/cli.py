@@ -88,10 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     mf.add_argument("checkpoint")
     mf.add_argument("--n", type=int, default=20, help="grid size n x n")
     mf.add_argument("--out", default="manifold.png")
+    x = sub.add_parser("export", help="a compact copy of a checkpoint (float16 weights, no optimizer state)")
+    x.add_argument("checkpoint")
+    x.add_argument("--out", required=True)
+    x.add_argument("--full-precision", action="store_true", help="keep float32 weights")
     return parser
 
 
-COMMANDS = ("gui", "train", "eval", "sample", "manifold")
+COMMANDS = ("gui", "train", "eval", "sample", "manifold", "export")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command
     try:
         return {"gui": cmd_gui, "train": cmd_train, "eval": cmd_eval,
-                "sample": cmd_sample, "manifold": cmd_manifold}[command](args)
+                "sample": cmd_sample, "manifold": cmd_manifold, "export": cmd_export}[command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -315,7 +319,8 @@ def cmd_eval(args) -> int:
         print(f"  KL               {result.kl:9.2f} nats")
         print(f"  reconstruction   {result.recon:9.2f} nats")
         if result.iw_nll is not None:
-            print(f"  IW-NLL (k={result.iw_samples}) {result.iw_nll:9.2f} nats")
+            se = f" ± {result.iw_nll_stderr:.2f} (standard error)" if result.iw_nll_stderr else ""
+            print(f"  IW-NLL (k={result.iw_samples}) {result.iw_nll:9.2f} nats{se}")
         print(f"  active units     {result.active_units} of {ckpt.model.latent_dim}")
     return 0
 
@@ -337,4 +342,12 @@ def cmd_manifold(args) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     save_png(manifold(ckpt.model, args.n), args.out)
     print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .core.checkpoint import export_compact
+
+    out = export_compact(args.checkpoint, args.out, half=not args.full_precision)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0

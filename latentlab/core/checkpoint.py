@@ -15,7 +15,9 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import pickletools
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +54,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        # int keys stay ints: the optimizer's state is keyed by parameter index.
+        return {k if isinstance(k, (str, int)) else str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, os.PathLike):
@@ -67,7 +70,7 @@ def _plain(value: Any) -> Any:
 def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict | None = None,
                     data: dict | None = None, history: dict | None = None,
                     optimizer_state: dict | None = None, trainer_state: dict | None = None,
-                    extras: dict | None = None) -> Path:
+                    extras: dict | None = None, weights_dtype: torch.dtype | None = None) -> Path:
     """Write a checkpoint atomically. Raises CheckpointError (e.g. disk full); the old file survives."""
     from .. import __version__
 
@@ -77,7 +80,8 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict |
         "format_version": FORMAT_VERSION,
         "latentlab_version": __version__,
         "model_config": model.config.to_dict(),
-        "state_dict": {k: v for k, v in model.state_dict().items()},
+        "state_dict": {k: v.to(weights_dtype) if weights_dtype and v.is_floating_point() else v
+                       for k, v in model.state_dict().items()},
         "train_config": train_config or {},
         "data": data or {},
         "history": history or {},
@@ -110,6 +114,24 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict |
     return path
 
 
+def export_compact(src: str | os.PathLike, dst: str | os.PathLike, half: bool = True) -> Path:
+    """A smaller copy for sharing or shipping: no optimizer state, weights as float16 if `half`.
+
+    The result loads like any checkpoint (weights are cast back to float32) and can still be
+    resumed; Adam then starts from fresh moment estimates.
+    """
+    ckpt = load_checkpoint(src)
+    model = ckpt.model
+    if half:
+        # Round the weights through float16 so the exported model is exactly what will be loaded.
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.half().float())
+    return save_checkpoint(dst, model, train_config=ckpt.train_config, data=ckpt.data, history=ckpt.history,
+                           optimizer_state=None, trainer_state=ckpt.trainer_state, extras=ckpt.extras,
+                           weights_dtype=torch.float16 if half else None)
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -137,12 +159,15 @@ def read_payload(path: str | os.PathLike) -> dict:
     if not data:
         raise CheckpointError(f"{path} is empty: not a latentlab checkpoint")
     try:
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols; we report errors ourselves
+            warnings.simplefilter("ignore", UserWarning)
+            payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        # weights_only refused something: a pickle that names functions or classes, i.e. could run code.
-        raise CheckpointError(
-            f"Refused to open {path}: it contains Python objects that could run code when loaded, "
-            "which no latentlab checkpoint does. Nothing from it was run.") from e
+        if _names_code(data, str(e)):
+            raise CheckpointError(
+                f"Refused to open {path}: it contains Python objects that could run code when loaded, "
+                "which no latentlab checkpoint does. Nothing from it was run.") from e
+        raise CheckpointError(f"{path} is damaged or not a latentlab checkpoint") from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is damaged or not a latentlab checkpoint "
                               f"(it may be truncated): {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
@@ -158,6 +183,24 @@ def read_payload(path: str | os.PathLike) -> dict:
             f"{path} was written by a newer latentlab ({payload.get('latentlab_version', '?')}, checkpoint "
             f"format {version}); this version reads format {FORMAT_VERSION} and older. Upgrade latentlab.")
     return payload
+
+
+def _names_code(data: bytes, error: str) -> bool:
+    """Did the restricted unpickler refuse the file because it imports callables (could run code)?
+
+    torch's own zip format legitimately names a few torch rebuild functions, which weights_only
+    allows; it reports anything else as an "Unsupported global". A bare pickle (no zip) is never
+    a latentlab file, so any import opcode in it counts.
+    """
+    if "Unsupported global" in error:
+        return True
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        return False
+    try:
+        return any(op.name in ("GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE")
+                   for op, _, _ in pickletools.genops(data))
+    except Exception:  # not a pickle at all: garbage
+        return False
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:

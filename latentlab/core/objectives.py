@@ -35,7 +35,7 @@ def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """log Bernoulli(x | sigmoid(logits)) summed over (C, H, W); logits may have leading sample dims."""
-    x = x.expand_as(logits)
+    logits, x = torch.broadcast_tensors(logits, x)
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(-3).sum(-1)
 
 
@@ -120,6 +120,7 @@ class Evaluation:
     kl_per_dim: list[float]
     active_units: int
     iw_nll: float | None
+    iw_nll_stderr: float | None  # standard error of the mean over images
     iw_samples: int
     n_images: int
 
@@ -137,7 +138,8 @@ def evaluate(model: "VAE", batches, iw_samples: int = 0, n_samples: int = 1,
     """
     was_training = model.training
     model.eval()
-    sums = {"recon": 0.0, "kl": 0.0, "iw": 0.0}
+    sums = {"recon": 0.0, "kl": 0.0}
+    iw_per_image: list[torch.Tensor] = []
     kl_dims_sum = None
     means = []
     n = 0
@@ -148,7 +150,7 @@ def evaluate(model: "VAE", batches, iw_samples: int = 0, n_samples: int = 1,
         kl_dims_sum = kl_dims.sum(0) if kl_dims_sum is None else kl_dims_sum + kl_dims.sum(0)
         means.append(model.encode(x)[0].cpu())
         if iw_samples > 0:
-            sums["iw"] += float(-iw_log_likelihood(model, x, iw_samples).sum())
+            iw_per_image.append(-iw_log_likelihood(model, x, iw_samples).double().cpu())
         n += x.shape[0]
         if progress is not None:
             progress(n)
@@ -156,8 +158,11 @@ def evaluate(model: "VAE", batches, iw_samples: int = 0, n_samples: int = 1,
     if n == 0:
         raise ValueError("evaluate() got no images")
     au, _ = active_units(torch.cat(means))
+    iw = torch.cat(iw_per_image) if iw_per_image else None
     return Evaluation(
         neg_elbo=(sums["recon"] + sums["kl"]) / n, kl=sums["kl"] / n, recon=sums["recon"] / n,
         kl_per_dim=(kl_dims_sum / n).tolist(), active_units=au,
-        iw_nll=sums["iw"] / n if iw_samples > 0 else None, iw_samples=iw_samples, n_images=n,
+        iw_nll=float(iw.mean()) if iw is not None else None,
+        iw_nll_stderr=float(iw.std() / math.sqrt(n)) if iw is not None and n > 1 else None,
+        iw_samples=iw_samples, n_images=n,
     )

@@ -1,0 +1,113 @@
+import math
+
+import pytest
+import torch
+
+from latentlab import VAE
+from latentlab.core import objectives
+
+
+def test_analytic_kl_matches_a_monte_carlo_estimate():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(4, 3), torch.randn(4, 3) * 0.5
+    q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    p = torch.distributions.Normal(torch.zeros(3), torch.ones(3))
+    z = q.sample((200_000,))
+    mc = (q.log_prob(z) - p.log_prob(z)).mean(0)
+    assert torch.allclose(objectives.kl_per_dim(mu, logvar), mc, atol=0.02)
+    assert torch.allclose(objectives.kl_per_dim(mu, logvar), torch.distributions.kl_divergence(q, p), atol=1e-5)
+
+
+def test_kl_is_zero_only_at_the_prior():
+    assert objectives.kl_per_dim(torch.zeros(2, 4), torch.zeros(2, 4)).abs().max() == 0
+    assert (objectives.kl_per_dim(torch.ones(2, 4), torch.zeros(2, 4)) > 0).all()
+
+
+def test_likelihoods_match_torch_distributions():
+    torch.manual_seed(1)
+    x = torch.rand(5, 1, 4, 4).bernoulli()
+    logits = torch.randn(3, 5, 1, 4, 4)
+    expected = torch.distributions.Bernoulli(logits=logits).log_prob(x).flatten(-3).sum(-1)
+    assert torch.allclose(objectives.bernoulli_log_likelihood(x, logits), expected, atol=1e-5)
+    xg, mean, logvar = torch.rand(5, 1, 4, 4), torch.rand(5, 1, 4, 4), torch.randn(1, 4, 4)
+    expected = torch.distributions.Normal(mean, (0.5 * logvar).exp()).log_prob(xg).flatten(-3).sum(-1)
+    assert torch.allclose(objectives.gaussian_log_likelihood(xg, mean, logvar), expected, atol=1e-4)
+
+
+def test_reparameterised_samples_have_the_right_moments_and_gradients():
+    mu = torch.tensor([[1.0, -2.0]], requires_grad=True)
+    logvar = torch.tensor([[0.0, math.log(4.0)]], requires_grad=True)
+    z = objectives.reparameterize(mu, logvar, n_samples=100_000)
+    assert z.shape == (100_000, 1, 2)
+    assert torch.allclose(z.mean(0), mu.detach(), atol=0.03)
+    assert torch.allclose(z.std(0), torch.tensor([[1.0, 2.0]]), atol=0.03)
+    z.sum().backward()
+    assert mu.grad is not None and logvar.grad is not None
+
+
+def test_elbo_terms_split_and_beta():
+    log_px_z = torch.tensor([[-10.0, -20.0], [-30.0, -40.0]])  # (N=2, B=2)
+    kl = torch.tensor([[1.0, 2.0], [3.0, 4.0]])                # (B=2, D=2)
+    t = objectives.elbo_terms(log_px_z, kl, beta=0.5)
+    assert t.recon.item() == 25.0 and t.kl.item() == 5.0
+    assert t.neg_elbo.item() == 30.0 and t.loss.item() == 27.5
+    assert t.kl_per_dim.tolist() == [2.0, 3.0]
+
+
+def test_kl_warmup_is_linear_then_constant():
+    assert objectives.kl_weight(0, 1.0, 100) == 0.0
+    assert objectives.kl_weight(50, 2.0, 100) == 1.0
+    assert objectives.kl_weight(500, 2.0, 100) == 2.0
+    assert objectives.kl_weight(0, 1.0, 0) == 1.0  # off
+
+
+def _exact_log_px_by_quadrature(model, x):
+    """log p(x) = log ∫ p(x|z) p(z) dz on a dense grid: exact enough for a 1-D latent space."""
+    z = torch.linspace(-9, 9, 40_001).reshape(-1, 1, 1)          # (G, 1, D=1)
+    log_joint = model.log_likelihood(x, z) + objectives.log_standard_normal(z)  # (G, B)
+    dz = 18 / 40_000
+    return torch.logsumexp(log_joint, dim=0) + math.log(dz)
+
+
+@torch.no_grad()
+def test_importance_weighted_bound_approaches_the_exact_likelihood():
+    torch.manual_seed(0)
+    model = VAE(image_shape=(1, 3, 3), latent_dim=1, hidden_sizes=(16,))
+    x = torch.rand(4, 1, 3, 3).bernoulli()
+    exact = _exact_log_px_by_quadrature(model, x)
+    l1 = torch.stack([objectives.iw_log_likelihood(model, x, k=1) for _ in range(2000)]).mean(0)
+    l5000 = objectives.iw_log_likelihood(model, x, k=5000, chunk=700)
+    assert (l1 < exact).all()                         # the ELBO is a strict lower bound here
+    assert (l5000 <= exact + 0.02).all()              # L_k is a lower bound (up to MC noise)
+    assert torch.allclose(l5000, exact, atol=0.1)     # ... and tight for large k
+    assert (l5000 > l1).all()
+
+
+@torch.no_grad()
+def test_chunk_size_does_not_change_the_bound_beyond_noise():
+    torch.manual_seed(0)
+    model = VAE(image_shape=(1, 3, 3), latent_dim=1, hidden_sizes=(16,))
+    x = torch.rand(4, 1, 3, 3).bernoulli()
+    a = objectives.iw_log_likelihood(model, x, k=4000, chunk=4000)
+    b = objectives.iw_log_likelihood(model, x, k=4000, chunk=333)
+    assert torch.allclose(a, b, atol=0.05)
+
+
+def test_active_units_counts_dimensions_whose_mean_varies():
+    torch.manual_seed(0)
+    means = torch.randn(1000, 4) * torch.tensor([1.0, 0.5, 0.05, 0.001])  # variances 1, .25, .0025, 1e-6
+    count, variances = objectives.active_units(means)
+    assert count == 2
+    assert variances[0] > 0.9 and variances[3] < 1e-5
+
+
+def test_evaluate_returns_data_set_averages():
+    torch.manual_seed(0)
+    model = VAE(image_shape=(1, 4, 4), latent_dim=2, hidden_sizes=(8,))
+    data = torch.rand(30, 1, 4, 4).bernoulli()
+    result = objectives.evaluate(model, data.split(7), iw_samples=20)
+    log_px_z, kl = model(data)
+    assert result.n_images == 30 and len(result.kl_per_dim) == 2
+    assert result.kl == pytest.approx(kl.sum(1).mean().item(), rel=1e-5)
+    assert result.neg_elbo == pytest.approx(result.kl + result.recon)
+    assert result.iw_nll < result.neg_elbo + 1.0 and result.iw_nll_stderr > 0

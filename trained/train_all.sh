@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Trains the shipped models from scratch on the real data sets (offline copy in $LATENTLAB_DATA),
+# then writes the compact copies that ship in trained/ (float16 weights, no optimizer state).
+# Two queues of one CPU thread each, so a 2-core machine trains two models at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${LATENTLAB_DATA:?set LATENTLAB_DATA to a folder holding mnist/, fashion-mnist/, frey-face/}"
+mkdir -p runs
+train() { name=$1; shift; latentlab train --out "runs/$name/model.pt" --threads 1 --no-progress "$@" > "runs/$name.log" 2>&1; }
+(
+  train mnist-20d --data mnist --latent-dim 20 --epochs 80
+  train mnist-5d --data mnist --latent-dim 5 --epochs 30
+) &
+(
+  train mnist-2d --data mnist --latent-dim 2 --epochs 50
+  train fashion-2d --data fashion-mnist --latent-dim 2 --epochs 30
+  train mnist-10d --data mnist --latent-dim 10 --epochs 30
+  train frey-2d --data frey-face --latent-dim 2 --hidden 256 --batch-size 100 --epochs 300
+) &
+wait
+for name in mnist-2d mnist-5d mnist-10d mnist-20d fashion-2d frey-2d; do
+  latentlab export "runs/$name/model.pt" --out "trained/$name.pt"
+done
