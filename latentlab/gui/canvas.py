@@ -1,0 +1,315 @@
+"""The latent canvas: a pyqtgraph plot of a latent plane that reports the mouse and takes drops.
+
+It draws, in canvas coordinates (see `plane.py`): the prior's 1- and 2-sigma circles, the encoded
+test set coloured by label (with a legend), pinned points, posterior ellipses of encoded images,
+samples from q(z|x), and an interpolation path. It knows nothing about models: the explorer turns
+canvas coordinates into latents and decides what to draw.
+
+Mouse: moving reports `hovered(u, v)`; a left click (without dragging) reports `clicked(u, v)`;
+left-drag pans and the wheel zooms, as everywhere in pyqtgraph. Files or image data dropped on
+it are reported as `filesDropped(paths)` / `imageDropped(QImage)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPen
+
+from .plane import Ellipse
+
+# Matplotlib's tab10: ten labels that stay distinguishable, also for most colour-blind readers.
+LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+# Colours for encoded images' ellipses: bright on the dark canvas and unlike the scatter's muted tones.
+ELLIPSE_COLOURS = ["#ffffff", "#ffd700", "#00ffff", "#ff66ff", "#7CFC00", "#ff8c00", "#87cefa", "#ff4040"]
+
+DEFAULT_RANGE = 3.2     # the view shows at least [-3.2, 3.2]^2 on reset: the prior's mass and some margin
+
+
+def label_colour(index: int) -> QColor:
+    return QColor(LABEL_COLOURS[index % len(LABEL_COLOURS)])
+
+
+def _circle(radius: float, n: int = 181) -> np.ndarray:
+    t = np.linspace(0, 2 * np.pi, n)
+    return np.stack([radius * np.cos(t), radius * np.sin(t)], axis=1)
+
+
+class PosteriorGlyph:
+    """What one encoded image puts on the canvas: a centre cross and its 1- and 2-sigma ellipses."""
+
+    def __init__(self, plot: pg.PlotItem, colour: str, label: str):
+        pen = pg.mkPen(colour, width=2)
+        self.colour = colour
+        self.one_sigma = pg.PlotCurveItem(pen=pen, antialias=True)
+        self.two_sigma = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine),
+                                          antialias=True)
+        self.centre_marker = pg.ScatterPlotItem(size=12, symbol="+", pen=pg.mkPen(colour, width=2),
+                                                brush=None, pxMode=True)
+        self.text = pg.TextItem(label, color=colour, anchor=(0, 1))
+        self.items = [self.two_sigma, self.one_sigma, self.centre_marker, self.text]
+        for item in self.items:
+            item.setZValue(20)
+            plot.addItem(item, ignoreBounds=True)
+        self.ellipse: Ellipse | None = None
+
+    def set_ellipse(self, ellipse: Ellipse) -> None:
+        self.ellipse = ellipse
+        for k, curve in ((1.0, self.one_sigma), (2.0, self.two_sigma)):
+            outline = ellipse.outline(k)
+            curve.setData(outline[:, 0], outline[:, 1])
+        cx, cy = (float(v) for v in ellipse.centre)
+        self.centre_marker.setData([cx], [cy])
+        self.text.setPos(cx, cy)
+
+    def remove(self, plot: pg.PlotItem) -> None:
+        for item in self.items:
+            plot.removeItem(item)
+
+
+class LatentCanvas(pg.PlotWidget):
+    """The plot of a latent plane (objectName 'latentCanvas'): hover, click, drop."""
+
+    hovered = Signal(float, float)        # canvas coordinates under the mouse
+    left = Signal()                       # the mouse left the plot area
+    clicked = Signal(float, float)        # left click without a drag
+    filesDropped = Signal(list)           # list[str] of local paths
+    imageDropped = Signal(QImage)         # image data dropped without a file (e.g. from a browser)
+    dropRefused = Signal(str)             # something was dropped that is neither
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background="#16181d")
+        self.setObjectName("latentCanvas")
+        self.setAcceptDrops(True)
+        self.setMouseTracking(True)
+        plot = self.getPlotItem()
+        self.plot_item = plot
+        plot.setAspectLocked(True)              # circles stay circles: latent units equal on both axes
+        plot.showGrid(x=True, y=True, alpha=0.12)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        self.legend = plot.addLegend(offset=(-6, 6), labelTextSize="8pt", verSpacing=-6,
+                                     brush=pg.mkBrush(22, 24, 29, 200))
+        self.set_axis_labels("z1", "z2")
+
+        prior_pen = pg.mkPen("#c8c8c8", width=1.2, style=Qt.PenStyle.DashLine)
+        self.prior_circles = []
+        for radius in (1.0, 2.0):
+            xy = _circle(radius)
+            curve = pg.PlotCurveItem(xy[:, 0], xy[:, 1], pen=prior_pen, antialias=True)
+            curve.setZValue(5)
+            plot.addItem(curve)
+            self.prior_circles.append(curve)
+        for radius, text in ((1.0, "1σ"), (2.0, "2σ")):
+            label = pg.TextItem(text, color="#c8c8c8", anchor=(0, 1))
+            label.setPos(radius * 0.7071, radius * 0.7071)
+            label.setZValue(5)
+            plot.addItem(label, ignoreBounds=True)
+            self.prior_circles.append(label)
+
+        self._scatter_items: list[pg.ScatterPlotItem] = []
+        self._scatter_visible = True
+        self.pins = pg.ScatterPlotItem(size=16, symbol="star", pen=pg.mkPen("k", width=1),
+                                       brush=pg.mkBrush("#ffe14d"), pxMode=True)
+        self.pins.setZValue(30)
+        plot.addItem(self.pins, ignoreBounds=True)
+        self._pin_labels: list[pg.TextItem] = []
+        self.posterior_samples = pg.ScatterPlotItem(size=7, symbol="x", pen=pg.mkPen("#ffffff", width=1.5),
+                                                    brush=None, pxMode=True)
+        self.posterior_samples.setZValue(25)
+        plot.addItem(self.posterior_samples, ignoreBounds=True)
+        self.path = pg.PlotDataItem(pen=pg.mkPen("#ffe14d", width=2), symbol="o", symbolSize=5,
+                                    symbolBrush="#ffe14d", symbolPen=None, antialias=True)
+        self.path.setZValue(28)
+        plot.addItem(self.path, ignoreBounds=True)
+        self._glyphs: dict[str, PosteriorGlyph] = {}
+
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.reset_view()
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def set_axis_labels(self, x: str, y: str) -> None:
+        self.plot_item.setLabel("bottom", x)
+        self.plot_item.setLabel("left", y)
+
+    def set_scatter(self, points: np.ndarray | None, labels: np.ndarray | None = None,
+                    names: list[str] | None = None) -> None:
+        """Encoded points (N, 2) in canvas coordinates, one colour per label, one legend row each."""
+        for item in self._scatter_items:
+            self.plot_item.removeItem(item)
+            self.legend.removeItem(item)
+        self._scatter_items = []
+        if points is None or len(points) == 0:
+            return
+        points = np.asarray(points, dtype=np.float64)
+        if labels is None:
+            groups = [(None, np.arange(len(points)))]
+        else:
+            labels = np.asarray(labels)
+            groups = [(int(v), np.flatnonzero(labels == v)) for v in np.unique(labels)]
+        # Size and alpha tuned for 10,000 points: small and translucent, so dense clusters show as
+        # darker regions instead of one solid blob, and single outliers stay visible.
+        alpha = int(np.clip(255 * 1500 / max(len(points), 1), 60, 200))
+        for label, index in groups:
+            colour = QColor("#9aa0a6") if label is None else label_colour(label)
+            colour.setAlpha(alpha)
+            name = ("encoded" if label is None else
+                    names[label] if names is not None and 0 <= label < len(names) else str(label))
+            item = pg.ScatterPlotItem(points[index, 0], points[index, 1], size=4, pen=None,
+                                      brush=pg.mkBrush(colour), pxMode=True, name=name, hoverable=False)
+            item.setZValue(1)
+            self.plot_item.addItem(item)
+            self._scatter_items.append(item)
+        self.set_scatter_visible(self._scatter_visible)
+
+    def set_scatter_visible(self, visible: bool) -> None:
+        self._scatter_visible = visible
+        for item in self._scatter_items:
+            item.setVisible(visible)
+        self.legend.setVisible(visible and bool(self._scatter_items))
+
+    def scatter_items(self) -> list[pg.ScatterPlotItem]:
+        return list(self._scatter_items)
+
+    def set_pins(self, points: np.ndarray) -> None:
+        """Pinned points (P, 2), numbered from 1 in the order given."""
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        self.pins.setData(points[:, 0], points[:, 1])
+        for label in self._pin_labels:
+            self.plot_item.removeItem(label)
+        self._pin_labels = []
+        for i, (x, y) in enumerate(points):
+            label = pg.TextItem(str(i + 1), color="#ffe14d", anchor=(-0.3, 1.1))
+            label.setPos(x, y)
+            label.setZValue(30)
+            self.plot_item.addItem(label, ignoreBounds=True)
+            self._pin_labels.append(label)
+
+    def set_posterior(self, key: str, ellipse: Ellipse, label: str = "", colour: str | None = None) -> None:
+        """Add or move the ellipses of one encoded image (key: any stable id)."""
+        glyph = self._glyphs.get(key)
+        if glyph is None:
+            colour = colour or ELLIPSE_COLOURS[len(self._glyphs) % len(ELLIPSE_COLOURS)]
+            glyph = self._glyphs[key] = PosteriorGlyph(self.plot_item, colour, label)
+        glyph.set_ellipse(ellipse)
+
+    def remove_posterior(self, key: str) -> None:
+        glyph = self._glyphs.pop(key, None)
+        if glyph is not None:
+            glyph.remove(self.plot_item)
+
+    def posterior(self, key: str) -> PosteriorGlyph | None:
+        return self._glyphs.get(key)
+
+    def posterior_keys(self) -> list[str]:
+        return list(self._glyphs)
+
+    def set_posterior_samples(self, points: np.ndarray | None) -> None:
+        points = np.empty((0, 2)) if points is None else np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        self.posterior_samples.setData(points[:, 0], points[:, 1])
+
+    def set_path(self, points: np.ndarray | None) -> None:
+        """An interpolation path (S, 2), drawn as a polyline with its steps; None hides it."""
+        if points is None or len(points) == 0:
+            self.path.setData([], [])
+        else:
+            points = np.asarray(points, dtype=np.float64)
+            self.path.setData(points[:, 0], points[:, 1])
+
+    def reset_view(self, points: np.ndarray | None = None) -> None:
+        """Show the prior's 2-sigma disc with margin, widened to hold most of `points` (N, 2)."""
+        lo, hi = np.array([-DEFAULT_RANGE] * 2), np.array([DEFAULT_RANGE] * 2)
+        if points is not None and len(points):
+            finite = np.asarray(points)[np.all(np.isfinite(points), axis=1)]
+            if len(finite):
+                lo = np.minimum(lo, np.percentile(finite, 0.5, axis=0) - 0.3)
+                hi = np.maximum(hi, np.percentile(finite, 99.5, axis=0) + 0.3)
+        self.plot_item.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)
+
+    # -- coordinates --------------------------------------------------------------------------------
+    def map_to_canvas(self, widget_pos) -> tuple[float, float]:
+        """Widget pixel position -> canvas (latent plane) coordinates."""
+        scene_pos = self.mapToScene(widget_pos.toPoint() if isinstance(widget_pos, QPointF) else widget_pos)
+        p = self.plot_item.vb.mapSceneToView(scene_pos)
+        return p.x(), p.y()
+
+    def map_from_canvas(self, u: float, v: float):
+        """Canvas coordinates -> widget pixel position (QPoint), e.g. for QTest.mouseMove."""
+        scene_pos = self.plot_item.vb.mapViewToScene(QPointF(u, v))
+        return self.mapFromScene(scene_pos)
+
+    # -- mouse ----------------------------------------------------------------------------------------
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        vb = self.plot_item.vb
+        if vb.sceneBoundingRect().contains(scene_pos):
+            p = vb.mapSceneToView(scene_pos)
+            self.hovered.emit(p.x(), p.y())
+        else:
+            self.left.emit()
+
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or event.double():
+            return
+        vb = self.plot_item.vb
+        if vb.sceneBoundingRect().contains(event.scenePos()):
+            p = vb.mapSceneToView(event.scenePos())
+            self.clicked.emit(p.x(), p.y())
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self.left.emit()
+        super().leaveEvent(event)
+
+    # -- drag and drop ----------------------------------------------------------------------------------
+    # Real drags arrive through the viewport and reach dragEnterEvent & co.; an event sent to the view
+    # itself (QApplication.sendEvent, as tests and some platforms do) is routed by `event` below,
+    # because QAbstractScrollArea would otherwise ignore drag events that do not come via its viewport.
+    def event(self, ev) -> bool:
+        kind = ev.type()
+        if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            self._accept_drag(ev)
+            return True
+        if kind == QEvent.Type.Drop:
+            self._drop(ev)
+            return True
+        return super().event(ev)
+
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802
+        self._accept_drag(ev)
+
+    def dragMoveEvent(self, ev) -> None:  # noqa: N802
+        self._accept_drag(ev)
+
+    def dropEvent(self, ev) -> None:  # noqa: N802
+        self._drop(ev)
+
+    def _accept_drag(self, ev) -> None:
+        mime = ev.mimeData()
+        if mime is not None and (mime.hasUrls() or mime.hasImage()):
+            ev.acceptProposedAction()
+        else:
+            ev.ignore()
+
+    def _drop(self, ev) -> None:
+        mime = ev.mimeData()
+        if mime is None:
+            ev.ignore()
+            return
+        paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        remote = [url.toString() for url in mime.urls() if not url.isLocalFile()]
+        if paths:
+            self.filesDropped.emit(paths)
+        elif mime.hasImage():
+            image = mime.imageData()
+            if isinstance(image, QImage) and not image.isNull():
+                self.imageDropped.emit(image)
+            else:
+                self.dropRefused.emit("The dropped image data could not be read")
+        elif remote:
+            self.dropRefused.emit(f"Only files on this computer can be dropped, not {remote[0]}; "
+                                  "save the image first")
+        else:
+            self.dropRefused.emit("Nothing usable was dropped: drop image files")
+        ev.acceptProposedAction()

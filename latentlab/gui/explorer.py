@@ -1,0 +1,653 @@
+"""LatentExplorer: the latent canvas, the decoded image beside it, and the controls that go with them.
+
+This is the widget the main window embeds. It shows a model's latent plane with the encoded test
+set, decodes the point under the mouse, pins points, encodes dropped / pasted / drawn images and
+draws their posteriors, and offers the figures of the AEVB paper. It never blocks the GUI thread
+on the model: every decode and encode runs on one background thread (`LatestWinsWorker`, one
+torch thread), and image files are read on another, so a training run, a huge file or a slow
+model cannot freeze it.
+
+Public interface (used by the main window; keep the names):
+
+    explorer = LatentExplorer()
+    explorer.set_model(model, scatter=None, reset_view=True)  # model snapshot; decodes z = 0 at once
+    explorer.set_scatter({"scatter_means": (N, D), "scatter_labels": (N,), "label_names": [...]})
+    explorer.statusMessage   # Signal(str): errors and information for the status bar
+    explorer.imageShown      # Signal(): a newly decoded image has been painted
+    explorer.menu_actions()  # QActions for the window's menus (encode, paste, exports)
+    explorer.encode_files(paths)
+    explorer.shutdown()      # stop the background threads (call from the window's closeEvent)
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QSizePolicy,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from latentlab.core.images import ImageError, PreparedImage, load_image, prepare_picture
+
+from .canvas import LatentCanvas
+from .decoding import JobResult, LatestWinsWorker, Posterior, decode_point, decode_points, encode_pixels
+from .image_view import ImageView, ThumbnailRow
+from .plane import Ellipse, LatentPlane, log_prior_density
+
+MAX_ENCODINGS = 8          # ellipses kept on the canvas; older ones are dropped first
+POSTERIOR_SAMPLES = 4      # draws from q(z|x) shown for the latest encoded image
+MAX_PINS = 12
+HOVER_PRIORITY, ENCODE_PRIORITY, BACKGROUND_PRIORITY = 0, 5, 10
+
+
+@dataclass
+class Encoding:
+    """An image the user gave (file, clipboard, drawing) and its posterior under the current model."""
+
+    key: str
+    name: str
+    pixels: np.ndarray                 # the preprocessed input, uint8 (C, H, W)
+    posterior: Posterior | None = None
+
+    def input_image(self) -> np.ndarray:
+        return self.pixels[0] if self.pixels.shape[0] == 1 else self.pixels.transpose(1, 2, 0)
+
+
+def scatter_arrays(scatter: dict | None) -> tuple[np.ndarray | None, np.ndarray | None, list[str] | None]:
+    """(means (N, D) float64, labels (N,) or None, label names or None) from a checkpoint's extras."""
+    if not scatter or scatter.get("scatter_means") is None:
+        return None, None, None
+
+    def as_numpy(value):
+        detach = getattr(value, "detach", None)
+        return np.asarray(detach().cpu() if detach else value)
+
+    means = as_numpy(scatter["scatter_means"]).astype(np.float64)
+    if means.ndim != 2:
+        return None, None, None
+    labels = scatter.get("scatter_labels")
+    labels = None if labels is None else as_numpy(labels).astype(np.int64).reshape(-1)
+    if labels is not None and len(labels) != len(means):
+        labels = None
+    names = scatter.get("label_names")
+    return means, labels, list(names) if names else None
+
+
+class PlaneControls(QWidget):
+    """For latent dimension > 2: which plane to show (two axes or the PCA plane) and the anchor."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.mode = QComboBox(objectName="planeMode")
+        self.mode.addItem("Two axes", "axes")
+        self.mode.addItem("PCA plane of the test set", "pca")
+        self.mode.setToolTip("Which 2-D slice of latent space the canvas shows")
+        self.x_axis = QComboBox(objectName="xAxis")
+        self.y_axis = QComboBox(objectName="yAxis")
+        self.anchor = QComboBox(objectName="planeAnchor")
+        self.anchor.setToolTip("Where the coordinates not on the plane are held")
+        for text, widget in (("Plane", self.mode), ("x", self.x_axis), ("y", self.y_axis),
+                             ("others at", self.anchor)):
+            layout.addWidget(QLabel(text))
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        for combo in (self.mode, self.x_axis, self.y_axis, self.anchor):
+            combo.activated.connect(self._on_user_change)
+        self._latent_dim = 2
+
+    def set_latent_dim(self, latent_dim: int, pca_available: bool) -> None:
+        self._latent_dim = latent_dim
+        for combo in (self.x_axis, self.y_axis):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems([f"z{i + 1}" for i in range(latent_dim)])
+            combo.blockSignals(False)
+        self.x_axis.setCurrentIndex(0)
+        self.y_axis.setCurrentIndex(min(1, latent_dim - 1))
+        self.mode.setCurrentIndex(0)
+        self.set_pca_available(pca_available)
+        self._sync_enabled()
+
+    def set_pca_available(self, available: bool) -> None:
+        item = self.mode.model().item(1)
+        item.setEnabled(available)
+        if not available and self.mode.currentIndex() == 1:
+            self.mode.setCurrentIndex(0)
+
+    def set_anchors(self, names: list[str]) -> None:
+        """Anchor choices after the fixed first one ('0', the prior mean); keeps the current choice."""
+        current = self.anchor.currentText()
+        self.anchor.blockSignals(True)
+        self.anchor.clear()
+        self.anchor.addItem("0 (prior mean)")
+        self.anchor.addItems(names)
+        index = self.anchor.findText(current)
+        self.anchor.setCurrentIndex(max(0, index))
+        self.anchor.blockSignals(False)
+
+    def axes(self) -> tuple[int, int]:
+        return self.x_axis.currentIndex(), self.y_axis.currentIndex()
+
+    def kind(self) -> str:
+        return self.mode.currentData()
+
+    def _on_user_change(self, *_):
+        if self.x_axis.currentIndex() == self.y_axis.currentIndex():
+            # Picking the other axis' value swaps them rather than making a degenerate plane.
+            sender = self.sender()
+            other = self.y_axis if sender is self.x_axis else self.x_axis
+            free = next(i for i in range(self._latent_dim) if i != sender.currentIndex())
+            other.setCurrentIndex(free)
+        self._sync_enabled()
+        self.changed.emit()
+
+    def _sync_enabled(self) -> None:
+        axes_mode = self.kind() == "axes"
+        self.x_axis.setEnabled(axes_mode)
+        self.y_axis.setEnabled(axes_mode)
+
+
+class LatentExplorer(QWidget):
+    """Latent canvas + decoded image + controls; see the module docstring for the interface."""
+
+    statusMessage = Signal(str)
+    imageShown = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._model = None
+        self._plane = LatentPlane.axes(2)
+        self._scatter_means: np.ndarray | None = None
+        self._scatter_labels: np.ndarray | None = None
+        self._label_names: list[str] | None = None
+        self._hover_z: np.ndarray | None = None       # the latent whose image is shown
+        self._pins: list[np.ndarray] = []             # latents (D,)
+        self._encodings: dict[str, Encoding] = {}
+        self._notes: dict[str, list[str]] = {}        # conversions to mention once encoded
+        self._file_keys = itertools.count(1)
+        self._sample_seed = itertools.count(1)
+
+        # Model work on one thread (1 torch thread), file reading on another (Pillow only), so a
+        # big photo being read never delays the hover decodes.
+        self._worker = LatestWinsWorker("latentlab-model", torch_threads=1)
+        self._worker.finished.connect(self._on_model_job)
+        self._reader = LatestWinsWorker("latentlab-images", torch_threads=1)
+        self._reader.finished.connect(self._on_file_read)
+
+        self._build()
+        self._actions = self._make_actions()
+
+    # ==================================================================================== layout
+    def _build(self) -> None:
+        self.canvas = LatentCanvas(self)
+        self.canvas.hovered.connect(self._on_hover)
+        self.canvas.clicked.connect(self._on_click)
+        self.canvas.filesDropped.connect(self.encode_files)
+        self.canvas.imageDropped.connect(self.encode_qimage)
+        self.canvas.dropRefused.connect(self.statusMessage)
+
+        self.decoded = ImageView(self, min_side=112)
+        self.decoded.setObjectName("decodedImage")
+        self.decoded.setToolTip("The decoder's output at the latent point under the mouse")
+        self.decoded.painted.connect(self.imageShown)
+
+        self.show_sample = QCheckBox("Sample from p(x|z)", objectName="sampleToggle")
+        self.show_sample.setToolTip("Off: the decoder's mean image (what VAE figures show). "
+                                    "On: one random draw from p(x|z), noise included.")
+        self.show_sample.toggled.connect(self._redecode_hover)
+        self.show_scatter = QCheckBox("Test set", objectName="scatterToggle", checked=True)
+        self.show_scatter.setToolTip("Show the encoded test set (posterior means), coloured by label")
+        self.show_scatter.toggled.connect(self.canvas.set_scatter_visible)
+        self.plane_controls = PlaneControls(self)
+        self.plane_controls.changed.connect(self._on_plane_controls)
+        self.plane_controls.hide()
+
+        self.readout = QLabel(objectName="latentReadout")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        font = self.readout.font()
+        font.setFamily("monospace")
+        font.setStyleHint(font.StyleHint.Monospace)
+        self.readout.setFont(font)
+
+        self.pin_row = ThumbnailRow(self)
+        self.pin_row.setToolTip("Pinned points (click on the canvas to pin; see Figures for a strip between two)")
+
+        self.input_view = ImageView(self, min_side=56, caption="input")
+        self.reconstruction_view = ImageView(self, min_side=56, caption="reconstruction")
+        self.sample_row = ThumbnailRow(self)
+        encoded = QWidget(self)
+        encoded_layout = QVBoxLayout(encoded)
+        pair = QHBoxLayout()
+        pair.addWidget(self.input_view)
+        pair.addWidget(self.reconstruction_view)
+        encoded_layout.addLayout(pair, 1)
+        encoded_layout.addWidget(QLabel("Samples z ~ q(z|x), decoded:"))
+        encoded_layout.addWidget(self.sample_row)
+        self.encoded_hint = QLabel("Drop image files on the canvas, paste one (Ctrl+V), or draw.")
+        self.encoded_hint.setWordWrap(True)
+        encoded_layout.addWidget(self.encoded_hint)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(encoded, "Encoded")
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.show_sample)
+        controls.addWidget(self.show_scatter)
+        controls.addStretch(1)
+
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(controls)
+        left_layout.addWidget(self.plane_controls)
+        left_layout.addWidget(self.canvas, 1)
+        left_layout.addWidget(self.readout)
+
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.decoded, 3)
+        right_layout.addWidget(QLabel("Pinned:"))
+        right_layout.addWidget(self.pin_row)
+        right_layout.addWidget(self.tabs, 2)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self._update_readout(None)
+
+    # ============================================================================ public interface
+    @property
+    def model(self):
+        return self._model
+
+    @property
+    def plane(self) -> LatentPlane:
+        return self._plane
+
+    def set_model(self, model, scatter: dict | None = None, reset_view: bool = True) -> None:
+        """Show `model` (a VAE, or None for nothing). With reset_view=False (live snapshots of a run
+        being trained) the plane, pins and encoded images stay and are decoded/encoded again."""
+        previous_dim = None if self._model is None else self._model.latent_dim
+        self._model = model
+        if model is None:
+            self._worker.cancel("hover")
+            self.decoded.set_image(None)
+            self._update_readout(None)
+            return
+        same_space = previous_dim == model.latent_dim
+        if scatter is not None:
+            self._store_scatter(scatter)
+        elif not same_space:
+            self._store_scatter(None)
+        if not same_space:
+            self._pins.clear()
+            self._clear_encodings()
+            self._hover_z = None
+        if reset_view or not same_space:
+            self.plane_controls.set_latent_dim(model.latent_dim, self._scatter_means is not None)
+            self.plane_controls.setVisible(model.latent_dim > 2)
+            self._plane = self._plane_from_controls()
+            self._apply_plane(reset_view=True)
+        else:
+            self._apply_plane(reset_view=False)
+        self._redecode_all()
+
+    def set_scatter(self, scatter: dict | None) -> None:
+        """Replace the encoded test set (e.g. re-encoded during training); the view is not moved."""
+        self._store_scatter(scatter)
+        self.plane_controls.set_pca_available(self._scatter_means is not None)
+        if self._plane.kind == "pca":
+            self._plane = self._plane_from_controls()
+            self._apply_plane(reset_view=False)
+        else:
+            self._draw_scatter()
+
+    def encode_files(self, paths: list[str]) -> None:
+        """Read, prepare and encode image files (drops, File > Encode image...). Errors go to statusMessage."""
+        if self._model is None:
+            self.statusMessage.emit("Open a model first: there is nothing to encode with")
+            return
+        shape = tuple(self._model.image_shape)
+        for path in paths:
+            key = f"file{next(self._file_keys)}"
+            self._reader.submit(key, lambda p=os.fspath(path): load_image(p, shape), priority=ENCODE_PRIORITY)
+
+    def encode_qimage(self, image: QImage, source: str = "clipboard") -> None:
+        """Encode a picture held in memory (pasted or dropped as data)."""
+        if self._model is None:
+            self.statusMessage.emit("Open a model first: there is nothing to encode with")
+            return
+        if image.isNull():
+            self.statusMessage.emit(f"The {source} image is empty")
+            return
+        try:
+            prepared = prepare_picture(qimage_to_pil(image), tuple(self._model.image_shape), source=source)
+        except ImageError as e:
+            self.statusMessage.emit(str(e))
+            return
+        self._add_encoding(f"{source}{next(self._file_keys)}", prepared)
+
+    def encodings(self) -> list[Encoding]:
+        """The encoded images, oldest first."""
+        return list(self._encodings.values())
+
+    def pins(self) -> list[np.ndarray]:
+        return [p.copy() for p in self._pins]
+
+    def pin(self, z) -> None:
+        """Pin a latent point (D,), as a click on the canvas does."""
+        if len(self._pins) >= MAX_PINS:
+            self._pins.pop(0)
+        self._pins.append(np.asarray(z, dtype=np.float64).copy())
+        self._draw_pins()
+        self._decode_pins()
+
+    def clear_pins(self) -> None:
+        self._pins.clear()
+        self._draw_pins()
+        self.pin_row.set_images([])
+
+    def show_latent(self, z) -> None:
+        """Decode and show latent z (D,) as if the mouse were there."""
+        self._hover_z = np.asarray(z, dtype=np.float64)
+        self._update_readout(self._hover_z)
+        self._decode_hover()
+
+    def menu_actions(self) -> list[QAction]:
+        return list(self._actions)
+
+    def shutdown(self) -> None:
+        """Stop the background threads; the explorer shows no new images afterwards."""
+        self._worker.shutdown()
+        self._reader.shutdown()
+
+    # ========================================================================================= hover
+    @Slot(float, float)
+    def _on_hover(self, u: float, v: float) -> None:
+        if self._model is None:
+            return
+        self._hover_z = self._plane.to_latent((u, v))
+        self._update_readout(self._hover_z)
+        self._decode_hover()
+
+    def _decode_hover(self) -> None:
+        model, z = self._model, self._hover_z
+        if model is None or z is None:
+            return
+        sample = self.show_sample.isChecked()
+        seed = next(self._sample_seed) if sample else None
+        self._worker.submit("hover", lambda: decode_point(model, z, sample, seed), priority=HOVER_PRIORITY)
+
+    def _redecode_hover(self, *_):
+        if self._hover_z is None and self._model is not None:
+            self._hover_z = self._plane.to_latent((0.0, 0.0))
+        self._decode_hover()
+
+    def _update_readout(self, z: np.ndarray | None) -> None:
+        if z is None:
+            self.readout.setText("z = –   move over the canvas to decode; click to pin")
+            return
+        shown = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if len(z) > 6 else "")
+        log_p = log_prior_density(z)
+        self.readout.setText(f"z = ({shown})   log p(z) = {log_p:.2f}   p(z) = {np.exp(log_p):.3g}")
+
+    # ========================================================================================== pins
+    @Slot(float, float)
+    def _on_click(self, u: float, v: float) -> None:
+        if self._model is None:
+            return
+        self.pin(self._plane.to_latent((u, v)))
+        z = self._pins[-1]
+        self.statusMessage.emit(f"Pinned point {len(self._pins)} at z = ({', '.join(f'{x:+.2f}' for x in z[:6])})")
+
+    def _draw_pins(self) -> None:
+        points = self._plane.project(np.array(self._pins)) if self._pins else np.empty((0, 2))
+        self.canvas.set_pins(points)
+        self._refresh_anchor_choices()
+
+    def _decode_pins(self) -> None:
+        model, pins = self._model, np.array(self._pins)
+        if model is None or not len(pins):
+            self.pin_row.set_images([])
+            return
+        self._worker.submit("pins", lambda: decode_points(model, pins), priority=BACKGROUND_PRIORITY)
+
+    # ==================================================================================== encodings
+    @Slot(object)
+    def _on_file_read(self, result: JobResult) -> None:
+        if result.error is not None:
+            message = str(result.error) if isinstance(result.error, ImageError) else \
+                f"Could not read the image: {type(result.error).__name__}: {result.error}"
+            self.statusMessage.emit(message)
+            return
+        prepared: PreparedImage = result.value
+        if self._model is None or tuple(self._model.image_shape)[0] != prepared.pixels.shape[0] \
+                or prepared.pixels.shape[1:] != tuple(self._model.image_shape)[1:]:
+            self.statusMessage.emit(f"{prepared.source}: the model changed while it was read; drop it again")
+            return
+        self._add_encoding(result.key, prepared)
+
+    def _add_encoding(self, key: str, prepared: PreparedImage) -> None:
+        while len(self._encodings) >= MAX_ENCODINGS and key not in self._encodings:
+            oldest = next(iter(self._encodings))
+            self._remove_encoding(oldest)
+        encoding = self._encodings.get(key)
+        if encoding is None:
+            encoding = self._encodings[key] = Encoding(key, prepared.source, prepared.pixels)
+        else:
+            encoding.pixels = prepared.pixels
+        self._notes[key] = prepared.notes
+        self._encode(encoding)
+
+    def _encode(self, encoding: Encoding) -> None:
+        model, pixels = self._model, encoding.pixels
+        self._worker.submit(f"encode:{encoding.key}",
+                            lambda: encode_pixels(model, pixels, POSTERIOR_SAMPLES), priority=ENCODE_PRIORITY)
+
+    def _remove_encoding(self, key: str) -> None:
+        self._encodings.pop(key, None)
+        self._worker.cancel(f"encode:{key}")
+        self.canvas.remove_posterior(key)
+
+    def _clear_encodings(self) -> None:
+        for key in list(self._encodings):
+            self._remove_encoding(key)
+        self.canvas.set_posterior_samples(None)
+        self.input_view.set_image(None)
+        self.reconstruction_view.set_image(None)
+        self.sample_row.set_images([])
+        self._refresh_anchor_choices()
+
+    def _on_encoded(self, key: str, posterior: Posterior) -> None:
+        encoding = self._encodings.get(key)
+        if encoding is None:
+            return
+        first_time = encoding.posterior is None
+        encoding.posterior = posterior
+        self._draw_posterior(encoding)
+        if key == self._latest_encoding_key():
+            self._show_encoding_details(encoding)
+        if first_time:
+            std = posterior.std
+            notes = self._notes.pop(key, [])
+            message = (f"Encoded {encoding.name}: posterior mean ({', '.join(f'{v:+.2f}' for v in posterior.mu[:4])}"
+                       f"{', …' if len(std) > 4 else ''}), σ ({', '.join(f'{v:.2f}' for v in std[:4])}"
+                       f"{', …' if len(std) > 4 else ''})")
+            if notes:
+                message += " — " + "; ".join(notes)
+            if not key.startswith("drawing"):
+                self.statusMessage.emit(message)
+            self._refresh_anchor_choices()
+
+    def _latest_encoding_key(self) -> str | None:
+        keys = [k for k, e in self._encodings.items() if e.posterior is not None or k == "drawing"]
+        return keys[-1] if keys else None
+
+    def _draw_posterior(self, encoding: Encoding) -> None:
+        posterior = encoding.posterior
+        if posterior is None:
+            return
+        centre, cov = self._plane.project_gaussian(posterior.mu, np.exp(posterior.logvar))
+        label = Path(encoding.name).stem[:14]
+        self.canvas.set_posterior(encoding.key, Ellipse.from_covariance(centre, cov), label)
+
+    def _show_encoding_details(self, encoding: Encoding) -> None:
+        posterior = encoding.posterior
+        self.input_view.set_image(encoding.input_image())
+        self.reconstruction_view.set_image(posterior.reconstruction)
+        self.sample_row.set_images(posterior.sample_images, [f"z{i + 1}" for i in range(len(posterior.sample_images))])
+        self.canvas.set_posterior_samples(self._plane.project(posterior.sample_z))
+        self.encoded_hint.setText(f"{encoding.name}: input after preprocessing, its reconstruction "
+                                  "(decoded posterior mean), and decoded draws from q(z|x) (x marks on the canvas).")
+
+    # ====================================================================================== planes
+    def _plane_from_controls(self) -> LatentPlane:
+        model = self._model
+        if model is None:
+            return LatentPlane.axes(2)
+        dim = model.latent_dim
+        if dim <= 2:
+            return LatentPlane.axes(dim, 0, 1 if dim > 1 else 0)
+        anchor = self._anchor_point()
+        if self.plane_controls.kind() == "pca" and self._scatter_means is not None:
+            return LatentPlane.pca(self._scatter_means, anchor)
+        i, j = self.plane_controls.axes()
+        return LatentPlane.axes(dim, i, j, anchor)
+
+    def _anchor_point(self) -> np.ndarray | None:
+        index = self.plane_controls.anchor.currentIndex()
+        choices = self._anchor_choices()
+        if index <= 0 or index - 1 >= len(choices):
+            return None
+        return choices[index - 1][1]
+
+    def _anchor_choices(self) -> list[tuple[str, np.ndarray]]:
+        choices = [(f"posterior mean of {e.name}", e.posterior.mu)
+                   for e in self._encodings.values() if e.posterior is not None]
+        choices += [(f"pin {i + 1}", z) for i, z in enumerate(self._pins)]
+        return choices
+
+    def _refresh_anchor_choices(self) -> None:
+        self.plane_controls.set_anchors([name for name, _ in self._anchor_choices()])
+
+    def _on_plane_controls(self) -> None:
+        self._plane = self._plane_from_controls()
+        self._apply_plane(reset_view=True)
+        self._redecode_hover()
+
+    def _apply_plane(self, reset_view: bool) -> None:
+        """Re-project everything on the canvas onto the current plane."""
+        self.canvas.set_axis_labels(*self._plane.labels)
+        projected = self._draw_scatter()
+        self._draw_pins()
+        for encoding in self._encodings.values():
+            self._draw_posterior(encoding)
+        latest = self._encodings.get(self._latest_encoding_key() or "")
+        if latest is not None and latest.posterior is not None:
+            self.canvas.set_posterior_samples(self._plane.project(latest.posterior.sample_z))
+        if reset_view:
+            self.canvas.reset_view(projected)
+
+    # ===================================================================================== scatter
+    def _store_scatter(self, scatter: dict | None) -> None:
+        means, labels, names = scatter_arrays(scatter)
+        if means is not None and self._model is not None and means.shape[1] != self._model.latent_dim:
+            self.statusMessage.emit(f"The encoded test set has {means.shape[1]} dimensions but the model has "
+                                    f"{self._model.latent_dim}; not shown")
+            means = labels = names = None
+        self._scatter_means, self._scatter_labels, self._label_names = means, labels, names
+
+    def _draw_scatter(self) -> np.ndarray | None:
+        if self._scatter_means is None:
+            self.canvas.set_scatter(None)
+            return None
+        projected = self._plane.project(self._scatter_means)
+        self.canvas.set_scatter(projected, self._scatter_labels, self._label_names)
+        return projected
+
+    # ================================================================================ model results
+    def _redecode_all(self) -> None:
+        """After a new model: decode what is shown again, and re-encode every image."""
+        self._redecode_hover()
+        self._decode_pins()
+        for encoding in self._encodings.values():
+            self._encode(encoding)
+
+    @Slot(object)
+    def _on_model_job(self, result: JobResult) -> None:
+        if not self._worker.is_latest(result):
+            return   # overtaken by a newer request for the same thing
+        if result.error is not None:
+            self.statusMessage.emit(f"Model error: {type(result.error).__name__}: {result.error}")
+            return
+        key = result.key
+        if key == "hover":
+            self.decoded.set_image(result.value)
+        elif key == "pins":
+            self.pin_row.set_images(result.value, [str(i + 1) for i in range(len(result.value))])
+        elif key.startswith("encode:"):
+            self._on_encoded(key.removeprefix("encode:"), result.value)
+
+    # ========================================================================== clipboard & actions
+    def paste_image(self) -> None:
+        """Encode the clipboard's image, or the image files it holds (copied in a file manager)."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            image = QGuiApplication.clipboard().image()
+            self.encode_qimage(image, "clipboard")
+        elif mime is not None and mime.hasUrls() and any(u.isLocalFile() for u in mime.urls()):
+            self.encode_files([u.toLocalFile() for u in mime.urls() if u.isLocalFile()])
+        else:
+            self.statusMessage.emit("The clipboard holds no image")
+
+    def open_encode_dialog(self) -> None:
+        """A non-modal file dialog (the app never blocks on a dialog nobody answers)."""
+        dialog = QFileDialog(self, "Encode images", str(Path.home()),
+                             "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.filesSelected.connect(self.encode_files)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _make_actions(self) -> list[QAction]:
+        encode = QAction("&Encode image...", self, objectName="actionEncodeImage")
+        encode.setToolTip("Encode image files and draw their posteriors on the canvas")
+        encode.triggered.connect(self.open_encode_dialog)
+        paste = QAction("&Paste image", self, objectName="actionPasteImage")
+        paste.setShortcut(QKeySequence.StandardKey.Paste)
+        paste.triggered.connect(self.paste_image)
+        clear = QAction("Clear pins and encoded images", self, objectName="actionClearCanvas")
+        clear.triggered.connect(self.clear_canvas)
+        return [encode, paste, clear]
+
+    def clear_canvas(self) -> None:
+        self.clear_pins()
+        self._clear_encodings()
+
+
+def qimage_to_pil(image: QImage):
+    """A QImage -> a Pillow RGBA image (a copy), for the shared preparation in core.images."""
+    from PIL import Image
+
+    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    width, height = rgba.width(), rgba.height()
+    buffer = np.frombuffer(rgba.constBits(), dtype=np.uint8, count=rgba.sizeInBytes())
+    pixels = buffer.reshape(height, rgba.bytesPerLine())[:, :width * 4].reshape(height, width, 4)
+    return Image.fromarray(pixels.copy(), mode="RGBA")
