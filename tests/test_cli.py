@@ -1,0 +1,129 @@
+"""The command line, run as a user runs it: real subprocesses on real (tiny) data and files."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from latentlab import load_checkpoint
+from latentlab.cli import main
+
+
+def run(*args, env=None, timeout=240):
+    env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "latentlab", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_data_root, tmp_path_factory):
+    """`latentlab train` on the tiny MNIST, run once for the module (data found through LATENTLAB_DATA)."""
+    out = tmp_path_factory.mktemp("run") / "mnist2.pt"
+    r = run("train", "--data", "mnist", "--latent-dim", "2", "--hidden", "64", "--epochs", "2",
+            "--batch-size", "16", "--out", str(out), "--no-download",
+            env={"LATENTLAB_DATA": str(tiny_data_root)})
+    assert r.returncode == 0, r.stderr
+    return out, r
+
+
+def test_train_writes_a_checkpoint_and_metrics_csv(trained):
+    out, r = trained
+    assert "finished: epoch 2" in r.stderr
+    ck = load_checkpoint(out)
+    assert ck.model.latent_dim == 2 and ck.data["dataset"] == "mnist" and ck.data["binarize"] == "dynamic"
+    assert ck.trainer_state["epoch"] == 2 and len(ck.history["steps"]["step"]) == 12
+    assert ck.extras["scatter_means"].shape == (100, 2) and ck.extras["scatter_labels"].shape == (100,)
+    rows = list(csv.DictReader(open(out.with_name("metrics.csv"))))
+    assert [r["split"] for r in rows].count("train") == 12 and [r["split"] for r in rows].count("val") == 2
+    assert float(rows[0]["neg_elbo"]) > float(rows[-2]["neg_elbo"])
+
+
+def test_resume_continues_the_curves(trained, tiny_data_root, tmp_path):
+    out, _ = trained
+    resumed = tmp_path / "more.pt"
+    r = run("train", "--resume", str(out), "--epochs", "3", "--batch-size", "16", "--out", str(resumed),
+            "--data-dir", str(tiny_data_root), "--no-download", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    ck = load_checkpoint(resumed)
+    assert ck.trainer_state["epoch"] == 3
+    assert ck.history["steps"]["step"].tolist() == list(range(1, 19))
+    assert ck.history["epochs"]["epoch"].tolist() == [1, 2, 3]
+
+
+def test_eval_prints_json_with_every_number(trained, tiny_data_root, capsys):
+    out, _ = trained
+    assert main(["eval", str(out), "--iw-samples", "20", "--json", "--no-progress",
+                 "--data-dir", str(tiny_data_root), "--no-download"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("neg_elbo", "kl", "recon", "iw_nll", "active_units", "kl_per_dim"):
+        assert key in report
+    assert report["n_images"] == 100 and report["split"] == "test" and report["iw_samples"] == 20
+    assert report["iw_nll"] < report["neg_elbo"] + 1  # L_k is at least as tight as the ELBO (up to noise)
+
+
+def test_sample_and_manifold_write_pngs(trained, tmp_path):
+    out, _ = trained
+    assert main(["sample", str(out), "--n", "16", "--out", str(tmp_path / "s.png")]) == 0
+    assert main(["manifold", str(out), "--n", "5", "--out", str(tmp_path / "m.png")]) == 0
+    assert Image.open(tmp_path / "s.png").size == (4 * 29 + 1, 4 * 29 + 1)
+    assert Image.open(tmp_path / "m.png").size == (5 * 28, 5 * 28)
+
+
+def test_manifold_of_a_5d_model_is_a_clear_error(tmp_path, capsys):
+    from latentlab import VAE, save_checkpoint
+
+    save_checkpoint(tmp_path / "m5.pt", VAE(latent_dim=5, hidden_sizes=(8,)))
+    assert main(["manifold", str(tmp_path / "m5.pt"), "--out", str(tmp_path / "x.png")]) == 2
+    assert "needs a 2-D latent space" in capsys.readouterr().err
+
+
+def test_bad_checkpoint_and_missing_data_give_one_clear_line(tmp_path, capsys):
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint at all")
+    assert main(["eval", str(tmp_path / "bad.pt")]) == 2
+    assert "latentlab: error:" in capsys.readouterr().err
+    assert main(["train", "--data", "mnist", "--data-dir", str(tmp_path), "--no-download",
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte.gz" in err and str(tmp_path) in err
+
+
+def test_train_on_an_image_folder(tmp_path):
+    src = Path(__file__).resolve().parents[1] / "resources" / "samples" / "mnist"
+    for label in ("3", "7"):
+        (tmp_path / "digits" / label).mkdir(parents=True)
+        for f in sorted(src.glob(f"{label}_*.png")):
+            shutil.copy(f, tmp_path / "digits" / label / f.name)
+    out = tmp_path / "folder.pt"
+    assert main(["train", "--data", str(tmp_path / "digits"), "--epochs", "1", "--hidden", "32",
+                 "--batch-size", "8", "--out", str(out), "--no-progress"]) == 0
+    ck = load_checkpoint(out)
+    assert ck.data["dataset"] == "folder" and ck.extras["label_names"] == ["3", "7"]
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "sample", "manifold", "export", "gui"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0 and "usage: latentlab" in capsys.readouterr().out
+
+
+def test_torchrun_with_two_cpu_processes(tiny_data_root, tmp_path):
+    """DistributedDataParallel over gloo: each rank trains on half of every epoch."""
+    out = tmp_path / "ddp.pt"
+    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
+    r = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "latentlab", "train",
+                        "--data", "mnist", "--data-dir", str(tiny_data_root), "--no-download", "--hidden", "32",
+                        "--epochs", "2", "--batch-size", "8", "--threads", "1", "--out", str(out), "--no-progress"],
+                       capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "2 processes" in r.stderr
+    ck = load_checkpoint(out)
+    # 83 training images, 41 per rank, batches of 8 -> 6 steps per epoch on each rank
+    assert ck.history["steps"]["step"].tolist() == list(range(1, 13))
+    assert ck.trainer_state["epoch"] == 2
