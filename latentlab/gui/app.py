@@ -1,0 +1,111 @@
+"""Starting the desktop app: `latentlab`, `latentlab gui [CKPT]`, `python -m latentlab`.
+
+`run_app(checkpoint=None, screenshot=None)` is what the command line calls. With `screenshot`
+the window is shown, and as soon as the explorer has painted its first decoded image the
+window is grabbed into a PNG and the app exits (works with QT_QPA_PLATFORM=offscreen, so docs
+and smoke tests need no display).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+SCREENSHOT_TIMEOUT_MS = 60_000
+SCREENSHOT_SETTLE_MS = 100
+SCREENSHOT_SIZE = (1280, 860)   # let the rest of the window finish its first layout and paint
+
+
+def _needs_offscreen() -> bool:
+    """No display to talk to (a server, CI): Qt would abort, so draw offscreen instead."""
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("darwin", "win32"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def make_application(argv=None):
+    from PySide6.QtWidgets import QApplication
+
+    from latentlab import __version__
+
+    from .settings import APPLICATION, ORGANIZATION
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("latentlab")
+    return app
+
+
+class ScreenshotTaker:
+    """Saves a picture of `window` once its first decoded image is painted, then quits the app."""
+
+    def __init__(self, window, path, app):
+        from PySide6.QtCore import QTimer
+
+        self.window, self.path, self.app = window, Path(path), app
+        self.exit_code = 1
+        self._taken = False
+        # Pictures for the docs have one size, whatever the user's remembered layout is, and
+        # taking one does not change that layout.
+        window.remember_layout = False
+        window.resize(*SCREENSHOT_SIZE)
+        window.explorer.imageShown.connect(self._on_image_shown)
+        self._timeout = QTimer(singleShot=True, interval=SCREENSHOT_TIMEOUT_MS)
+        self._timeout.timeout.connect(self._on_timeout)
+        self._timeout.start()
+
+    def _on_image_shown(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        if not self._taken:
+            self._taken = True
+            QTimer.singleShot(SCREENSHOT_SETTLE_MS, self._grab)
+
+    def _grab(self) -> None:
+        self._timeout.stop()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.window.grab().save(str(self.path), "PNG"):
+            print(f"wrote {self.path}", file=sys.stderr)
+            self.exit_code = 0
+        else:
+            print(f"latentlab: error: could not write {self.path}", file=sys.stderr)
+        self.window.close()
+
+    def _on_timeout(self) -> None:
+        print("latentlab: error: no decoded image was painted; no screenshot taken", file=sys.stderr)
+        self.window.close()
+
+
+def run_app(checkpoint=None, screenshot=None, argv=None) -> int:
+    """Open the main window (on `checkpoint`, else the shipped model) and run until it closes."""
+    if screenshot and _needs_offscreen():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = make_application(argv)
+
+    from PySide6.QtCore import QTimer
+
+    from .main_window import MainWindow
+
+    window = MainWindow(checkpoint=checkpoint)
+    taker = ScreenshotTaker(window, screenshot, app) if screenshot else None
+    window.show()
+
+    # Ctrl+C in the terminal closes the window like Quit does (Python only sees the signal
+    # when the interpreter runs, hence the idle timer).
+    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    heartbeat = QTimer(interval=250)
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start()
+    try:
+        code = app.exec()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        heartbeat.stop()
+        window.shutdown()  # no-op after a normal close; needed if the loop ended another way
+    return taker.exit_code if taker is not None else code

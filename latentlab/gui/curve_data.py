@@ -1,0 +1,250 @@
+"""The numbers behind the curve plots: growing per-step and per-epoch series, EMA smoothing, CSV.
+
+No Qt here, so the smoothing and the bookkeeping are tested without a window. The arrays grow
+by doubling, so appending a batch of steps 30 times a second never copies the whole run.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from itertools import accumulate
+from pathlib import Path
+
+import numpy as np
+
+TRAIN_SERIES = ("neg_elbo", "kl", "recon")
+VAL_SERIES = ("val_neg_elbo", "val_kl", "val_recon")
+
+
+class GrowingArray:
+    """A float64 array with amortised O(1) append; `.values` is a view of the filled part."""
+
+    def __init__(self, capacity: int = 1024):
+        self._data = np.empty(max(16, capacity))
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self._n]
+
+    def extend(self, new) -> None:
+        new = np.asarray(new, dtype=np.float64).ravel()
+        need = self._n + len(new)
+        if need > len(self._data):
+            grown = np.empty(max(need, 2 * len(self._data)))
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n:need] = new
+        self._n = need
+
+    def clear(self) -> None:
+        self._n = 0
+
+
+def ema_smooth(values, weight: float, state: tuple[float, int] = (0.0, 0)) -> tuple[np.ndarray, tuple[float, int]]:
+    """TensorBoard's smoothing: an exponential moving average divided by (1 - weight**n).
+
+    The division removes the pull towards the zero the average starts from, so the first
+    smoothed points sit on the data instead of rising from 0. Non-finite values pass through
+    unsmoothed. `state` = (running average, count of finite values), so a series can be
+    smoothed in pieces as it grows: smoothing [a, b] then [c] gives the same as [a, b, c].
+    """
+    values = np.asarray(values, dtype=np.float64)
+    last, count = state
+    if weight <= 0:
+        finite = np.isfinite(values)
+        if finite.any():
+            last, count = float(values[finite][-1]), count + int(finite.sum())
+        return values.copy(), (last, count)
+    out = np.empty_like(values)
+    w = float(weight)
+    # accumulate runs the recurrence in C; the lambda is the only Python per point.
+    finite = np.isfinite(values)
+    if finite.all():
+        running = np.fromiter(accumulate(values.tolist(), lambda a, v: a * w + (1 - w) * v, initial=last),
+                              dtype=np.float64, count=len(values) + 1)[1:]
+        counts = count + np.arange(1, len(values) + 1)
+        out[:] = running / (1 - w ** counts) if w < 1 else running
+        if len(values):
+            last, count = float(running[-1]), int(counts[-1])
+        return out, (last, count)
+    for i, v in enumerate(values.tolist()):  # rare: a NaN in the data (e.g. a metrics.csv gap)
+        if not math.isfinite(v):
+            out[i] = v
+            continue
+        last = last * w + (1 - w) * v
+        count += 1
+        out[i] = last / (1 - w ** count) if w < 1 else last
+    return out, (last, count)
+
+
+class SmoothedSeries:
+    """Raw values plus their smoothed version, kept up to date incrementally."""
+
+    def __init__(self, weight: float = 0.6):
+        self.raw = GrowingArray()
+        self.smooth = GrowingArray()
+        self._weight = weight
+        self._state = (0.0, 0)
+
+    def extend(self, values) -> None:
+        self.raw.extend(values)
+        smoothed, self._state = ema_smooth(values, self._weight, self._state)
+        self.smooth.extend(smoothed)
+
+    def set_weight(self, weight: float) -> None:
+        self._weight = weight
+        smoothed, self._state = ema_smooth(self.raw.values, weight)
+        self.smooth.clear()
+        self.smooth.extend(smoothed)
+
+    def clear(self) -> None:
+        self.raw.clear()
+        self.smooth.clear()
+        self._state = (0.0, 0)
+
+
+class CurveData:
+    """All curves of one run: per-step training terms and per-epoch validation terms."""
+
+    def __init__(self, smoothing: float = 0.6):
+        self.smoothing = smoothing
+        self.steps = GrowingArray()
+        self.step_epochs = GrowingArray()
+        self.loss = GrowingArray()  # the beta-weighted objective; only exported, not drawn
+        self.train = {name: SmoothedSeries(smoothing) for name in TRAIN_SERIES}
+        self.epoch_steps = GrowingArray()
+        self.epochs = GrowingArray()
+        self.val = {name: GrowingArray(64) for name in VAL_SERIES}
+        self.active_units = GrowingArray(64)
+        self.kl_per_dim = SmoothedKL(smoothing)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def last_step(self) -> int:
+        return int(self.steps.values[-1]) if len(self.steps) else 0
+
+    def clear(self) -> None:
+        for part in (self.steps, self.step_epochs, self.loss, self.epoch_steps, self.epochs, self.active_units,
+                     *self.train.values(), *self.val.values()):
+            part.clear()
+        self.kl_per_dim = SmoothedKL(self.smoothing)
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing = weight
+        for series in self.train.values():
+            series.set_weight(weight)
+        self.kl_per_dim.weight = weight
+
+    # -- filling ---------------------------------------------------------------------------
+    def add_steps(self, events) -> None:
+        """StepEvents from the trainer (any objects with step, neg_elbo, kl, recon, kl_per_dim)."""
+        if not events:
+            return
+        self.steps.extend([e.step for e in events])
+        self.step_epochs.extend([e.epoch for e in events])
+        self.loss.extend([e.loss for e in events])
+        for name in TRAIN_SERIES:
+            self.train[name].extend([getattr(e, name) for e in events])
+        self.kl_per_dim.extend([e.kl_per_dim for e in events])
+
+    def add_epoch(self, event) -> None:
+        """An EpochEvent: validation terms at the step where the epoch ended."""
+        self.epoch_steps.extend([event.step])
+        self.epochs.extend([event.epoch])
+        for name in VAL_SERIES:
+            self.val[name].extend([getattr(event, name)])
+        self.active_units.extend([event.active_units])
+        if event.val_kl_per_dim and not len(self.kl_per_dim):
+            self.kl_per_dim.extend([event.val_kl_per_dim])
+
+    def load_history(self, history) -> None:
+        """Replace everything with a trainer.History (what a checkpoint stores)."""
+        self.clear()
+        s, e = history.steps, history.epochs
+        self.steps.extend(s["step"])
+        self.step_epochs.extend(s["epoch"])
+        self.loss.extend(s["loss"])
+        for name in TRAIN_SERIES:
+            self.train[name].extend(s[name])
+        self.epoch_steps.extend(e["step"])
+        self.epochs.extend(e["epoch"])
+        for name in VAL_SERIES:
+            self.val[name].extend(e[name])
+        self.active_units.extend(e["active_units"])
+        if history.epoch_kl_per_dim:
+            self.kl_per_dim.extend([history.epoch_kl_per_dim[-1]])
+
+    def add_metrics_rows(self, rows: dict) -> None:
+        """Rows from core.metrics.read_metrics_csv: {"train": columns, "val": columns}."""
+        train, val = rows["train"], rows["val"]
+        if train["step"]:
+            self.steps.extend(train["step"])
+            self.step_epochs.extend(train["epoch"])
+            self.loss.extend(train["loss"])
+            for name in TRAIN_SERIES:
+                self.train[name].extend(train[name])
+        if val["step"]:
+            self.epoch_steps.extend(val["step"])
+            self.epochs.extend(val["epoch"])
+            for name in VAL_SERIES:
+                self.val[name].extend(val[name[len("val_"):]])
+            self.active_units.extend(val["active_units"])
+
+    # -- export ----------------------------------------------------------------------------
+    def write_csv(self, path) -> Path:
+        """The same columns as the metrics.csv of `latentlab train`, so one reader reads both."""
+        from latentlab.core.metrics import COLUMNS
+
+        path = Path(path)
+        with open(path, "w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(COLUMNS)
+            val_at = {int(s): i for i, s in enumerate(self.epoch_steps.values)}
+            for i, step in enumerate(self.steps.values):
+                out.writerow(["train", int(step), _fmt_int(self.step_epochs.values[i]), _fmt(self.loss.values[i]),
+                              *(_fmt(self.train[n].raw.values[i]) for n in TRAIN_SERIES), ""])
+                if int(step) in val_at:
+                    self._write_val_row(out, val_at.pop(int(step)))
+            for j in sorted(val_at.values()):  # epochs whose steps are not in the per-step curves
+                self._write_val_row(out, j)
+        return path
+
+    def _write_val_row(self, out, j: int) -> None:
+        v = [self.val[n].values[j] for n in VAL_SERIES]
+        out.writerow(["val", int(self.epoch_steps.values[j]), int(self.epochs.values[j]), _fmt(v[0]),
+                      *(_fmt(x) for x in v), _fmt_int(self.active_units.values[j])])
+
+
+class SmoothedKL:
+    """The per-dimension KL of recent steps, EMA-smoothed like the curves (for the bar chart)."""
+
+    def __init__(self, weight: float = 0.6):
+        self.weight = weight
+        self.values: np.ndarray | None = None
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def extend(self, rows) -> None:
+        for row in rows:
+            row = np.asarray(row, dtype=np.float64)
+            if self.values is None or self.values.shape != row.shape:
+                self.values, self._count = row.copy(), 0
+            self.values = self.weight * self.values + (1 - self.weight) * row if self._count else row.copy()
+            self._count += 1
+
+
+def _fmt(x: float) -> str:
+    return "" if not math.isfinite(x) else f"{x:.6g}"
+
+
+def _fmt_int(x: float) -> str:
+    return "" if not math.isfinite(x) or x < 0 else str(int(x))

@@ -1,0 +1,420 @@
+"""The training panel: every setting of a run, the Train / Pause / Stop buttons and the progress.
+
+The panel only collects settings and shows state; the window turns its settings into a
+TrainingJob for the worker thread (gui/worker.py). Defaults are those of `latentlab train`,
+so one click on Train trains the 2-D MNIST model the app ships with.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from latentlab.core.pipeline import DATASET_DEFAULTS, DataSpec, default_binarize, default_model_config
+from latentlab.core.trainer import TrainConfig, default_gui_threads
+
+DATASETS = (("MNIST", "mnist"), ("Fashion-MNIST", "fashion-mnist"), ("Frey Face", "frey-face"),
+            ("Image folder", "folder"))
+DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
+
+
+def format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def parse_hidden_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.replace(",", " ").split())
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"Hidden sizes must be positive whole numbers separated by commas, e.g. 512, 512 "
+                         f"(got {text!r}).")
+    return sizes
+
+
+def _spin(lo, hi, value, step=None, decimals=None, suffix="") -> QSpinBox | QDoubleSpinBox:
+    """A spin box set up in the order that keeps `value` exact (decimals and range first)."""
+    box = QDoubleSpinBox() if decimals is not None else QSpinBox()
+    if decimals is not None:
+        box.setDecimals(decimals)
+    box.setRange(lo, hi)
+    if step is not None:
+        box.setSingleStep(step)
+    box.setSuffix(suffix)
+    box.setValue(value)
+    return box
+
+
+def _combo(items) -> QComboBox:
+    box = QComboBox()
+    for label, value in items:
+        box.addItem(label, value)
+    return box
+
+
+def _select(box: QComboBox, value) -> None:
+    index = box.findData(value)
+    if index >= 0:
+        box.setCurrentIndex(index)
+
+
+class TrainingPanel(QWidget):
+    trainClicked = Signal()
+    pauseClicked = Signal()   # the window decides between pause and resume
+    stopClicked = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self._can_continue = False
+        self._build_form()
+        self._build_controls()
+        self._connect()
+        self._on_dataset_changed()
+        self.set_state("idle")
+
+    # -- building ---------------------------------------------------------------------------
+    def _build_form(self) -> None:
+        self.continue_check = QCheckBox("Continue training the current model")
+        self.continue_check.setObjectName("continueCheck")
+        self.continue_check.setToolTip("Keep its weights, optimizer state and curves; only the epochs, "
+                                       "learning rate and device can change.")
+        self.continue_check.setEnabled(False)
+
+        self.dataset = _combo(DATASETS)
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("folder of PNG/JPEG images (sub-folders = classes)")
+        self.browse = QPushButton("Browse…")
+        folder_row = QHBoxLayout()
+        folder_row.setContentsMargins(0, 0, 0, 0)
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(self.browse)
+        self.folder_widget = QWidget()
+        self.folder_widget.setLayout(folder_row)
+        self.image_size = _spin(8, 128, 28, suffix=" px")
+        self.colour = QCheckBox("RGB")
+        size_row = QHBoxLayout()
+        size_row.setContentsMargins(0, 0, 0, 0)
+        size_row.addWidget(self.image_size)
+        size_row.addWidget(self.colour)
+        self.size_widget = QWidget()
+        self.size_widget.setLayout(size_row)
+
+        self.latent_dim = _spin(1, 256, 2)
+        self.architecture = _combo((("MLP", "mlp"), ("Convolutional", "conv")))
+        self.hidden = QLineEdit("512, 512")
+        self.hidden.setToolTip("MLP hidden layer sizes of the encoder; the decoder mirrors them")
+        self.likelihood = _combo((("Bernoulli", "bernoulli"), ("Gaussian", "gaussian")))
+        self.likelihood.setToolTip("p(x|z): Bernoulli for binarised digits, Gaussian for grey images")
+
+        self.beta = _spin(0.0, 100.0, 1.0, 0.1, decimals=2)
+        self.beta.setToolTip("weight of the KL term; 1 is the true ELBO")
+        self.warmup = _spin(0.0, 1000.0, 0.0, 1.0, decimals=1, suffix=" epochs")
+        self.warmup.setToolTip("the KL weight rises linearly from 0 to beta over this many epochs (0 = off)")
+        self.mc_samples = _spin(1, 1000, 1)
+        self.mc_samples.setToolTip("N: samples of z per image for the reconstruction term")
+
+        self.lr = _spin(1e-6, 1.0, 1e-3, 1e-4, decimals=6)
+        self.batch_size = _spin(1, 65536, 128)
+        self.epochs = _spin(1, 100000, 30)
+        self.seed = _spin(0, 2**31 - 1, 0)
+        self.device = _combo(DEVICES)
+        if not torch.cuda.is_available():
+            self.device.model().item(self.device.findData("cuda")).setEnabled(False)
+            self.device.setItemData(self.device.findData("cuda"), "no CUDA device in this PyTorch",
+                                    Qt.ItemDataRole.ToolTipRole)
+
+        data = QFormLayout()
+        data.addRow("Data set", self.dataset)
+        data.addRow("Folder", self.folder_widget)
+        data.addRow("Image size", self.size_widget)
+        model = QFormLayout()
+        model.addRow("Latent dimension", self.latent_dim)
+        model.addRow("Architecture", self.architecture)
+        model.addRow("Hidden sizes", self.hidden)
+        model.addRow("Decoder", self.likelihood)
+        objective = QFormLayout()
+        objective.addRow("β (KL weight)", self.beta)
+        objective.addRow("KL warm-up", self.warmup)
+        objective.addRow("MC samples N", self.mc_samples)
+        optimisation = QFormLayout()
+        optimisation.addRow("Learning rate", self.lr)
+        optimisation.addRow("Batch size", self.batch_size)
+        optimisation.addRow("Epochs", self.epochs)
+        optimisation.addRow("Seed", self.seed)
+        optimisation.addRow("Device", self.device)
+        self._data_form, self._model_form = data, model
+
+        self.data_group = self._group("Data", data)
+        self.model_group = self._group("Model", model)
+        self.objective_group = self._group("Objective", objective)
+        self.optimisation_group = self._group("Optimisation", optimisation)
+
+    @staticmethod
+    def _group(title: str, form: QFormLayout) -> QGroupBox:
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        box = QGroupBox(title)
+        box.setLayout(form)
+        return box
+
+    def _build_controls(self) -> None:
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("trainButton")
+        self.train_button.setDefault(True)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("pauseButton")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        buttons = QHBoxLayout()
+        for b in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("trainProgress")
+        self.progress.setTextVisible(True)
+        self.progress_label = QLabel("Not training")
+        self.progress_label.setObjectName("progressLabel")
+        self.progress_label.setWordWrap(True)
+
+        self.download_label = QLabel()
+        self.download_bar = QProgressBar()
+        self.download_bar.setObjectName("downloadProgress")
+        self.cancel_download = QPushButton("Cancel")
+        self.cancel_download.setObjectName("cancelDownloadButton")
+        download_row = QHBoxLayout()
+        download_row.setContentsMargins(0, 0, 0, 0)
+        download_row.addWidget(self.download_bar, 1)
+        download_row.addWidget(self.cancel_download)
+        self.download_widget = QWidget()
+        download_box = QVBoxLayout(self.download_widget)
+        download_box.setContentsMargins(0, 0, 0, 0)
+        download_box.addWidget(self.download_label)
+        download_box.addLayout(download_row)
+        self.download_widget.hide()
+
+        self.message = QLabel()
+        self.message.setObjectName("trainingMessage")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+
+        form = QWidget()
+        column = QVBoxLayout(form)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.continue_check)
+        for group in (self.data_group, self.model_group, self.objective_group, self.optimisation_group):
+            column.addWidget(group)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(form)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(self.download_widget)
+        layout.addWidget(self.message)
+
+    def _connect(self) -> None:
+        self.train_button.clicked.connect(self.trainClicked)
+        self.pause_button.clicked.connect(self.pauseClicked)
+        self.stop_button.clicked.connect(self.stopClicked)
+        self.cancel_download.clicked.connect(self.stopClicked)
+        self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
+        self.architecture.currentIndexChanged.connect(self._on_architecture_changed)
+        self.continue_check.toggled.connect(self._on_continue_toggled)
+        self.browse.clicked.connect(self._browse_folder)
+
+    # -- reactions ---------------------------------------------------------------------------
+    def _on_dataset_changed(self) -> None:
+        name = self.dataset.currentData()
+        is_folder = name == "folder"
+        self._data_form.setRowVisible(self.folder_widget, is_folder)
+        self._data_form.setRowVisible(self.size_widget, is_folder)
+        _select(self.likelihood, DATASET_DEFAULTS[name]["likelihood"])
+
+    def _on_architecture_changed(self) -> None:
+        self.hidden.setEnabled(self.architecture.currentData() == "mlp" and not self.continue_check.isChecked())
+
+    def _on_continue_toggled(self, continuing: bool) -> None:
+        # A continued run keeps its data, model and objective; the schedule may change.
+        for widget in (self.data_group, self.model_group, self.objective_group, self.batch_size, self.seed):
+            widget.setEnabled(not continuing)
+        self._on_architecture_changed()
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of training images", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    # -- what the window asks ---------------------------------------------------------------
+    @property
+    def continuing(self) -> bool:
+        return self._can_continue and self.continue_check.isChecked()
+
+    def data_spec(self) -> DataSpec:
+        name = self.dataset.currentData()
+        if name != "folder":
+            return DataSpec(dataset=name)
+        folder = self.folder.text().strip()
+        if not folder:
+            raise ValueError("Choose the folder of images to train on (Data set: Image folder).")
+        size = self.image_size.value()
+        return DataSpec(dataset="folder", folder=folder, image_shape=(3 if self.colour.isChecked() else 1, size, size))
+
+    def model_settings(self) -> dict:
+        """Keyword arguments for pipeline.default_model_config (the image shape comes from the data)."""
+        settings = {"latent_dim": self.latent_dim.value(), "architecture": self.architecture.currentData(),
+                    "likelihood": self.likelihood.currentData()}
+        if settings["architecture"] == "mlp":
+            settings["hidden_sizes"] = parse_hidden_sizes(self.hidden.text())
+        return settings
+
+    def model_config(self, spec: DataSpec):
+        """The VAEConfig of a new model; a folder's image shape is what its images are converted to."""
+        return default_model_config(spec, spec.image_shape, **self.model_settings())
+
+    def train_config(self, spec: DataSpec) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
+                           n_samples=self.mc_samples.value(), beta=self.beta.value(),
+                           kl_warmup_epochs=self.warmup.value(), binarize=default_binarize(spec),
+                           seed=self.seed.value(), device=self.device.currentData(),
+                           num_threads=default_gui_threads())
+
+    def continue_overrides(self) -> dict:
+        return {"epochs": self.epochs.value(), "lr": self.lr.value()}
+
+    # -- what the window tells ----------------------------------------------------------------
+    def show_run_settings(self, model_config, train_config: dict, data: dict, done_epochs: int,
+                          can_continue: bool) -> None:
+        """Fill the form from a checkpoint or a run, so Continue shows what will be continued."""
+        spec = DataSpec.from_dict(data or {})
+        self.dataset.blockSignals(True)
+        _select(self.dataset, spec.dataset)
+        self.dataset.blockSignals(False)
+        self._on_dataset_changed()
+        if spec.dataset == "folder":
+            self.folder.setText(spec.folder or "")
+            self.image_size.setValue(int(spec.image_shape[-1]))
+            self.colour.setChecked(spec.image_shape[0] == 3)
+        self.latent_dim.setValue(model_config.latent_dim)
+        _select(self.architecture, model_config.architecture)
+        self.hidden.setText(", ".join(str(h) for h in model_config.hidden_sizes))
+        _select(self.likelihood, model_config.likelihood)
+        cfg = TrainConfig.from_dict(train_config) if train_config else TrainConfig()
+        self.beta.setValue(cfg.beta)
+        self.warmup.setValue(cfg.kl_warmup_epochs)
+        self.mc_samples.setValue(cfg.n_samples)
+        self.lr.setValue(cfg.lr)
+        self.batch_size.setValue(cfg.batch_size)
+        # A finished run continues for more epochs: offer ten more.
+        self.epochs.setValue(cfg.epochs if cfg.epochs > done_epochs else done_epochs + 10)
+        self.seed.setValue(cfg.seed)
+        self.set_can_continue(can_continue)
+
+    def set_can_continue(self, can_continue: bool) -> None:
+        self._can_continue = can_continue
+        self.continue_check.setEnabled(can_continue)
+        self.continue_check.setChecked(can_continue)
+        self._on_continue_toggled(self.continuing)
+
+    def set_state(self, state: str) -> None:
+        """idle | loading | running | paused"""
+        self.state = state
+        busy = state != "idle"
+        self.train_button.setEnabled(not busy)
+        self.pause_button.setEnabled(state in ("running", "paused"))
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.stop_button.setEnabled(busy)
+        for widget in (self.continue_check, self.data_group, self.model_group, self.objective_group,
+                       self.optimisation_group):
+            widget.setEnabled(not busy and (widget is not self.continue_check or self._can_continue))
+        if not busy:
+            self._on_continue_toggled(self.continuing)
+        if state != "loading":
+            self.download_widget.hide()
+
+    def show_progress(self, epoch: int, epochs: int, step: int, total_steps: int, rate: float,
+                      epoch_fraction: float = 0.0) -> None:
+        self.progress.setRange(0, max(1, total_steps))
+        self.progress.setValue(min(step, total_steps))
+        self.progress.setFormat(f"epoch {epoch}/{epochs}")
+        remaining = (total_steps - step) / rate if rate > 0 else math.inf
+        eta = format_duration(remaining) if step < total_steps else "done"
+        self.progress_label.setText(f"Epoch {epoch}/{epochs} · step {step:,}/{total_steps:,} · "
+                                    f"{rate:,.1f} steps/s · ETA {eta}")
+
+    def show_status(self, text: str) -> None:
+        self.progress_label.setText(text)
+
+    def show_download(self, done: int, total: int, filename: str) -> None:
+        self.download_widget.show()
+        mb = 1024 * 1024
+        if total:
+            self.download_bar.setRange(0, 1000)
+            self.download_bar.setValue(int(1000 * done / total))
+            self.download_label.setText(f"Downloading {filename}: {done / mb:.1f} of {total / mb:.1f} MB")
+        else:
+            self.download_bar.setRange(0, 0)  # busy indicator: size unknown
+            self.download_label.setText(f"Downloading {filename}: {done / mb:.1f} MB")
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020;" if error else "")
+        self.message.setVisible(bool(text))
+
+    # -- remembering the form -----------------------------------------------------------------
+    _REMEMBERED = ("dataset", "folder", "latent_dim", "architecture", "hidden", "likelihood", "beta", "warmup",
+                   "mc_samples", "lr", "batch_size", "epochs", "seed", "device")
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("training")
+        for name in self._REMEMBERED:
+            widget = getattr(self, name)
+            if isinstance(widget, QComboBox):
+                settings.setValue(name, widget.currentData())
+            elif isinstance(widget, QLineEdit):
+                settings.setValue(name, widget.text())
+            else:
+                settings.setValue(name, widget.value())
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("training")
+        try:
+            for name in self._REMEMBERED:
+                value = settings.value(name)
+                if value is None:
+                    continue
+                widget = getattr(self, name)
+                if isinstance(widget, QComboBox):
+                    _select(widget, value)
+                elif isinstance(widget, QLineEdit):
+                    widget.setText(str(value))
+                elif isinstance(widget, QDoubleSpinBox):
+                    widget.setValue(float(value))
+                else:
+                    widget.setValue(int(value))
+        except (TypeError, ValueError):
+            pass  # a damaged settings file only costs the remembered form
+        finally:
+            settings.endGroup()
