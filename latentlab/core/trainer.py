@@ -118,7 +118,8 @@ Listener = Callable[[object], None]
 
 # -- history --------------------------------------------------------------------------------------
 STEP_COLUMNS = ("step", "epoch", "loss", "neg_elbo", "kl", "recon")
-EPOCH_COLUMNS = ("epoch", "step", "train_neg_elbo", "val_neg_elbo", "val_kl", "val_recon", "active_units")
+EPOCH_COLUMNS = ("epoch", "step", "train_neg_elbo", "val_neg_elbo", "val_kl", "val_recon", "active_units",
+                 "seconds")
 
 
 @dataclass
@@ -153,9 +154,12 @@ class History:
         for c in STEP_COLUMNS:
             if c in d.get("steps", {}):
                 h.steps[c] = [float(v) for v in torch.as_tensor(d["steps"][c]).tolist()]
+        n_epochs = len(torch.as_tensor(d.get("epochs", {}).get("epoch", [])))
         for c in EPOCH_COLUMNS:
             if c in d.get("epochs", {}):
                 h.epochs[c] = [float(v) for v in torch.as_tensor(d["epochs"][c]).tolist()]
+            else:  # a column added after the file was written: keep the columns aligned
+                h.epochs[c] = [math.nan] * n_epochs
         kl = d.get("epoch_kl_per_dim")
         if kl is not None and torch.as_tensor(kl).numel():
             h.epoch_kl_per_dim = torch.as_tensor(kl).tolist()
