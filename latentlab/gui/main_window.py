@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         self.save_action = self._action("&Save", self._save, QKeySequence.StandardKey.Save, "actionSave")
         self.save_as_action = self._action("Save &As…", self._save_as_dialog, QKeySequence.StandardKey.SaveAs,
                                            "actionSaveAs")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, "actionQuit")
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "actionQuit")  # StandardKey.Quit is empty on some desktops
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
@@ -196,10 +196,12 @@ class MainWindow(QMainWindow):
         following = self._follow_if_newer(path, history)
         shipped = is_inside(path, shipped_models_dir())
         done = int(ckpt.trainer_state.get("epoch", 0))
-        self.training_panel.show_run_settings(ckpt.model.config, ckpt.train_config, ckpt.data, done,
-                                              can_continue=bool(ckpt.data.get("dataset")))
-        # The shipped model is a finished reference: Train starts a new model unless asked otherwise.
-        self.training_panel.continue_check.setChecked(bool(ckpt.data.get("dataset")) and not shipped)
+        if ckpt.data.get("dataset"):
+            # The shipped model is a finished reference: Train starts a new model unless asked otherwise.
+            self.training_panel.set_run(ckpt.model.config, ckpt.train_config, ckpt.data, done,
+                                        continue_now=not shipped)
+        else:
+            self.training_panel.clear_run()  # nothing says which data it was trained on
         if not shipped:
             self.recent.add(path)
             self.settings.setValue("lastOpened", str(path.resolve()))
@@ -498,7 +500,9 @@ class MainWindow(QMainWindow):
             where = f"; saved to {run.autosave_path}" if not self._unsaved_error else ""
             self.training_panel.show_status(f"{message[:1].upper()}{message[1:]}")
             self.show_message(f"Training {status}: {message}{where}")
-            self.training_panel.set_can_continue(True)
+            trainer = run.trainer
+            self.training_panel.set_run(trainer.model.config, trainer.config.to_dict(), trainer.data_info,
+                                        trainer.epoch, continue_now=True)
         if status == "diverged":
             self.training_panel.show_message(message, error=True)
 

@@ -82,6 +82,8 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self._can_continue = False
+        self._run = None   # (model config, train config, data, epochs done) of the run Train may continue
+        self.state = "idle"
         self._build_form()
         self._build_controls()
         self._connect()
@@ -253,12 +255,22 @@ class TrainingPanel(QWidget):
         _select(self.likelihood, DATASET_DEFAULTS[name]["likelihood"])
 
     def _on_architecture_changed(self) -> None:
-        self.hidden.setEnabled(self.architecture.currentData() == "mlp" and not self.continue_check.isChecked())
+        self.hidden.setEnabled(self.architecture.currentData() == "mlp" and not self.continuing)
 
     def _on_continue_toggled(self, continuing: bool) -> None:
-        # A continued run keeps its data, model and objective; the schedule may change.
-        for widget in (self.data_group, self.model_group, self.objective_group, self.batch_size, self.seed):
-            widget.setEnabled(not continuing)
+        if continuing and self._run is not None:
+            self._fill_from_run()
+        self._sync_enabled()
+
+    def _sync_enabled(self) -> None:
+        # A continued run keeps its data, model and objective; only the schedule may change.
+        idle = self.state == "idle"
+        self.continue_check.setEnabled(idle and self._can_continue)
+        self.optimisation_group.setEnabled(idle)
+        for widget in (self.data_group, self.model_group, self.objective_group):
+            widget.setEnabled(idle and not self.continuing)
+        for widget in (self.batch_size, self.seed):
+            widget.setEnabled(not self.continuing)
         self._on_architecture_changed()
 
     def _browse_folder(self) -> None:
@@ -304,10 +316,27 @@ class TrainingPanel(QWidget):
         return {"epochs": self.epochs.value(), "lr": self.lr.value()}
 
     # -- what the window tells ----------------------------------------------------------------
-    def show_run_settings(self, model_config, train_config: dict, data: dict, done_epochs: int,
-                          can_continue: bool) -> None:
-        """Fill the form from a checkpoint or a run, so Continue shows what will be continued."""
-        spec = DataSpec.from_dict(data or {})
+    def set_run(self, model_config, train_config: dict, data: dict, done_epochs: int,
+                continue_now: bool) -> None:
+        """There is a run that Train can continue (an opened checkpoint, or this session's run).
+
+        With the box ticked the form shows that run's settings, since they are what continues.
+        """
+        self._run = (model_config, dict(train_config or {}), dict(data or {}), int(done_epochs))
+        self._can_continue = True
+        self.continue_check.blockSignals(True)
+        self.continue_check.setChecked(continue_now)
+        self.continue_check.blockSignals(False)
+        self._on_continue_toggled(continue_now)
+
+    def clear_run(self) -> None:
+        self._run, self._can_continue = None, False
+        self.continue_check.setChecked(False)
+        self._sync_enabled()
+
+    def _fill_from_run(self) -> None:
+        model_config, train_config, data, done_epochs = self._run
+        spec = DataSpec.from_dict(data)
         self.dataset.blockSignals(True)
         _select(self.dataset, spec.dataset)
         self.dataset.blockSignals(False)
@@ -329,13 +358,6 @@ class TrainingPanel(QWidget):
         # A finished run continues for more epochs: offer ten more.
         self.epochs.setValue(cfg.epochs if cfg.epochs > done_epochs else done_epochs + 10)
         self.seed.setValue(cfg.seed)
-        self.set_can_continue(can_continue)
-
-    def set_can_continue(self, can_continue: bool) -> None:
-        self._can_continue = can_continue
-        self.continue_check.setEnabled(can_continue)
-        self.continue_check.setChecked(can_continue)
-        self._on_continue_toggled(self.continuing)
 
     def set_state(self, state: str) -> None:
         """idle | loading | running | paused"""
@@ -345,11 +367,7 @@ class TrainingPanel(QWidget):
         self.pause_button.setEnabled(state in ("running", "paused"))
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(busy)
-        for widget in (self.continue_check, self.data_group, self.model_group, self.objective_group,
-                       self.optimisation_group):
-            widget.setEnabled(not busy and (widget is not self.continue_check or self._can_continue))
-        if not busy:
-            self._on_continue_toggled(self.continuing)
+        self._sync_enabled()
         if state != "loading":
             self.download_widget.hide()
 

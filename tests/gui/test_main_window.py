@@ -1,0 +1,265 @@
+"""The main window without training: opening, errors, saving, menus, settings, exports, following."""
+
+from __future__ import annotations
+
+import csv
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+
+from latentlab import load_checkpoint
+from latentlab.core.metrics import COLUMNS, read_metrics_csv
+from latentlab.core.shipped import default_checkpoint
+
+OBJECT_NAMES = ("latentCanvas", "decodedImage", "curvePlot", "trainButton", "pauseButton", "stopButton")
+
+
+def image_of(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    buffer = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    return buffer.reshape(image.height(), image.bytesPerLine())[:, : image.width()].copy()
+
+
+def shown_window(make_window, qtbot, checkpoint=None):
+    window = make_window(checkpoint, show=False)
+    with qtbot.waitSignal(window.explorer.imageShown, timeout=10_000):
+        window.show()
+    return window
+
+
+def test_window_opens_on_the_shipped_model(make_window, qtbot):
+    window = shown_window(make_window, qtbot)
+    for name in OBJECT_NAMES:
+        assert window.findChild(QWidget, name) is not None, name
+    shipped = load_checkpoint(default_checkpoint())
+    assert window.model is not None and window.model.latent_dim == shipped.model.latent_dim
+    assert len(window.curves.data) == len(shipped.history["steps"]["step"])  # its curves are shown
+    assert "mnist-2d.pt" in window.windowTitle()
+    assert "Opened mnist-2d.pt" in window.statusBar().currentMessage()
+    assert not window.training_panel.continue_check.isChecked()  # one click on Train: a new model
+
+
+def test_hover_changes_the_decoded_image(make_window, qtbot):
+    window = shown_window(make_window, qtbot)
+    canvas = window.findChild(QWidget, "latentCanvas")
+    decoded = window.findChild(QWidget, "decodedImage")
+    pictures = []
+    for u, v in ((-2.0, 1.5), (2.0, -1.5)):
+        with qtbot.waitSignal(window.explorer.imageShown, timeout=5_000):
+            QTest.mouseMove(canvas.viewport(), canvas.map_from_canvas(u, v))
+        pictures.append(image_of(decoded))
+    assert np.abs(pictures[0].astype(int) - pictures[1].astype(int)).sum() > 0
+
+
+def test_malicious_checkpoint_is_refused_and_the_model_kept(make_window, qtbot, tmp_path):
+    marker = tmp_path / "code-was-run"
+
+    class Exploit:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    bad = tmp_path / "evil.pt"
+    torch.save({"format": "latentlab-checkpoint", "payload": Exploit()}, bad)
+    window = shown_window(make_window, qtbot)
+    model_before = window.model
+    assert window.open_checkpoint(bad) is False
+    assert not marker.exists()
+    assert "Refused" in window.statusBar().currentMessage()
+    assert window.model is model_before
+    assert "mnist-2d.pt" in window.windowTitle()
+
+
+def test_truncated_and_foreign_files_show_an_error_and_keep_the_model(make_window, qtbot, tmp_path):
+    data = default_checkpoint().read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(data[: len(data) // 2])
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    garbage = tmp_path / "notes.pt"
+    garbage.write_text("not a checkpoint")
+    window = shown_window(make_window, qtbot)
+    model_before = window.model
+    for path, words in ((truncated, "damaged"), (foreign, "not a latentlab checkpoint"),
+                        (garbage, "not a"), (tmp_path / "missing.pt", "No such checkpoint")):
+        assert window.open_checkpoint(path) is False
+        assert words in window.statusBar().currentMessage(), path
+        assert window.model is model_before
+    # The error stays until the next action, which replaces it.
+    window.export_curves_csv(tmp_path / "c.csv")
+    assert "Exported" in window.statusBar().currentMessage()
+
+
+def test_a_bad_checkpoint_on_the_command_line_falls_back_to_the_shipped_model(make_window, qtbot, tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 100)
+    window = make_window(bad)
+    assert window.model is not None
+    assert "bad.pt" in window.statusBar().currentMessage()
+
+
+def test_save_then_open_gives_the_same_model_and_remembers_it(make_window, qtbot, tmp_path, isolated_app_state):
+    window = shown_window(make_window, qtbot)
+    path = tmp_path / "copy.pt"
+    assert window.save_checkpoint(path)
+    assert f"Saved {path}" in window.statusBar().currentMessage()
+    saved = load_checkpoint(path)
+    for a, b in zip(saved.model.state_dict().values(), window.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert window.open_checkpoint(path)
+    assert window.training_panel.continue_check.isChecked()  # a user's run: Train continues it
+    assert window.recent.paths()[0] == str(path.resolve())
+    # Settings live in the test's folder, never in the user's.
+    window.close()
+    ini = isolated_app_state / "latentlab" / "latentlab.ini"
+    assert ini.is_file()
+    settings = QSettings(str(ini), QSettings.Format.IniFormat)
+    assert settings.value("lastOpened") == str(path.resolve())
+    assert settings.value("window/state") is not None
+
+
+def test_training_settings_and_layout_are_remembered(make_window, qtbot):
+    window = make_window()
+    window.training_panel.latent_dim.setValue(5)
+    window.training_panel.epochs.setValue(7)
+    window.training_dock.hide()
+    window.close()
+    again = make_window()  # the shipped model again: the form keeps the user's settings for a new model
+    assert again.training_panel.latent_dim.value() == 5
+    assert again.training_panel.epochs.value() == 7
+    assert again.training_dock.isHidden()
+
+
+def test_menus_and_shortcuts(make_window, qtbot):
+    window = make_window()
+    shortcuts = {a.objectName(): a.shortcut().toString() for a in
+                 (window.open_action, window.save_action, window.quit_action)}
+    assert shortcuts == {"actionOpen": "Ctrl+O", "actionSave": "Ctrl+S", "actionQuit": "Ctrl+Q"}
+    titles = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert titles[:2] == ["File", "View"] and "Help" in titles
+    file_texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+    assert any("Recent" in t for t in file_texts) and any(t.replace("&", "") == "Save As…" for t in file_texts)
+    assert any("Encode" in t for t in file_texts)  # the explorer's actions are in the File menu
+
+
+def test_about_and_help_do_not_block(make_window, qtbot):
+    window = make_window()
+    window.show_about()   # would hang the test (and time out) if it were a blocking exec()
+    window.show_elbo_help()
+    boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert len(boxes) == 2
+    about = next(b for b in boxes if b.windowTitle() == "About latentlab")
+    assert torch.__version__ in about.informativeText()
+    for box in boxes:
+        assert box.windowModality() == Qt.WindowModality.NonModal
+        box.close()
+
+
+def test_export_curves_as_csv_and_png(make_window, qtbot, tmp_path):
+    window = shown_window(make_window, qtbot)
+    csv_path, png_path = tmp_path / "curves.csv", tmp_path / "curves.png"
+    assert window.export_curves_csv(csv_path) and window.export_curves_png(png_path)
+    with open(csv_path) as f:
+        assert tuple(next(csv.reader(f))) == COLUMNS
+    rows, _ = read_metrics_csv(csv_path)  # the same reader as for `latentlab train`'s metrics.csv
+    history = load_checkpoint(default_checkpoint()).history
+    assert rows["train"]["step"] == history["steps"]["step"].tolist()
+    np.testing.assert_allclose(rows["train"]["kl"], history["steps"]["kl"].numpy(), rtol=1e-5)
+    assert rows["val"]["epoch"] == history["epochs"]["epoch"].tolist()
+    picture = QImage(str(png_path))
+    assert not picture.isNull() and picture.width() > 100
+
+
+def test_smoothing_and_log_toggle_redraw_the_curves(make_window, qtbot):
+    window = make_window()
+    curves = window.curves
+    qtbot.waitUntil(lambda: not curves._dirty)
+    smooth_before = curves.smooth_items["neg_elbo"].yData.copy()
+    curves.smoothing_slider.setValue(0)
+    qtbot.waitUntil(lambda: not curves._dirty)
+    raw = curves.data.train["neg_elbo"].raw.values
+    np.testing.assert_allclose(curves.smooth_items["neg_elbo"].yData, raw)  # weight 0: the raw data
+    assert not np.allclose(smooth_before, raw)
+    curves.log_y.setChecked(False)
+    assert not curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
+
+
+def follow_files(folder: Path):
+    """A run folder as `latentlab train` leaves it mid-run: checkpoint + metrics.csv."""
+    folder.mkdir()
+    checkpoint = folder / "model.pt"
+    shutil.copy(default_checkpoint(), checkpoint)
+    metrics = folder / "metrics.csv"
+    history = load_checkpoint(checkpoint).history["steps"]
+    with open(metrics, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(COLUMNS)
+        for i in range(len(history["step"])):
+            out.writerow(["train", int(history["step"][i]), int(history["epoch"][i]), float(history["loss"][i]),
+                          float(history["neg_elbo"][i]), float(history["kl"][i]), float(history["recon"][i]), ""])
+    return checkpoint, metrics
+
+
+def test_following_a_run_written_by_another_process(make_window, qtbot, tmp_path):
+    checkpoint, metrics = follow_files(tmp_path / "run")
+    window = make_window(checkpoint)
+    assert "following its metrics.csv" in window.statusBar().currentMessage()
+    n = len(window.curves.data)
+    with open(metrics, "a", newline="") as f:  # the server writes two more steps and an epoch,
+        f.write(f"train,{n + 1},3,150.0,150.0,5.0,145.0,\ntrain,{n + 2},3,149.0,149.0,5.0,144.0,\n")
+        f.write(f"val,{n + 2},3,148.0,148.0,5.5,142.5,2\ntrain,{n + 3},4,14")  # and half a line
+    qtbot.waitUntil(lambda: len(window.curves.data) == n + 2, timeout=5_000)
+    assert window.curves.data.steps.values[-1] == n + 2
+    assert window.curves.data.val["val_neg_elbo"].values[-1] == 148.0
+    with open(metrics, "a", newline="") as f:  # the half line is completed
+        f.write("8.0,148.0,5.0,143.0,\n")
+    qtbot.waitUntil(lambda: len(window.curves.data) == n + 3, timeout=5_000)
+
+    model_before = window.model
+    ckpt = load_checkpoint(checkpoint)  # the server rewrites its checkpoint (atomically) at the epoch
+    with torch.no_grad():
+        next(ckpt.model.parameters()).add_(0.5)
+    from latentlab import save_checkpoint
+    save_checkpoint(checkpoint, ckpt.model, train_config=ckpt.train_config, data=ckpt.data,
+                    history=ckpt.history, trainer_state={"epoch": 3, "step": n + 2}, extras=ckpt.extras)
+    qtbot.waitUntil(lambda: window.model is not model_before, timeout=5_000)
+    assert torch.equal(next(window.model.parameters()), next(ckpt.model.parameters()))
+
+
+def test_screenshot_from_the_command_line(tmp_path):
+    out = tmp_path / "shot.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "latentlab", "--screenshot", str(out)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    picture = QImage(str(out))
+    assert (picture.width(), picture.height()) == (1280, 860)
+    assert not (tmp_path / "config" / "latentlab").exists()  # a screenshot leaves the user's layout alone
+
+
+def test_plain_pickle_files_are_refused(make_window, qtbot, tmp_path):
+    marker = tmp_path / "marker"
+    path = tmp_path / "plain.pkl"
+    path.write_bytes(pickle.dumps(_Touch(marker)))
+    window = make_window()
+    assert not window.open_checkpoint(path)
+    assert not marker.exists()
+
+
+class _Touch:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))

@@ -1,0 +1,226 @@
+"""Training from the window: real runs on the 100-image data root, real checkpoints on disk."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from latentlab import load_checkpoint
+from latentlab.core import pipeline
+from latentlab.core.data import DataError, DownloadCancelled
+
+BATCH = 10
+TRAIN_IMAGES = 100 - round(100 / 6)          # the tiny data root: 83 train, 17 validation
+STEPS_PER_EPOCH = -(-TRAIN_IMAGES // BATCH)  # 9
+
+
+def small_run(panel, epochs: int, dataset: str = "mnist") -> None:
+    """A model small enough that a test trains it in a fraction of a second per epoch."""
+    panel.continue_check.setChecked(False)
+    panel.dataset.setCurrentIndex(panel.dataset.findData(dataset))
+    panel.hidden.setText("64, 64")
+    panel.batch_size.setValue(BATCH)
+    panel.epochs.setValue(epochs)
+
+
+def click(qtbot, button) -> None:
+    assert button.isEnabled(), button.objectName()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def wait_until_idle(window, qtbot, timeout=30_000) -> None:
+    qtbot.waitUntil(lambda: not window.is_training, timeout=timeout)
+
+
+def test_train_pause_resume_stop_and_save(make_window, qtbot, tiny_data, tmp_path):
+    window = make_window()
+    panel = window.training_panel
+    small_run(panel, epochs=5000)
+    started = time.perf_counter()
+    click(qtbot, panel.train_button)
+    assert window.is_training and not panel.train_button.isEnabled()
+    qtbot.waitUntil(lambda: len(window.curves.data) >= 3 * STEPS_PER_EPOCH, timeout=30_000)
+    run = window._live_run
+    assert window.model is not run.trainer.model  # the explorer decodes from snapshots only
+    assert len(window.curves.data.epoch_steps) >= 2  # validation points arrive per epoch
+    assert "Epoch" in panel.progress_label.text() and "steps/s" in panel.progress_label.text()
+
+    click(qtbot, panel.pause_button)
+    qtbot.waitUntil(lambda: panel.state == "paused", timeout=5_000)
+    assert panel.pause_button.text() == "Resume"
+    paused_at = run.trainer.step
+    qtbot.wait(300)   # a negative check needs some time to pass: nothing may happen in it
+    window._pull_steps()
+    assert run.trainer.step == paused_at and window.curves.data.last_step == paused_at
+    assert window.save_checkpoint(tmp_path / "paused.pt")   # saving a paused run: the GUI thread saves it
+    saved = load_checkpoint(tmp_path / "paused.pt")
+    assert saved.trainer_state["step"] == paused_at
+    assert saved.trainer_state["batch_in_epoch"] == paused_at - saved.trainer_state["epoch"] * STEPS_PER_EPOCH
+
+    click(qtbot, panel.pause_button)  # Resume
+    qtbot.waitUntil(lambda: run.trainer.step > paused_at + 5, timeout=10_000)
+    assert panel.state == "running" and panel.pause_button.text() == "Pause"
+
+    assert window.save_checkpoint(tmp_path / "running.pt")  # while running: saved between two steps
+    mid = load_checkpoint(tmp_path / "running.pt")
+    assert mid.trainer_state["step"] > paused_at
+    assert len(mid.history["steps"]["step"]) == mid.trainer_state["step"]
+
+    click(qtbot, panel.stop_button)
+    wait_until_idle(window, qtbot)
+    elapsed = time.perf_counter() - started
+    trainer = run.trainer
+    assert trainer.status == "stopped"
+    assert window.curves.data.last_step == trainer.step == len(window.curves.data)
+    # Redraws are throttled: at most ~30 a second, however many steps there were.
+    assert window.curves.redraw_count <= 31 * elapsed + 5
+    assert run.autosave_path.is_file() and run.autosave_path.parent.parent == Path(tmp_path / "runs")
+    autosaved = load_checkpoint(run.autosave_path)  # the stop is autosaved
+    assert autosaved.trainer_state["step"] == trainer.step
+    assert (run.autosave_path.parent / "metrics.csv").is_file()
+
+    assert window.save_checkpoint(tmp_path / "final.pt")
+    final = load_checkpoint(tmp_path / "final.pt")
+    assert final.history["steps"]["step"].tolist() == list(range(1, trainer.step + 1))
+    assert "Saved" in window.statusBar().currentMessage()
+    assert panel.continue_check.isChecked() and panel.train_button.isEnabled()
+
+
+def test_a_finished_run_reopens_and_resumes_with_its_curves(make_window, qtbot, tiny_data, tmp_path):
+    window = make_window()
+    small_run(window.training_panel, epochs=2)
+    click(qtbot, window.training_panel.train_button)
+    wait_until_idle(window, qtbot)
+    trainer = window._live_run.trainer
+    assert trainer.status == "finished" and trainer.step == 2 * STEPS_PER_EPOCH
+    assert window.curves.data.epochs.values.tolist() == [1.0, 2.0]
+    assert "epoch 2" in window.curves.active_units.text()
+    # The canvas shows the trained model's encoded test set (the full one at the end of a run).
+    test_set = pipeline.load_splits(pipeline.DataSpec("mnist")).test
+    expected = pipeline.scatter_extras(trainer.model, test_set, trainer.config.binarize)
+    np.testing.assert_allclose(window.explorer._scatter_means, expected["scatter_means"].numpy(), rtol=1e-5,
+                               atol=1e-6)
+    path = tmp_path / "two-epochs.pt"
+    assert window.save_checkpoint(path)
+    window.close()
+
+    again = make_window(path)
+    panel = again.training_panel
+    assert panel.continue_check.isChecked()
+    assert panel.epochs.value() == 12  # a finished run is offered ten more epochs
+    assert not panel.model_group.isEnabled()  # a continued run keeps its model
+    panel.epochs.setValue(4)
+    assert len(again.curves.data) == 2 * STEPS_PER_EPOCH
+    click(qtbot, panel.train_button)
+    wait_until_idle(again, qtbot)
+    resumed = again._live_run.trainer
+    assert resumed.epoch == 4 and resumed.step == 4 * STEPS_PER_EPOCH
+    steps = again.curves.data.steps.values
+    assert steps.tolist() == list(range(1, 4 * STEPS_PER_EPOCH + 1))  # continued, no gap, no repeat
+    assert again.curves.data.epochs.values.tolist() == [1.0, 2.0, 3.0, 4.0]
+    # The opened file is the user's: the continued run autosaves in its own run folder.
+    assert load_checkpoint(path).trainer_state["epoch"] == 2
+    assert load_checkpoint(again._live_run.autosave_path).trainer_state["epoch"] == 4
+
+
+def test_closing_mid_training_stops_the_thread_and_keeps_the_autosave(make_window, qtbot, tiny_data, qtlog):
+    window = make_window()
+    small_run(window.training_panel, epochs=5000)
+    click(qtbot, window.training_panel.train_button)
+    qtbot.waitUntil(lambda: len(window.curves.data) >= 2 * STEPS_PER_EPOCH, timeout=30_000)
+    worker, run = window._worker, window._live_run
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 2.0
+    assert worker.isFinished()
+    autosaved = load_checkpoint(run.autosave_path)
+    assert autosaved.trainer_state["step"] == run.trainer.step > 0
+    assert not any("Destroyed while thread" in record.message for record in qtlog.records)
+
+
+def test_invalid_settings_are_reported_without_starting(make_window, qtbot, tiny_data):
+    window = make_window()
+    small_run(window.training_panel, epochs=1)
+    window.training_panel.hidden.setText("512, lots")
+    click(qtbot, window.training_panel.train_button)
+    assert not window.is_training
+    assert "Hidden sizes" in window.statusBar().currentMessage()
+
+
+def test_missing_data_offline_says_where_to_put_the_files(make_window, qtbot, tmp_path, monkeypatch):
+    empty = tmp_path / "no-data"
+    monkeypatch.setenv("LATENTLAB_DATA", str(empty))
+
+    def offline(*args, **kwargs):
+        raise DataError("could not reach any server (test: offline)")
+
+    monkeypatch.setattr("latentlab.core.datasets.download_file", offline)
+    window = make_window()
+    small_run(window.training_panel, epochs=1)
+    click(qtbot, window.training_panel.train_button)
+    wait_until_idle(window, qtbot)
+    message = window.training_panel.message.text()
+    assert "put the file at" in message and str(empty / "mnist") in message
+    assert "Missing data file" in window.statusBar().currentMessage()
+    assert window.training_panel.train_button.isEnabled()
+
+
+def test_a_download_shows_progress_and_can_be_cancelled(make_window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENTLAB_DATA", str(tmp_path / "no-data"))
+
+    def slow_download(urls, dest, md5=None, sha256=None, progress=None, cancel=None, timeout=30):
+        total = 10_000_000
+        for done in range(0, total, 10_000):
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelled()
+            progress(done, total, Path(dest).name)
+            time.sleep(0.005)
+        raise AssertionError("the test cancels long before the end")
+
+    monkeypatch.setattr("latentlab.core.datasets.download_file", slow_download)
+    window = make_window()
+    panel = window.training_panel
+    small_run(panel, epochs=1)
+    click(qtbot, panel.train_button)
+    qtbot.waitUntil(lambda: panel.download_bar.value() > 0, timeout=10_000)
+    assert panel.download_widget.isVisible() or not window.isVisible()
+    assert "Downloading train-images-idx3-ubyte.gz" in panel.download_label.text()
+    click(qtbot, panel.cancel_download)
+    wait_until_idle(window, qtbot, timeout=5_000)
+    assert "Download cancelled" in window.statusBar().currentMessage()
+    assert window.model is not None and panel.train_button.isEnabled()
+
+
+def test_training_on_an_image_folder(make_window, qtbot, tmp_path):
+    from dataset_files import SAMPLES_DIR
+
+    window = make_window()
+    panel = window.training_panel
+    small_run(panel, epochs=1, dataset="folder")
+    panel.folder.setText(str(SAMPLES_DIR / "fashion-mnist"))
+    click(qtbot, panel.train_button)
+    wait_until_idle(window, qtbot)
+    trainer = window._live_run.trainer
+    assert trainer.status == "finished" and trainer.epoch == 1
+    assert trainer.model.image_shape == (1, 28, 28)
+    assert window.model is not None and window.model.latent_dim == 2
+
+
+@pytest.mark.parametrize("latent_dim", [5])
+def test_a_new_model_of_another_dimension_reaches_the_explorer(make_window, qtbot, tiny_data, latent_dim):
+    window = make_window()
+    panel = window.training_panel
+    small_run(panel, epochs=1)
+    panel.latent_dim.setValue(latent_dim)
+    click(qtbot, panel.train_button)
+    wait_until_idle(window, qtbot)
+    assert window.model.latent_dim == latent_dim
+    assert window.curves.data.kl_per_dim.values.shape == (latent_dim,)
+    with torch.no_grad():
+        for a, b in zip(window.model.state_dict().values(), window._live_run.trainer.model.state_dict().values()):
+            assert torch.equal(a, b.cpu())  # the last snapshot is the final model
