@@ -99,6 +99,7 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict |
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes it owner-only; a checkpoint is an ordinary file
         os.replace(tmp_name, path)
         _fsync_dir(path.parent)
     except BaseException as e:
@@ -130,6 +131,12 @@ def export_compact(src: str | os.PathLike, dst: str | os.PathLike, half: bool = 
     return save_checkpoint(dst, model, train_config=ckpt.train_config, data=ckpt.data, history=ckpt.history,
                            optimizer_state=None, trainer_state=ckpt.trainer_state, extras=ckpt.extras,
                            weights_dtype=torch.float16 if half else None)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(folder: Path) -> None:
