@@ -99,7 +99,7 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict |
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes it owner-only; a checkpoint is an ordinary file
+        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; a checkpoint is an ordinary file
         os.replace(tmp_name, path)
         _fsync_dir(path.parent)
     except BaseException as e:
@@ -133,10 +133,13 @@ def export_compact(src: str | os.PathLike, dst: str | os.PathLike, half: bool = 
                            weights_dtype=torch.float16 if half else None)
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not safe to flip in threads
 
 
 def _fsync_dir(folder: Path) -> None:
