@@ -82,6 +82,25 @@ def ema_smooth(values, weight: float, state: tuple[float, int] = (0.0, 0)) -> tu
     return out, (last, count)
 
 
+def peak_decimate(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~max_points points that draw like all of them: the minimum and the maximum of each
+    of max_points/2 consecutive buckets, in step order (spikes survive, unlike with striding).
+
+    Drawing cost then stays the same however long the run, which matters because the plot is
+    redrawn while training (pyqtgraph's own downsampling costs more than it saves here).
+    """
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    size = -(-n // (max_points // 2))           # points per bucket
+    m = n - n % size                            # whole buckets; the rest is kept as it is
+    buckets = y[:m].reshape(-1, size)
+    base = np.arange(0, m, size)
+    lo, hi = base + np.argmin(buckets, axis=1), base + np.argmax(buckets, axis=1)
+    index = np.sort(np.concatenate([lo, hi, np.arange(m, n)]))
+    return x[index], y[index]
+
+
 class SmoothedSeries:
     """Raw values plus their smoothed version, kept up to date incrementally."""
 

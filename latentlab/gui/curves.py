@@ -1,9 +1,10 @@
 """Live training curves: -ELBO, reconstruction and KL per step, validation per epoch, KL per dimension.
 
-Data arrive in batches (gui/curve_data.py keeps them); drawing happens at most ~30 times a
-second from a single-shot timer, however fast the steps come, so a quick run is not slowed
-down by its own plots. Values are nats per image, all positive, so a log y-axis shows the
-small KL next to the large reconstruction term.
+Data arrive in batches (gui/curve_data.py keeps them); drawing happens from a single-shot
+timer, at most ~30 times a second however fast the steps come. While a run trains, a pacer
+(gui/budget.py) spaces redraws further, by what they really cost, so that drawing never slows
+the training down noticeably; each series is drawn from at most ~1,000 points. Values are nats
+per image, all positive, so a log y-axis shows the small KL next to the large reconstruction.
 """
 
 from __future__ import annotations
@@ -15,13 +16,27 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
-from .curve_data import TRAIN_SERIES, CurveData
+from .budget import UpdatePacer
+from .curve_data import TRAIN_SERIES, CurveData, peak_decimate
 
 REDRAW_INTERVAL_MS = 33          # at most ~30 redraws a second
+MAX_POINTS = 1000                # per drawn series: about one per pixel of a wide plot
 LOG_FLOOR = 1e-3                 # a KL of 0 cannot be drawn on a log axis
 COLOURS = {"neg_elbo": "#5aa9ff", "recon": "#ffa24a", "kl": "#62d26f"}
 BACKGROUND, FOREGROUND = "#16181d", "#c8c8c8"   # the latent canvas's colours, so the window is one piece
 LABELS = {"neg_elbo": "−ELBO", "recon": "reconstruction", "kl": "KL"}
+# -ELBO = reconstruction + KL lies just above the reconstruction: a wide -ELBO line below a
+# narrow reconstruction line keeps both visible where they nearly coincide.
+Z_ORDER = {"neg_elbo": 0, "kl": 1, "recon": 2}
+WIDTHS = {"neg_elbo": 3.5, "kl": 2, "recon": 1.5}
+
+
+def _key_html() -> str:
+    lines = "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{COLOURS[n]}'>━━</span>&nbsp;{LABELS[n]}"
+                                      for n in ("neg_elbo", "recon", "kl"))
+    return (f"<span style='color:{FOREGROUND}'>{lines}&nbsp;&nbsp;&nbsp;"
+            f"<span style='color:#ffffff'>●</span>&nbsp;validation, per epoch&nbsp;&nbsp;&nbsp;"
+            f"faint: raw steps</span>")
 
 
 def _styled_plot(object_name: str) -> pg.PlotWidget:
@@ -42,6 +57,7 @@ class CurvePanel(QWidget):
         super().__init__(parent)
         self.data = CurveData(smoothing)
         self.redraw_count = 0          # for tests and benchmarks: how often we really drew
+        self.pacer: UpdatePacer | None = None   # set by the window while a run trains
         self._dirty = False
         self._kl_ticks = 0
         self._timer = QTimer(self)
@@ -55,21 +71,22 @@ class CurvePanel(QWidget):
         self.plot = _styled_plot("curvePlot")
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "nats per image")
-        self.plot.addLegend(offset=(-10, 5), colCount=4, labelTextColor=FOREGROUND, brush=pg.mkBrush(22, 24, 29, 200))
+        # The key is the title line: a legend inside the plot would hide the curves it explains.
+        self.plot.setTitle(_key_html(), size="9pt")
         self.raw_items, self.smooth_items, self.val_items = {}, {}, {}
         for name in TRAIN_SERIES:
             colour = pg.mkColor(COLOURS[name])
             faint = pg.mkColor(colour)
             faint.setAlpha(70)
             raw = self.plot.plot(pen=pg.mkPen(faint, width=1))
-            smooth = self.plot.plot(pen=pg.mkPen(colour, width=2), name=LABELS[name])
+            smooth = self.plot.plot(pen=pg.mkPen(colour, width=WIDTHS[name]))
             # A PlotDataItem (not a bare ScatterPlotItem), so the log-y mode applies to it too.
             val = self.plot.plot(pen=None, symbol="o", symbolSize=8, symbolPen=pg.mkPen("#ffffff", width=1),
-                                 symbolBrush=pg.mkBrush(colour),
-                                 name="validation (per epoch)" if name == "neg_elbo" else None)
-            for item in (raw, smooth):
-                item.setDownsampling(auto=True, method="peak")
-                item.setClipToView(True)
+                                 symbolBrush=pg.mkBrush(colour))
+            z = Z_ORDER[name]
+            raw.setZValue(z)
+            smooth.setZValue(z + 10)
+            val.setZValue(z + 20)
             self.raw_items[name], self.smooth_items[name], self.val_items[name] = raw, smooth, val
 
         self.kl_plot = _styled_plot("klPlot")
@@ -164,23 +181,34 @@ class CurvePanel(QWidget):
         self.schedule_redraw()
 
     # -- drawing ----------------------------------------------------------------------------
-    def schedule_redraw(self) -> None:
+    def schedule_redraw(self, urgent: bool = False) -> None:
+        """Redraw soon; `urgent` (the user changed a control) skips the pacing of a training run."""
         self._dirty = True
-        if not self._timer.isActive():
-            self._timer.start()
+        wait_ms = REDRAW_INTERVAL_MS
+        if self.pacer is not None and not urgent:
+            wait_ms = max(wait_ms, round(1000 * self.pacer.wait_time("curves")))
+        if not self._timer.isActive() or (urgent and self._timer.remainingTime() > wait_ms):
+            self._timer.start(wait_ms)
 
     def redraw(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
         self.redraw_count += 1
+        pacer = self.pacer
+        started = pacer.begin("curves") if pacer else 0.0
+        self._draw()
+        if pacer:
+            pacer.end("curves", started)
+
+    def _draw(self) -> None:
         d = self.data
         log = self.log_y.isChecked()
         x = d.steps.values
         for name in TRAIN_SERIES:
             series = d.train[name]
-            self.raw_items[name].setData(x, self._shown(series.raw.values, log))
-            self.smooth_items[name].setData(x, self._shown(series.smooth.values, log))
+            self.raw_items[name].setData(*peak_decimate(x, self._shown(series.raw.values, log), MAX_POINTS))
+            self.smooth_items[name].setData(*peak_decimate(x, self._shown(series.smooth.values, log), MAX_POINTS))
             self.val_items[name].setData(d.epoch_steps.values,
                                          self._shown(d.val[f"val_{name}"].values, log))
         kl = d.kl_per_dim.values
@@ -201,11 +229,11 @@ class CurvePanel(QWidget):
         weight = value / 100
         self.smoothing_label.setText(f"{weight:.2f}")
         self.data.set_smoothing(weight)
-        self.schedule_redraw()
+        self.schedule_redraw(urgent=True)
 
     def _on_log_y(self, log: bool) -> None:
         self.plot.setLogMode(x=False, y=log)
-        self.schedule_redraw()
+        self.schedule_redraw(urgent=True)
 
     def _on_show_raw(self, show: bool) -> None:
         for item in self.raw_items.values():

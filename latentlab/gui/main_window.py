@@ -12,10 +12,11 @@ from __future__ import annotations
 import platform
 import re
 import sys
+import time
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
@@ -26,6 +27,7 @@ from latentlab.core.pipeline import DataSpec
 from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_models_dir
 from latentlab.core.trainer import History, TrainConfig, default_gui_threads
 
+from .budget import UpdatePacer
 from .curves import CurvePanel
 from .explorer import LatentExplorer
 from .settings import RecentFiles, app_settings, is_inside, new_run_folder, runs_dir
@@ -34,6 +36,11 @@ from .watch import RunFollower
 from .worker import LiveRun, TrainingJob, TrainingWorker
 
 PULL_INTERVAL_MS = 33        # how often the GUI takes the steps the trainer has produced
+PROGRESS_INTERVAL_S = 0.25   # how often the progress texts change (each change is a repaint)
+# While training, costly redraws (curves, explorer snapshots) may take this share of the time
+# each; see gui/budget.py for why and for the measurements.
+UPDATE_SHARE = 0.02
+UPDATE_LIMITS = {"curves": (1 / 30, 2.0), "snapshot": (1.0, 10.0)}
 CLOSE_TIMEOUT_MS = 2000      # closing while training: the worker stops within a step, then saves
 RUN_CHECKPOINT_NAME = "model.pt"
 
@@ -63,12 +70,17 @@ class MainWindow(QMainWindow):
         self._unsaved_error = False                  # the last autosave failed
         self.remember_layout = True                  # False: leave the saved window layout alone
         self._total_steps = 0
+        self._pacer = UpdatePacer(UPDATE_SHARE, limits=UPDATE_LIMITS)
+        self._pending_snapshot = None
+        self._last_progress = 0.0
 
         self._build_widgets()
         self._build_menus()
         self._pull_timer = QTimer(self)
         self._pull_timer.setInterval(PULL_INTERVAL_MS)
         self._pull_timer.timeout.connect(self._pull_steps)
+        self._snapshot_timer = QTimer(self, singleShot=True)
+        self._snapshot_timer.timeout.connect(self._apply_pending_snapshot)
         self._restore_window_state()
         if not self.open_checkpoint(checkpoint if checkpoint is not None else default_checkpoint()) \
                 and checkpoint is not None:
@@ -384,6 +396,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(False)
         worker.start()
         self._pull_timer.start()
+        self.curves.pacer = self._pacer
         self._update_title()
         self.show_message(f"Training started; autosaving every epoch to {job.autosave_path}")
         return True
@@ -460,7 +473,7 @@ class MainWindow(QMainWindow):
         elif status in ("running", "resumed"):
             self.training_panel.set_state("running")
 
-    def _pull_steps(self) -> None:
+    def _pull_steps(self, force: bool = False) -> None:
         worker = self._worker
         if worker is None:
             return
@@ -468,17 +481,46 @@ class MainWindow(QMainWindow):
         if not events:
             return
         self.curves.add_steps(events)
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_INTERVAL_S:
+            return
+        self._last_progress = now
         last = events[-1]
         epochs = self._live_run.trainer.config.epochs if self._live_run else last.epoch
         self.training_panel.show_progress(last.epoch, epochs, last.step, self._total_steps, last.steps_per_sec)
         self.run_label.setText(f"epoch {last.epoch} · step {last.step:,} · {last.steps_per_sec:,.0f} steps/s")
 
     def _on_epoch(self, event) -> None:
-        self._pull_steps()  # the epoch's last steps come before its validation point
+        self._pull_steps(force=True)  # the epoch's last steps come before its validation point
         self.curves.add_epoch(event)
 
     def _on_snapshot(self, model, scatter) -> None:
+        """New weights for the explorer. Those of an epoch's end (with a new scatter) are shown
+        at once; the ones in between only as often as their cost allows (latest wins)."""
+        self._pending_snapshot = (model, scatter)
+        wait = 0.0 if scatter is not None or not self.is_training else self._pacer.wait_time("snapshot")
+        if wait <= 0:
+            self._apply_pending_snapshot()
+        elif not self._snapshot_timer.isActive():
+            self._snapshot_timer.start(round(1000 * wait))
+
+    def _apply_pending_snapshot(self) -> None:
+        if self._pending_snapshot is None:
+            return
+        (model, scatter), self._pending_snapshot = self._pending_snapshot, None
+        self._snapshot_timer.stop()
+        started = self._pacer.begin("snapshot")
         self.explorer.set_model(model, scatter, reset_view=False)
+        self._pacer.end("snapshot", started)
+
+    def event(self, event) -> bool:
+        # Repaints of the window are charged to the update that caused them (see gui/budget.py).
+        if event.type() == QEvent.Type.UpdateRequest and self.is_training:
+            started = time.perf_counter()
+            result = super().event(event)
+            self._pacer.add_paint(time.perf_counter() - started)
+            return result
+        return super().event(event)
 
     def _on_autosaved(self, path: str) -> None:
         self._unsaved_error = False
@@ -493,7 +535,7 @@ class MainWindow(QMainWindow):
         self.training_panel.show_message(message, error=True)
 
     def _on_run_ended(self, status: str, message: str) -> None:
-        self._pull_steps()
+        self._pull_steps(force=True)
         run = self._live_run
         if run is not None:
             self.recent.add(run.autosave_path)
@@ -509,6 +551,9 @@ class MainWindow(QMainWindow):
     def _on_worker_finished(self) -> None:
         worker, self._worker = self._worker, None
         self._pull_timer.stop()
+        self.curves.pacer = None
+        self._apply_pending_snapshot()
+        self.curves.schedule_redraw(urgent=True)
         if worker is not None:
             worker.deleteLater()
         self.training_panel.set_state("idle")

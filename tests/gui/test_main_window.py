@@ -181,15 +181,22 @@ def test_export_curves_as_csv_and_png(make_window, qtbot, tmp_path):
 
 
 def test_smoothing_and_log_toggle_redraw_the_curves(make_window, qtbot):
+    from latentlab.gui.curve_data import peak_decimate
+    from latentlab.gui.curves import MAX_POINTS
+
     window = make_window()
     curves = window.curves
     qtbot.waitUntil(lambda: not curves._dirty)
-    smooth_before = curves.smooth_items["neg_elbo"].yData.copy()
+    series = curves.data.train["neg_elbo"]
+    drawn_before = curves.smooth_items["neg_elbo"].yData.copy()
+    assert len(drawn_before) <= MAX_POINTS + len(series.raw) // (MAX_POINTS // 2)  # bounded drawing cost
     curves.smoothing_slider.setValue(0)
     qtbot.waitUntil(lambda: not curves._dirty)
-    raw = curves.data.train["neg_elbo"].raw.values
-    np.testing.assert_allclose(curves.smooth_items["neg_elbo"].yData, raw)  # weight 0: the raw data
-    assert not np.allclose(smooth_before, raw)
+    np.testing.assert_allclose(series.smooth.values, series.raw.values)  # weight 0: the raw data
+    x, y = peak_decimate(curves.data.steps.values, series.raw.values, MAX_POINTS)
+    np.testing.assert_allclose(curves.smooth_items["neg_elbo"].xData, x)
+    np.testing.assert_allclose(curves.smooth_items["neg_elbo"].yData, y)
+    assert not np.allclose(drawn_before, y)
     curves.log_y.setChecked(False)
     assert not curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
 

@@ -1,0 +1,161 @@
+"""Training steps/s driven from the app's window against a plain PyTorch loop, in one command.
+
+The window is real (offscreen): Train is clicked, the worker thread trains with the app's own
+settings, the curves redraw live (~30 times a second) and the explorer receives model snapshots.
+The reference is the pytorch/examples vae/main.py loop of benchmarks/train_throughput.py on the
+same config (784-512-512-2 MLP, batch 128, Adam 1e-3, dynamically binarised MNIST), on the same
+images, with the same number of torch threads as the app gives its training thread. Runs
+alternate (reference, window, reference, ...) so drifts of the machine hit both; medians are
+reported.
+
+    LATENTLAB_DATA=/path/to/datasets python benchmarks/gui_training_throughput.py
+
+Without LATENTLAB_DATA the 100 sample digits of resources/ are repeated into a temporary MNIST
+folder (same shapes, so the same speed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import struct
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+
+from train_throughput import reference_steps_per_sec  # noqa: E402
+
+
+def ensure_data(scratch: Path) -> str:
+    """A data root with MNIST: $LATENTLAB_DATA, else the samples repeated to 60,000 images."""
+    if os.environ.get("LATENTLAB_DATA"):
+        return "MNIST (LATENTLAB_DATA)"
+    from latentlab.core.data import load_image_folder
+
+    samples = Path(__file__).resolve().parents[1] / "resources" / "samples" / "mnist"
+    images = load_image_folder(samples).images[:, 0].numpy()
+    labels = [int(p.name.split("_")[0]) for p in sorted(samples.glob("*.png"))]
+    n = 60_000
+    reps = -(-n // len(images))
+    folder = scratch / "data" / "mnist"
+    folder.mkdir(parents=True)
+    for prefix, count in (("train", n), ("t10k", 10_000)):
+        pixels = (images.tobytes() * reps)[: count * 784]
+        tags = (bytes(labels) * reps)[:count]
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb", compresslevel=1) as f:
+            f.write(struct.pack(">IIII", 2051, count, 28, 28) + pixels)
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb", compresslevel=1) as f:
+            f.write(struct.pack(">II", 2049, count) + tags)
+    os.environ["LATENTLAB_DATA"] = str(scratch / "data")
+    return "resources/samples repeated to 60,000 images"
+
+
+class StepClock:
+    """A trainer listener (training thread) timing steps warmup..warmup+steps, then stopping the run."""
+
+    def __init__(self, trainer, warmup: int, steps: int):
+        self.trainer, self.first, self.last = trainer, trainer.step + warmup, trainer.step + warmup + steps
+        self.marks: dict[int, float] = {}
+
+    def __call__(self, event) -> None:
+        from latentlab.core.trainer import StepEvent
+
+        if isinstance(event, StepEvent) and event.step in (self.first, self.last):
+            self.marks[event.step] = time.perf_counter()
+            if event.step == self.last:
+                self.trainer.request_stop()
+
+    @property
+    def steps_per_sec(self) -> float:
+        return (self.last - self.first) / (self.marks[self.last] - self.marks[self.first])
+
+
+def window_steps_per_sec(app, window, steps: int, warmup: int) -> tuple[float, int]:
+    """Click Train in the window; steps/s of the run (timed on the training thread) and redraws."""
+    from PySide6.QtCore import QEventLoop, Qt
+
+    panel = window.training_panel
+    panel.continue_check.setChecked(False)
+    panel.epochs.setValue(30)
+    clocks = []
+
+    def on_ready(run):
+        # Queued into the GUI thread, so the run has begun: time from the steps still to come.
+        clock = StepClock(run.trainer, warmup, steps)
+        run.trainer.add_listener(clock)
+        clocks.append(clock)
+
+    window_redraws = window.curves.redraw_count
+    panel.train_button.click()
+    worker = window._worker
+    worker.trainerReady.connect(on_ready)
+    loop = QEventLoop()   # the app's own kind of event loop, sleeping between events
+    worker.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
+    if not worker.isFinished():
+        loop.exec()
+    app.processEvents()
+    assert clocks and len(clocks[0].marks) == 2, "the run ended before the timed steps"
+    return clocks[0].steps_per_sec, window.curves.redraw_count - window_redraws
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="latentlab-bench-"))
+    source = ensure_data(scratch)
+    os.environ["LATENTLAB_RUNS"] = str(scratch / "runs")
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
+    from latentlab.core.data import load_dataset
+    from latentlab.core.trainer import default_gui_threads
+    from latentlab.gui.app import make_application
+    from latentlab.gui.main_window import MainWindow
+
+    app = make_application()
+    window = MainWindow()
+    window.remember_layout = False
+    window.resize(1280, 860)
+    window.show()
+    app.processEvents()
+    threads = default_gui_threads()
+    images = load_dataset("mnist", "train").images[:50_000]
+
+    ref, ref_default, gui, redraws = [], [], [], []
+    default_threads = torch.get_num_threads()
+    for _ in range(args.repeats):
+        torch.set_num_threads(threads)  # the same as the app's training thread
+        ref.append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
+        torch.set_num_threads(1)        # what the window's GUI thread uses
+        rate, n_redraws = window_steps_per_sec(app, window, args.steps, args.warmup)
+        gui.append(rate)
+        redraws.append(n_redraws)
+    torch.set_num_threads(os.cpu_count() or default_threads)
+    ref_default.append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
+    window.close()
+
+    r, g = statistics.median(ref), statistics.median(gui)
+    print(f"data: {source}; 784-512-512-2 MLP, batch 128; {args.steps} timed steps x {args.repeats} repeats; "
+          f"{os.cpu_count()} CPU cores")
+    print(f"plain PyTorch loop, {threads} thread(s)      : {r:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in ref)})")
+    print(f"app window, training thread {threads} thread(s): {g:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in gui)}; "
+          f"curve redraws per run: {', '.join(map(str, redraws))})")
+    print(f"ratio window / plain loop = {g / r:.3f}   (goal >= 0.95)")
+    print(f"(for reference: plain loop with {torch.get_num_threads()} threads, no GUI: {ref_default[0]:.1f} steps/s; "
+          f"the app leaves one core to the GUI so hovering stays smooth)")
+
+
+if __name__ == "__main__":
+    main()
