@@ -18,6 +18,9 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPen
 
 from .plane import Ellipse
+from . import pyside_fixes
+
+pyside_fixes.apply()   # before any signal is emitted: see pyside_fixes (PySide6 6.12.0 on Python 3.11)
 
 # Matplotlib's tab10: ten labels that stay distinguishable, also for most colour-blind readers.
 LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -126,7 +129,6 @@ class LatentCanvas(pg.PlotWidget):
         plot.addItem(self.path, ignoreBounds=True)
         self._glyphs: dict[str, PosteriorGlyph] = {}
 
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self.reset_view()
 
@@ -242,7 +244,19 @@ class LatentCanvas(pg.PlotWidget):
         return self.mapFromScene(scene_pos)
 
     # -- mouse ----------------------------------------------------------------------------------------
-    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+        """Hover is reported here, straight from the widget event, not via pyqtgraph's scene: the scene
+        rate-limits sigMouseMoved to 100 Hz (half of a fast mouse's moves would be dropped) and
+        then hit-tests every item for hover events, which costs milliseconds with 10,000 points.
+        Moves with a button down (panning, dragging the legend) go to pyqtgraph as usual."""
+        if ev.buttons() != Qt.MouseButton.NoButton:
+            super().mouseMoveEvent(ev)
+            return
+        self.lastMousePos = ev.position()    # pyqtgraph's pan reference, as its own handler keeps it
+        self._report_hover(self.mapToScene(ev.position().toPoint()))
+        ev.accept()
+
+    def _report_hover(self, scene_pos: QPointF) -> None:
         vb = self.plot_item.vb
         if vb.sceneBoundingRect().contains(scene_pos):
             p = vb.mapSceneToView(scene_pos)

@@ -121,11 +121,16 @@ class LatestWinsWorker(QObject):
 
 # -- the model work itself (plain PyTorch; runs on the worker thread) -----------------------------------
 def image_array(images) -> "np.ndarray":
-    """(1, C, H, W) in [0, 1] -> uint8 (H, W) grey or (H, W, 3) RGB at fixed levels (0 -> 0, 1 -> 255)."""
-    from latentlab.core.figures import to_uint8
+    """(1, C, H, W) in [0, 1] -> uint8 (H, W) grey or (H, W, 3) RGB at fixed levels (0 -> 0, 1 -> 255).
 
-    array = to_uint8(images)[0]
-    return array[..., 0] if array.shape[-1] == 1 else array
+    Same rounding as core.figures.to_uint8, done in numpy: for one small image that is a few
+    microseconds instead of ~0.2 ms of torch op dispatch, and it is on every hover's path.
+    """
+    import numpy as np
+
+    array = images[0].detach().cpu().numpy()
+    array = np.rint(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return array[0] if array.shape[0] == 1 else np.ascontiguousarray(array.transpose(1, 2, 0))
 
 
 def decode_point(model, z, sample: bool = False, seed: int | None = None):

@@ -35,10 +35,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from latentlab.core.images import ImageError, PreparedImage, load_image, prepare_picture
 
+from . import pyside_fixes
 from .canvas import LatentCanvas
 from .decoding import JobResult, LatestWinsWorker, Posterior, decode_point, decode_points, encode_pixels
 from .image_view import ImageView, ThumbnailRow
 from .plane import Ellipse, LatentPlane, log_prior_density
+
+pyside_fixes.apply()   # PySide6 6.12.0 on Python 3.11 drops references to True on every emit
 
 MAX_ENCODINGS = 8          # ellipses kept on the canvas; older ones are dropped first
 POSTERIOR_SAMPLES = 4      # draws from q(z|x) shown for the latest encoded image
@@ -292,10 +295,8 @@ class LatentExplorer(QWidget):
             self._update_readout(None)
             return
         same_space = previous_dim == model.latent_dim
-        if scatter is not None:
-            self._store_scatter(scatter)
-        elif not same_space:
-            self._store_scatter(None)
+        if reset_view or not same_space:
+            self._store_scatter(scatter)     # a new model: its own test set, or none
         if not same_space:
             self._pins.clear()
             self._clear_encodings()
@@ -305,8 +306,11 @@ class LatentExplorer(QWidget):
             self.plane_controls.setVisible(model.latent_dim > 2)
             self._plane = self._plane_from_controls()
             self._apply_plane(reset_view=True)
-        else:
-            self._apply_plane(reset_view=False)
+        elif scatter is not None:
+            # A live snapshot with a re-encoded test set: redraw it, keep the view where the user has it.
+            self.set_scatter(scatter)
+        # A snapshot without a scatter changes nothing on the canvas until its encodings come back:
+        # redrawing 10,000 points every second would cost the hover its frame.
         self._redecode_all()
 
     def set_scatter(self, scatter: dict | None) -> None:
