@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else app_settings()
         self.recent = RecentFiles(self.settings)
         self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
         self.resize(1280, 860)
 
         self._checkpoint: Checkpoint | None = None   # the last opened file's contents
@@ -575,10 +576,9 @@ class MainWindow(QMainWindow):
             rows, offset = read_metrics_csv(metrics)
         except OSError:
             return False
-        csv_steps = rows["train"]["step"]
-        saved_last = history.steps["step"][-1] if history.steps["step"] else 0
-        if not csv_steps or csv_steps[-1] < saved_last:
-            return False  # an older or unrelated run's file
+        csv_steps, saved = rows["train"]["step"], history.steps["step"]
+        if not csv_steps or (saved and (csv_steps[0] > saved[0] or csv_steps[-1] < saved[-1])):
+            return False  # an older or unrelated run's file, or one that holds only part of this run
         self.curves.clear()
         self.curves.add_metrics_rows(rows)
         self.follow_run(metrics, path, offset)
@@ -609,6 +609,23 @@ class MainWindow(QMainWindow):
         self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=False)
         epoch = ckpt.trainer_state.get("epoch", 0)
         self.run_label.setText(f"following a run · epoch {epoch} reloaded")
+
+    # == dropping a checkpoint on the window (the canvas takes image drops itself) ===================
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self._dropped_checkpoint(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        path = self._dropped_checkpoint(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_checkpoint(path)
+
+    @staticmethod
+    def _dropped_checkpoint(event) -> str | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        files = [u.toLocalFile() for u in urls if u.isLocalFile()]
+        return files[0] if len(files) == 1 and files[0].lower().endswith((".pt", ".pth")) else None
 
     # == window state ===============================================================================
     def _restore_window_state(self) -> None:

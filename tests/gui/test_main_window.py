@@ -140,6 +140,25 @@ def test_training_settings_and_layout_are_remembered(make_window, qtbot):
     assert again.training_dock.isHidden()
 
 
+def test_a_checkpoint_dropped_on_the_window_is_opened(make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    path = tmp_path / "dropped.pt"
+    shutil.copy(default_checkpoint(), path)
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(QPoint(5, 5), *args)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(window, QDropEvent(QPointF(5, 5), *args))
+    assert "Opened dropped.pt" in window.statusBar().currentMessage()
+    assert "dropped.pt" in window.windowTitle()
+
+
 def test_menus_and_shortcuts(make_window, qtbot):
     window = make_window()
     shortcuts = {a.objectName(): a.shortcut().toString() for a in

@@ -125,7 +125,11 @@ def test_a_finished_run_reopens_and_resumes_with_its_curves(make_window, qtbot, 
     assert again.curves.data.epochs.values.tolist() == [1.0, 2.0, 3.0, 4.0]
     # The opened file is the user's: the continued run autosaves in its own run folder.
     assert load_checkpoint(path).trainer_state["epoch"] == 2
-    assert load_checkpoint(again._live_run.autosave_path).trainer_state["epoch"] == 4
+    autosave = again._live_run.autosave_path
+    assert load_checkpoint(autosave).trainer_state["epoch"] == 4
+    # Its metrics.csv holds only the continued epochs: opening the autosave shows the whole history.
+    assert again.open_checkpoint(autosave)
+    assert again.curves.data.steps.values.tolist() == list(range(1, 4 * STEPS_PER_EPOCH + 1))
 
 
 def test_closing_mid_training_stops_the_thread_and_keeps_the_autosave(make_window, qtbot, tiny_data, qtlog):
