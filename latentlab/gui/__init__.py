@@ -6,6 +6,12 @@
 before torch and the widgets load.
 """
 
+from . import pyside_fixes
+
+# First thing on import of any GUI module, before a single Qt call: PySide6 6.12.0 on Python 3.11
+# loses a reference to None/True/False per call, and a training window makes thousands a minute.
+pyside_fixes.apply()
+
 __all__ = ["MainWindow", "run_app"]
 
 
