@@ -142,8 +142,9 @@ class LatentCanvas(pg.PlotWidget):
         """Encoded points (N, 2) in canvas coordinates, one colour per label, one legend row each."""
         for item in self._scatter_items:
             self.plot_item.removeItem(item)
-            self.legend.removeItem(item)
+        self.legend.clear()
         self._scatter_items = []
+        self._legend_swatches: list[pg.ScatterPlotItem] = []
         if points is None or len(points) == 0:
             return
         points = np.asarray(points, dtype=np.float64)
@@ -161,10 +162,15 @@ class LatentCanvas(pg.PlotWidget):
             name = ("encoded" if label is None else
                     names[label] if names is not None and 0 <= label < len(names) else str(label))
             item = pg.ScatterPlotItem(points[index, 0], points[index, 1], size=4, pen=None,
-                                      brush=pg.mkBrush(colour), pxMode=True, name=name, hoverable=False)
+                                      brush=pg.mkBrush(colour), pxMode=True, hoverable=False)
             item.setZValue(1)
             self.plot_item.addItem(item)
             self._scatter_items.append(item)
+            # The legend gets an opaque, larger stand-in: a translucent 4-px dot is unreadable there.
+            swatch = QColor(colour)
+            swatch.setAlpha(255)
+            self._legend_swatches.append(pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(swatch)))
+            self.legend.addItem(self._legend_swatches[-1], name)
         self.set_scatter_visible(self._scatter_visible)
 
     def set_scatter_visible(self, visible: bool) -> None:

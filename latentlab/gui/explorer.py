@@ -38,6 +38,8 @@ from latentlab.core.images import ImageError, PreparedImage, load_image, prepare
 from . import pyside_fixes
 from .canvas import LatentCanvas
 from .decoding import JobResult, LatestWinsWorker, Posterior, decode_point, decode_points, encode_pixels
+from .drawpad import DrawPad
+from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure
 from .image_view import ImageView, ThumbnailRow
 from .plane import Ellipse, LatentPlane, log_prior_density
 
@@ -178,6 +180,8 @@ class LatentExplorer(QWidget):
         self._encodings: dict[str, Encoding] = {}
         self._notes: dict[str, list[str]] = {}        # conversions to mention once encoded
         self._file_keys = itertools.count(1)
+        self._path_z: np.ndarray | None = None        # latents of the interpolation strip
+        self._stale_figures: set[str] = set()         # figures to recompute when next shown
         self._sample_seed = itertools.count(1)
 
         # Model work on one thread (1 torch thread), file reading on another (Pillow only), so a
@@ -199,7 +203,7 @@ class LatentExplorer(QWidget):
         self.canvas.imageDropped.connect(self.encode_qimage)
         self.canvas.dropRefused.connect(self.statusMessage)
 
-        self.decoded = ImageView(self, min_side=112)
+        self.decoded = ImageView(self, min_side=140)
         self.decoded.setObjectName("decodedImage")
         self.decoded.setToolTip("The decoder's output at the latent point under the mouse")
         self.decoded.painted.connect(self.imageShown)
@@ -241,8 +245,23 @@ class LatentExplorer(QWidget):
         self.encoded_hint.setWordWrap(True)
         encoded_layout.addWidget(self.encoded_hint)
 
-        self.tabs = QTabWidget(self)
+        self.drawpad = DrawPad(self)
+        self.drawpad.changed.connect(self._on_drawing_changed)
+        self.manifold = ManifoldFigure(self)
+        self.prior_samples = PriorSamplesFigure(self)
+        self.interpolation = InterpolationFigure(self)
+        self.interpolation.pathChanged.connect(self._on_path_changed)
+        self.figures: list[FigureWidget] = [self.manifold, self.prior_samples, self.interpolation]
+        for figure in self.figures:
+            figure.requested.connect(lambda f=figure: self.update_figure(f))
+
+        self.tabs = QTabWidget(self, objectName="explorerTabs")
         self.tabs.addTab(encoded, "Encoded")
+        self.tabs.addTab(self.drawpad, "Draw")
+        self.tabs.addTab(self.manifold, "Manifold")
+        self.tabs.addTab(self.prior_samples, "Prior samples")
+        self.tabs.addTab(self.interpolation, "Interpolation")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
 
         controls = QHBoxLayout()
         controls.addWidget(self.show_sample)
@@ -257,13 +276,20 @@ class LatentExplorer(QWidget):
         left_layout.addWidget(self.canvas, 1)
         left_layout.addWidget(self.readout)
 
-        right = QWidget(self)
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.decoded, 3)
-        right_layout.addWidget(QLabel("Pinned:"))
-        right_layout.addWidget(self.pin_row)
-        right_layout.addWidget(self.tabs, 2)
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.decoded, 1)
+        pins_line = QHBoxLayout()
+        pins_line.addWidget(QLabel("Pinned:"))
+        pins_line.addWidget(self.pin_row, 1)
+        top_layout.addLayout(pins_line)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(top)
+        right.addWidget(self.tabs)
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 1)
+        right.setChildrenCollapsible(False)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
@@ -311,6 +337,8 @@ class LatentExplorer(QWidget):
             self.set_scatter(scatter)
         # A snapshot without a scatter changes nothing on the canvas until its encodings come back:
         # redrawing 10,000 points every second would cost the hover its frame.
+        _, height, width = model.image_shape
+        self.drawpad.set_shape(height, width)
         self._redecode_all()
 
     def set_scatter(self, scatter: dict | None) -> None:
@@ -549,7 +577,16 @@ class LatentExplorer(QWidget):
         return choices
 
     def _refresh_anchor_choices(self) -> None:
-        self.plane_controls.set_anchors([name for name, _ in self._anchor_choices()])
+        """Pins and encoded images changed: they are the anchors of a plane and the ends of a strip."""
+        choices = self._anchor_choices()
+        self.plane_controls.set_anchors([name for name, _ in choices])
+        old_ends = self.interpolation.endpoints()
+        self.interpolation.set_endpoints([(name.removeprefix("posterior mean of "), z) for name, z in choices])
+        new_ends = self.interpolation.endpoints()
+        if (old_ends is None) != (new_ends is None) or (new_ends is not None and not all(
+                np.array_equal(a, b) for a, b in zip(old_ends, new_ends))):
+            self._stale_figures.add(self.interpolation.name)
+            self._update_visible_figure()
 
     def _on_plane_controls(self) -> None:
         self._plane = self._plane_from_controls()
@@ -566,6 +603,11 @@ class LatentExplorer(QWidget):
         latest = self._encodings.get(self._latest_encoding_key() or "")
         if latest is not None and latest.posterior is not None:
             self.canvas.set_posterior_samples(self._plane.project(latest.posterior.sample_z))
+        self._draw_path()
+        self.manifold.describe_plane(self._plane, self._plane.latent_dim)
+        if self._plane.latent_dim > 2:
+            self._stale_figures.add(self.manifold.name)
+            self._update_visible_figure()
         if reset_view:
             self.canvas.reset_view(projected)
 
@@ -593,6 +635,8 @@ class LatentExplorer(QWidget):
         self._decode_pins()
         for encoding in self._encodings.values():
             self._encode(encoding)
+        self._stale_figures = {f.name for f in self.figures}
+        self._update_visible_figure()
 
     @Slot(object)
     def _on_model_job(self, result: JobResult) -> None:
@@ -608,6 +652,109 @@ class LatentExplorer(QWidget):
             self.pin_row.set_images(result.value, [str(i + 1) for i in range(len(result.value))])
         elif key.startswith("encode:"):
             self._on_encoded(key.removeprefix("encode:"), result.value)
+        elif key.startswith("figure:"):
+            figure = next(f for f in self.figures if f.name == key.removeprefix("figure:"))
+            figure.show_array(result.value)
+
+    # ======================================================================================= drawing
+    def _on_drawing_changed(self) -> None:
+        if self._model is None:
+            return
+        if self.drawpad.is_empty():
+            if "drawing" in self._encodings:
+                self._remove_encoding("drawing")
+                self.canvas.set_posterior_samples(None)
+                self._refresh_anchor_choices()
+            return
+        grey = self.drawpad.pixels()
+        channels = self._model.image_shape[0]
+        pixels = np.repeat(grey[None], channels, axis=0)
+        self._add_encoding("drawing", PreparedImage(pixels, source="drawing"))
+
+    # ======================================================================================= figures
+    def update_figure(self, figure: FigureWidget) -> None:
+        """Recompute one figure on the model thread (the array arrives via `figure.show_array`)."""
+        self._stale_figures.discard(figure.name)
+        if self._model is None:
+            return
+        job = figure.job(self._model, self._plane)
+        if job is None:
+            figure.show_array(None)
+            return
+        self._worker.submit(f"figure:{figure.name}", job, priority=BACKGROUND_PRIORITY)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        self._update_visible_figure()
+
+    def _update_visible_figure(self) -> None:
+        """Figures are computed only when shown (a 40 x 40 manifold is 1,600 decodes, and during
+        training a new model arrives every second); hidden ones are marked stale."""
+        current = self.tabs.currentWidget()
+        for figure in self.figures:
+            if figure is current and figure.name in self._stale_figures:
+                self.update_figure(figure)
+
+    def _on_path_changed(self, path: np.ndarray | None) -> None:
+        self._path_z = path
+        self._draw_path()
+
+    def _draw_path(self) -> None:
+        self.canvas.set_path(None if self._path_z is None else self._plane.project(self._path_z))
+
+    # ======================================================================================= exports
+    def export_canvas_png(self, path: str | os.PathLike) -> None:
+        """The canvas as it looks on screen (scatter, circles, ellipses, pins, path)."""
+        if not self.canvas.grab().save(os.fspath(path), "PNG"):
+            raise OSError(f"could not write {path}")
+
+    def export_figure_png(self, figure: FigureWidget, path: str | os.PathLike) -> None:
+        """A figure at its native resolution (one pixel per model pixel), e.g. the manifold."""
+        array = figure.array()
+        if array is None:
+            raise ValueError(f"the {figure.name} figure has not been computed yet: open its tab first")
+        from latentlab.core.figures import save_png
+
+        save_png(array, path)
+
+    def export_pins_csv(self, path: str | os.PathLike) -> None:
+        """One row per pin: its number, canvas coordinates and full latent vector."""
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            dim = self._model.latent_dim if self._model is not None else (len(self._pins[0]) if self._pins else 0)
+            writer.writerow(["pin", "u", "v", *[f"z{i + 1}" for i in range(dim)]])
+            for i, z in enumerate(self._pins):
+                u, v = self._plane.project(z)
+                writer.writerow([i + 1, f"{u:.6g}", f"{v:.6g}", *[f"{x:.6g}" for x in z]])
+
+    def export_scatter_csv(self, path: str | os.PathLike) -> None:
+        """The encoded test set: label, label name and the posterior mean, one row per image."""
+        if self._scatter_means is None:
+            raise ValueError("there is no encoded test set to export")
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["label", "label_name", *[f"z{i + 1}" for i in range(self._scatter_means.shape[1])]])
+            for i, z in enumerate(self._scatter_means):
+                label = "" if self._scatter_labels is None else int(self._scatter_labels[i])
+                name = "" if label == "" or not self._label_names or label >= len(self._label_names) \
+                    else self._label_names[label]
+                writer.writerow([label, name, *[f"{x:.6g}" for x in z]])
+
+    def _export_with_dialog(self, title: str, filter_: str, suffix: str, write) -> None:
+        """A non-modal save dialog; errors end up in the status bar, never in a blocking box."""
+        dialog = QFileDialog(self, title, str(Path.home() / f"latentlab-{suffix}"), filter_)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def save(path: str) -> None:
+            try:
+                write(path)
+            except (OSError, ValueError) as e:
+                self.statusMessage.emit(f"Export failed: {e}")
+            else:
+                self.statusMessage.emit(f"Saved {path}")
+
+        dialog.fileSelected.connect(save)
+        dialog.open()
 
     # ========================================================================== clipboard & actions
     def paste_image(self) -> None:
@@ -639,11 +786,30 @@ class LatentExplorer(QWidget):
         paste.triggered.connect(self.paste_image)
         clear = QAction("Clear pins and encoded images", self, objectName="actionClearCanvas")
         clear.triggered.connect(self.clear_canvas)
-        return [encode, paste, clear]
+        actions = [encode, paste, clear]
+        png, csv_ = "PNG images (*.png)", "CSV files (*.csv)"
+        exports = [
+            ("Export canvas as PNG...", "actionExportCanvas", png, "canvas.png", self.export_canvas_png),
+            ("Export manifold as PNG...", "actionExportManifold", png, "manifold.png",
+             lambda p: self.export_figure_png(self.manifold, p)),
+            ("Export prior samples as PNG...", "actionExportSamples", png, "samples.png",
+             lambda p: self.export_figure_png(self.prior_samples, p)),
+            ("Export interpolation strip as PNG...", "actionExportStrip", png, "strip.png",
+             lambda p: self.export_figure_png(self.interpolation, p)),
+            ("Export pinned points as CSV...", "actionExportPins", csv_, "pins.csv", self.export_pins_csv),
+            ("Export encoded test set as CSV...", "actionExportScatter", csv_, "scatter.csv", self.export_scatter_csv),
+        ]
+        for text, name, filter_, suffix, write in exports:
+            action = QAction(text, self, objectName=name)
+            action.triggered.connect(lambda _=False, t=text, f=filter_, s=suffix, w=write:
+                                     self._export_with_dialog(t.rstrip("."), f, s, w))
+            actions.append(action)
+        return actions
 
     def clear_canvas(self) -> None:
         self.clear_pins()
         self._clear_encodings()
+        self.drawpad.canvas.clear()
 
 
 def qimage_to_pil(image: QImage):

@@ -86,9 +86,12 @@ class ImageView(QWidget):
         size: painting is then a plain copy (scaling and converting a grey image at every paint
         cost ~0.5 ms, a fifth of the hover budget)."""
         if self._scaled_image is None or self._scaled_image.size() != rect.size():
+            # Enlarging: nearest neighbour, so model pixels stay crisp squares. Shrinking (a big
+            # manifold grid in a small panel): smooth, or thin strokes would alias away.
+            shrinking = rect.width() < self._image.width()
+            mode = Qt.TransformationMode.SmoothTransformation if shrinking else Qt.TransformationMode.FastTransformation
             self._scaled_image = self._image.convertToFormat(QImage.Format.Format_RGB32).scaled(
-                rect.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
-                Qt.TransformationMode.FastTransformation)   # nearest neighbour: square pixels
+                rect.size(), Qt.AspectRatioMode.IgnoreAspectRatio, mode)
         return self._scaled_image
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
