@@ -29,6 +29,7 @@ LABELS = {"neg_elbo": "−ELBO", "recon": "reconstruction", "kl": "KL"}
 # narrow reconstruction line keeps both visible where they nearly coincide.
 Z_ORDER = {"neg_elbo": 0, "kl": 1, "recon": 2}
 WIDTHS = {"neg_elbo": 3.5, "kl": 2, "recon": 1.5}
+VAL_SIZES = {"neg_elbo": 11, "kl": 8, "recon": 6}   # the -ELBO point rings the reconstruction one
 
 
 def _key_html() -> str:
@@ -81,7 +82,7 @@ class CurvePanel(QWidget):
             raw = self.plot.plot(pen=pg.mkPen(faint, width=1))
             smooth = self.plot.plot(pen=pg.mkPen(colour, width=WIDTHS[name]))
             # A PlotDataItem (not a bare ScatterPlotItem), so the log-y mode applies to it too.
-            val = self.plot.plot(pen=None, symbol="o", symbolSize=8, symbolPen=pg.mkPen("#ffffff", width=1),
+            val = self.plot.plot(pen=None, symbol="o", symbolSize=VAL_SIZES[name], symbolPen=pg.mkPen("#ffffff", width=1),
                                  symbolBrush=pg.mkBrush(colour))
             z = Z_ORDER[name]
             raw.setZValue(z)

@@ -104,6 +104,9 @@ class MainWindow(QMainWindow):
         self.training_dock = self._dock("Training", "trainingDock", self.training_panel,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
 
+        # The training panel takes the whole right side (its form is tall); the curves sit under
+        # the explorer.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.curves = CurvePanel(self)
         self.curves_dock = self._dock("Curves", "curvesDock", self.curves, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.resizeDocks([self.training_dock], [330], Qt.Orientation.Horizontal)
