@@ -25,6 +25,7 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,9 +115,12 @@ def open_image(path: Path) -> Image.Image:
         raise ImageError(f"{name} no longer exists (was it moved or deleted?)") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image latentlab can read (PNG, JPEG, GIF, BMP, ...)") from None
-    except Image.DecompressionBombError:  # Pillow's own guard fires in open() above ~179 MP
-        raise ImageError(f"{name} is far too large to read (more than "
-                         f"{2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels)") from None
+    except Image.DecompressionBombError as e:  # Pillow's own guard fires in open() above ~179 MP
+        found = re.search(r"\((\d+) pixels\)", str(e))
+        size = f"{int(found.group(1)) / 1e6:,.0f} megapixels" if found else \
+            f"more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:,.0f} megapixels"
+        raise ImageError(f"{name} is {size}; latentlab reads images up to {MAX_PIXELS / 1e6:.0f} "
+                         "megapixels. Shrink it first.") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"{name} is damaged and cannot be read ({_first_line(e)})") from e
     try:
