@@ -18,9 +18,6 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPen
 
 from .plane import Ellipse
-from . import pyside_fixes
-
-pyside_fixes.apply()   # before any signal is emitted: see pyside_fixes (PySide6 6.12.0 on Python 3.11)
 
 # Matplotlib's tab10: ten labels that stay distinguishable, also for most colour-blind readers.
 LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
