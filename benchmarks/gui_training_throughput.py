@@ -79,7 +79,9 @@ class StepClock:
 
 
 def window_steps_per_sec(app, window, steps: int, warmup: int) -> tuple[float, int]:
-    """Click Train in the window; steps/s of the run (timed on the training thread) and redraws."""
+    """Click Train in the window: steps/s of the run (timed on the training thread), the number of
+    curve redraws, and the GUI thread's CPU time as a share of the wall time of the whole run
+    (loading the data included)."""
     from PySide6.QtCore import QEventLoop, Qt
 
     panel = window.training_panel
@@ -94,6 +96,7 @@ def window_steps_per_sec(app, window, steps: int, warmup: int) -> tuple[float, i
         clocks.append(clock)
 
     window_redraws = window.curves.redraw_count
+    cpu_start, wall_start = time.thread_time(), time.perf_counter()   # this is the GUI thread
     panel.train_button.click()
     worker = window._worker
     worker.trainerReady.connect(on_ready)
@@ -102,8 +105,9 @@ def window_steps_per_sec(app, window, steps: int, warmup: int) -> tuple[float, i
     if not worker.isFinished():
         loop.exec()
     app.processEvents()
+    gui_share = (time.thread_time() - cpu_start) / (time.perf_counter() - wall_start)
     assert clocks and len(clocks[0].marks) == 2, "the run ended before the timed steps"
-    return clocks[0].steps_per_sec, window.curves.redraw_count - window_redraws
+    return clocks[0].steps_per_sec, window.curves.redraw_count - window_redraws, gui_share
 
 
 def main() -> None:
@@ -133,15 +137,16 @@ def main() -> None:
     threads = default_gui_threads()
     images = load_dataset("mnist", "train").images[:50_000]
 
-    ref, ref_default, gui, redraws = [], [], [], []
+    ref, ref_default, gui, redraws, gui_cpu = [], [], [], [], []
     default_threads = torch.get_num_threads()
     for _ in range(args.repeats):
         torch.set_num_threads(threads)  # the same as the app's training thread
         ref.append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
         torch.set_num_threads(1)        # what the window's GUI thread uses
-        rate, n_redraws = window_steps_per_sec(app, window, args.steps, args.warmup)
+        rate, n_redraws, cpu = window_steps_per_sec(app, window, args.steps, args.warmup)
         gui.append(rate)
         redraws.append(n_redraws)
+        gui_cpu.append(cpu)
     torch.set_num_threads(os.cpu_count() or default_threads)
     ref_default.append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
     window.close()
@@ -151,7 +156,8 @@ def main() -> None:
           f"{os.cpu_count()} CPU cores")
     print(f"plain PyTorch loop, {threads} thread(s)      : {r:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in ref)})")
     print(f"app window, training thread {threads} thread(s): {g:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in gui)}; "
-          f"curve redraws per run: {', '.join(map(str, redraws))})")
+          f"curve redraws per run: {', '.join(map(str, redraws))}; GUI thread CPU "
+          f"{', '.join(f'{100 * c:.0f}%' for c in gui_cpu)} of the run's wall time)")
     print(f"ratio window / plain loop = {g / r:.3f}   (goal >= 0.95)")
     print(f"(for reference: plain loop with {torch.get_num_threads()} threads, no GUI: {ref_default[0]:.1f} steps/s; "
           f"the app leaves one core to the GUI so hovering stays smooth)")

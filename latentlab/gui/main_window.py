@@ -378,9 +378,6 @@ class MainWindow(QMainWindow):
             return False
         self._stop_following()
         panel.show_message("")
-        if job.run is None and job.checkpoint is None:
-            self.curves.clear()
-            self.explorer.set_scatter(None)  # the old model's scatter would mislead
         worker = TrainingWorker(job, self)
         worker.trainerReady.connect(self._on_trainer_ready)
         worker.statusChanged.connect(self._on_status)
@@ -461,6 +458,10 @@ class MainWindow(QMainWindow):
 
     # -- from the worker (queued into this thread) ----------------------------------------------
     def _on_trainer_ready(self, run: LiveRun) -> None:
+        if run.trainer.step == 0:
+            # A new model: the curves and the scatter shown so far belong to the previous one.
+            self.curves.clear()
+            self.explorer.set_scatter(None)
         self._live_run = run
         self._document = run.autosave_path
         trainer = run.trainer
@@ -541,7 +542,10 @@ class MainWindow(QMainWindow):
     def _on_run_ended(self, status: str, message: str) -> None:
         self._pull_steps(force=True)
         run = self._live_run
-        if run is not None:
+        if status == "cancelled":
+            self.training_panel.show_status("Not training")
+            self.show_message(f"Training {status}: {message}")
+        elif run is not None:
             self.recent.add(run.autosave_path)
             where = f"; saved to {run.autosave_path}" if not self._unsaved_error else ""
             self.training_panel.show_status(f"{message[:1].upper()}{message[1:]}")

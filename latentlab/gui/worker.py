@@ -85,7 +85,8 @@ class TrainingWorker(QThread):
     autosaved = Signal(str)
     saveFailed = Signal(str)
     failed = Signal(str)                      # the run could not start or crashed; message for the user
-    runEnded = Signal(str, str)               # final status, message
+    runEnded = Signal(str, str)               # final status ("finished", "stopped", "diverged",
+                                              # "cancelled" before a step), message
 
     def __init__(self, job: TrainingJob, parent=None):
         super().__init__(parent)
@@ -159,9 +160,10 @@ class TrainingWorker(QThread):
             if self.live_run is None:
                 run = self._prepare()
                 with self._control:
+                    if self._stop_requested:  # while the data loaded: nothing to train, nothing to save
+                        self.runEnded.emit("cancelled", "stopped before training began; nothing was trained")
+                        return
                     self.live_run = run
-                    if self._stop_requested:
-                        run.trainer.request_stop()
             else:
                 run = self.live_run
                 _apply_overrides(run.trainer, self.job.overrides)

@@ -33,6 +33,12 @@ def click(qtbot, button) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
+def wait_for_steps(window, qtbot, n: int, timeout=30_000) -> None:
+    """Until the new run has drawn n steps (the curves of the model shown before are gone)."""
+    qtbot.waitUntil(lambda: window._live_run is not None and len(window.curves.data) >= n
+                    and window.curves.data.steps.values[0] == 1, timeout=timeout)
+
+
 def wait_until_idle(window, qtbot, timeout=30_000) -> None:
     qtbot.waitUntil(lambda: not window.is_training, timeout=timeout)
 
@@ -44,7 +50,7 @@ def test_train_pause_resume_stop_and_save(make_window, qtbot, tiny_data, tmp_pat
     started = time.perf_counter()
     click(qtbot, panel.train_button)
     assert window.is_training and not panel.train_button.isEnabled()
-    qtbot.waitUntil(lambda: len(window.curves.data) >= 3 * STEPS_PER_EPOCH, timeout=30_000)
+    wait_for_steps(window, qtbot, 3 * STEPS_PER_EPOCH)
     run = window._live_run
     assert window.model is not run.trainer.model  # the explorer decodes from snapshots only
     assert len(window.curves.data.epoch_steps) >= 2  # validation points arrive per epoch
@@ -136,7 +142,7 @@ def test_closing_mid_training_stops_the_thread_and_keeps_the_autosave(make_windo
     window = make_window()
     small_run(window.training_panel, epochs=5000)
     click(qtbot, window.training_panel.train_button)
-    qtbot.waitUntil(lambda: len(window.curves.data) >= 2 * STEPS_PER_EPOCH, timeout=30_000)
+    wait_for_steps(window, qtbot, 2 * STEPS_PER_EPOCH)
     worker, run = window._worker, window._live_run
     started = time.perf_counter()
     window.close()
@@ -189,6 +195,7 @@ def test_a_download_shows_progress_and_can_be_cancelled(make_window, qtbot, tmp_
     monkeypatch.setattr("latentlab.core.datasets.download_file", slow_download)
     window = make_window()
     panel = window.training_panel
+    shown_steps = len(window.curves.data)
     small_run(panel, epochs=1)
     click(qtbot, panel.train_button)
     qtbot.waitUntil(lambda: panel.download_bar.value() > 0, timeout=10_000)
@@ -198,6 +205,7 @@ def test_a_download_shows_progress_and_can_be_cancelled(make_window, qtbot, tmp_
     wait_until_idle(window, qtbot, timeout=5_000)
     assert "Download cancelled" in window.statusBar().currentMessage()
     assert window.model is not None and panel.train_button.isEnabled()
+    assert len(window.curves.data) == shown_steps  # the shown model's curves stay
 
 
 def test_training_on_an_image_folder(make_window, qtbot, tmp_path):
