@@ -184,6 +184,18 @@ def test_about_and_help_do_not_block(make_window, qtbot):
         box.close()
 
 
+def test_help_points_at_the_readme_section_on_the_elbo():
+    from latentlab.gui.main_window import elbo_help_url, github_anchor, readme_path
+
+    assert github_anchor(" How it works: the ELBO") == "how-it-works-the-elbo"
+    if readme_path() is None:
+        pytest.skip("no README.md beside the package (installed from a wheel)")
+    url = elbo_help_url()
+    assert url.isLocalFile() and url.toLocalFile().endswith("README.md")
+    headings = [line for line in readme_path().read_text().splitlines() if line.startswith("#")]
+    assert any(github_anchor(h.lstrip("#")) == url.fragment() and "ELBO" in h for h in headings)
+
+
 def test_export_curves_as_csv_and_png(make_window, qtbot, tmp_path):
     window = shown_window(make_window, qtbot)
     csv_path, png_path = tmp_path / "curves.csv", tmp_path / "curves.png"
