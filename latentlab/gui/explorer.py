@@ -433,7 +433,8 @@ class LatentExplorer(QWidget):
         if z is None:
             self.readout.setText("z = –   move over the canvas to decode; click to pin")
             return
-        shown = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if len(z) > 6 else "")
+        # Long vectors are cut so the line fits beside a narrow canvas; the export has them in full.
+        shown = ", ".join(f"{v:+.2f}" for v in z[:4]) + (f", … ({len(z)}-D)" if len(z) > 4 else "")
         log_p = log_prior_density(z)
         self.readout.setText(f"z = ({shown})   log p(z) = {log_p:.2f}   p(z) = {np.exp(log_p):.3g}")
 

@@ -325,6 +325,27 @@ def test_a_5d_model_offers_axis_choice_and_decodes_on_hover(qtbot, make_explorer
     np.testing.assert_allclose(explorer.canvas.posterior(encoding.key).ellipse.centre, centre, atol=1e-6)
 
 
+def test_a_frey_face_shaped_gaussian_model(qtbot, make_explorer):
+    """28 x 20 images and a Gaussian decoder: drops keep the aspect, the pad follows the shape,
+    and a sample of p(x|z) is the mean plus pixel noise (not binary)."""
+    model = small_model(2, image_shape=(1, 28, 20))
+    model.config.likelihood = "gaussian"
+    model = type(model)(model.config).eval()
+    explorer = make_explorer(model)
+    assert explorer.drawpad.pixels().shape == (28, 20)
+    drop_files(canvas_of(explorer), [files.sample("frey-face")])
+    encoding, = wait_encoded(qtbot, explorer, 1)
+    assert encoding.pixels.shape == (1, 28, 20)
+    mu, logvar = expected_posterior(model, files.sample("frey-face"))
+    np.testing.assert_allclose(explorer.canvas.posterior(encoding.key).ellipse.centre, mu, atol=1e-6)
+    mean = hover(qtbot, explorer, pixel_at(canvas_of(explorer), 0.5, 0.5))
+    assert mean.shape == (28, 20)
+    with qtbot.waitSignal(explorer.imageShown, timeout=WAIT_MS):
+        explorer.show_sample.setChecked(True)
+    sample = decoded_of(explorer).image()
+    assert not np.array_equal(sample, mean) and len(np.unique(sample)) > 2
+
+
 # -- live snapshots of a model in training -----------------------------------------------------------------
 def test_a_new_snapshot_keeps_pins_and_reencodes_images(qtbot, make_explorer):
     first, second = small_model(2, seed=1), small_model(2, seed=2)
