@@ -90,7 +90,7 @@ class LatentCanvas(pg.PlotWidget):
         plot.showGrid(x=True, y=True, alpha=0.12)
         plot.setMenuEnabled(False)
         plot.hideButtons()
-        self.legend = plot.addLegend(offset=(-6, 6), labelTextSize="8pt", verSpacing=-6,
+        self.legend = plot.addLegend(offset=(-6, 6), labelTextSize="8pt", verSpacing=-6, colCount=2,
                                      brush=pg.mkBrush(22, 24, 29, 200))
         self.set_axis_labels("z1", "z2")
 

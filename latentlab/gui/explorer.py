@@ -293,6 +293,8 @@ class LatentExplorer(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 400])        # the canvas is the main thing: ~60 % of the width
+        self.splitter, self.right_splitter = splitter, right
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)

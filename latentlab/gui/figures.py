@@ -131,6 +131,9 @@ class InterpolationFigure(FigureWidget):
                              "where the prior puts its mass in high dimensions (White 2016)")
         for combo in (self.start, self.end, self.mode):
             combo.activated.connect(self.requested)
+        for combo in (self.start, self.end):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)      # long file names must not widen the panel
         for widget in (QLabel("from"), self.start, QLabel("to"), self.end, QLabel("steps"), self.steps, self.mode):
             self.settings.addWidget(widget)
         self.settings.addStretch(1)
