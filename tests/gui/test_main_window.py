@@ -275,12 +275,16 @@ def test_following_a_run_written_by_another_process(make_window, qtbot, tmp_path
 
 
 def test_screenshot_from_the_command_line(tmp_path):
+    """`latentlab --screenshot out.png CKPT` as the docs use it: offscreen, waits for the first image."""
     out = tmp_path / "shot.png"
+    checkpoint = tmp_path / "model.pt"
+    shutil.copy(default_checkpoint(), checkpoint)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
            "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "latentlab", "--screenshot", str(out)], env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-m", "latentlab", "--screenshot", str(out), str(checkpoint)],
+                            env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+    assert "first decoded image painted" in result.stderr
     picture = QImage(str(out))
     assert (picture.width(), picture.height()) == (1280, 860)
     assert not (tmp_path / "config" / "latentlab").exists()  # a screenshot leaves the user's layout alone
