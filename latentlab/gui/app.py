@@ -54,10 +54,7 @@ class ScreenshotTaker:
         self.window, self.path, self.app = window, Path(path), app
         self.exit_code = 1
         self._taken = False
-        # Pictures for the docs have one size, whatever the user's remembered layout is, and
-        # taking one does not change that layout.
-        window.remember_layout = False
-        window.resize(*SCREENSHOT_SIZE)
+        window.resize(*SCREENSHOT_SIZE)   # pictures for the docs all have one size
         window.explorer.imageShown.connect(self._on_image_shown)
         self._timeout = QTimer(singleShot=True, interval=SCREENSHOT_TIMEOUT_MS)
         self._timeout.timeout.connect(self._on_timeout)
@@ -98,7 +95,17 @@ def run_app(checkpoint=None, screenshot=None, argv=None) -> int:
 
     from .main_window import MainWindow
 
-    window = MainWindow(checkpoint=checkpoint)
+    settings = None
+    if screenshot:
+        # A picture for the docs shows the app as a newcomer sees it, and taking one changes
+        # nothing the user has (layout, recent files): settings go to a throw-away file.
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        scratch = tempfile.TemporaryDirectory(prefix="latentlab-screenshot-")
+        settings = QSettings(os.path.join(scratch.name, "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(checkpoint=checkpoint, settings=settings)
     taker = ScreenshotTaker(window, screenshot, app) if screenshot else None
     window.show()
 

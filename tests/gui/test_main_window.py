@@ -287,7 +287,7 @@ def test_screenshot_from_the_command_line(tmp_path):
     assert "first decoded image painted" in result.stderr
     picture = QImage(str(out))
     assert (picture.width(), picture.height()) == (1280, 860)
-    assert not (tmp_path / "config" / "latentlab").exists()  # a screenshot leaves the user's layout alone
+    assert not (tmp_path / "config" / "latentlab").exists()  # a screenshot leaves the user's settings alone
 
 
 def test_plain_pickle_files_are_refused(make_window, qtbot, tmp_path):
