@@ -240,8 +240,10 @@ class TrainingWorker(QThread):
         with self._control:
             if self._pending_save is not None:
                 self._service_pending_save()
-            if isinstance(event, StatusEvent) and event.status == "paused":
-                self._parked = True  # from now until resume/stop the GUI thread may save directly
+            if isinstance(event, StatusEvent) and event.status == "paused" and self.live_run.trainer.is_paused:
+                # From now until resume/stop the GUI thread may save directly. (A resume that came
+                # before this point has already woken the trainer: then it is not parked.)
+                self._parked = True
 
     def _end_of_epoch(self, event: EpochEvent) -> None:
         run = self.live_run
