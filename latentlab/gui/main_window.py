@@ -458,8 +458,10 @@ class MainWindow(QMainWindow):
 
     # -- from the worker (queued into this thread) ----------------------------------------------
     def _on_trainer_ready(self, run: LiveRun) -> None:
-        if run.trainer.step == 0:
+        job = self._worker.job if self._worker is not None else None
+        if job is not None and job.run is None and job.checkpoint is None:
             # A new model: the curves and the scatter shown so far belong to the previous one.
+            # (Queued: the run may have taken steps already; they are still in the worker's buffer.)
             self.curves.clear()
             self.explorer.set_scatter(None)
         self._live_run = run
