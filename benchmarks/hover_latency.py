@@ -188,6 +188,8 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", default=str(default_checkpoint()))
     parser.add_argument("--widget", choices=("window", "explorer"), default="window",
                         help="time the whole main window (default) or the LatentExplorer alone")
+    parser.add_argument("--switch-interval", type=float, default=1.0, metavar="MS",
+                        help="also measure while training with sys.setswitchinterval(MS / 1000); 0 = skip")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
 
@@ -201,14 +203,17 @@ def main(argv=None) -> int:
         app.processEvents()
     canvas = window.findChild(QWidget, "latentCanvas")
     model = explorer.model
-    points = hover_path(canvas, args.moves)
+    # Each phase starts where the previous one ended, and Qt sends no event for a "move" to where
+    # the cursor already is: so every phase skips its first point (n + 1 points for n moves).
+    points = hover_path(canvas, args.moves + 1)
+    forward, backward = points[1:], points[::-1][1:]
 
     results = {"widget": kind, "moves": args.moves, "cpu_cores": os.cpu_count(),
                "load_average_at_start": round(os.getloadavg()[0], 2),
                "torch": torch.__version__, "model": Path(args.checkpoint).name}
     results["decode_one_point"] = decode_reference(model)
-    measure(canvas, explorer, points[:100])                       # warm-up
-    latencies, missed = measure(canvas, explorer, points)
+    measure(canvas, explorer, backward[-101:])                    # warm-up, ends on points[0]
+    latencies, missed = measure(canvas, explorer, forward)
     results["idle"] = {**percentiles(latencies), "missed": missed}
 
     training = BackgroundTraining(model, os.environ.get("LATENTLAB_DATA"))
@@ -216,7 +221,16 @@ def main(argv=None) -> int:
     snapshots = QTimer()
     snapshots.timeout.connect(lambda: explorer.set_model(training.snapshot(), reset_view=False))
     snapshots.start(1000)
-    latencies, missed = measure(canvas, explorer, points[::-1])
+    latencies, missed = measure(canvas, explorer, backward)
+    if args.switch_interval:
+        # Same again with a shorter GIL switch interval: a thread waiting for the GIL while the
+        # training thread runs Python code waits up to this long (CPython's default is 5 ms).
+        default_interval = sys.getswitchinterval()
+        sys.setswitchinterval(args.switch_interval / 1000)
+        short, short_missed = measure(canvas, explorer, forward)
+        sys.setswitchinterval(default_interval)
+        results["training_short_switch_interval"] = {**percentiles(short), "missed": short_missed,
+                                                     "switch_interval_ms": args.switch_interval}
     snapshots.stop()
     results["decode_one_point_while_training"] = decode_reference(model, 500)
     steps_per_s = training.stop()
@@ -228,8 +242,12 @@ def main(argv=None) -> int:
     print(f"{kind}, {args.moves} moves, {os.cpu_count()} cores (load average {results['load_average_at_start']} "
           f"at start), torch {torch.__version__}")
     print(f"  model.decode, 1 point:    p50 {ref['p50_ms']:.3f} ms   p95 {ref['p95_ms']:.3f} ms")
-    for phase in ("idle", "training"):
+    for phase in ("idle", "training", "training_short_switch_interval"):
+        if phase not in results:
+            continue
         r = results[phase]
+        if phase == "training_short_switch_interval":
+            phase = f"training, GIL switch interval {args.switch_interval:g} ms\n                          "
         print(f"  hover -> painted, {phase:8s} p50 {r['p50_ms']:.2f} ms   p95 {r['p95_ms']:.2f} ms   "
               f"p99 {r['p99_ms']:.2f} ms   max {r['max_ms']:.1f} ms   missed {r['missed']}"
               f"   (p95 / decode p50 = {r['p95_ms'] / ref['p50_ms']:.0f}x)")
