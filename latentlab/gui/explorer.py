@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QSizePolicy,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
+                               QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from latentlab.core.images import ImageError, PreparedImage, load_image, prepare_picture
 
@@ -187,6 +187,9 @@ class LatentExplorer(QWidget):
         self._worker.finished.connect(self._on_model_job)
         self._reader = LatestWinsWorker("latentlab-images", torch_threads=1)
         self._reader.finished.connect(self._on_file_read)
+        # A window that forgets shutdown() must not leave threads waiting forever.
+        self.destroyed.connect(self._worker.shutdown)
+        self.destroyed.connect(self._reader.shutdown)
 
         self._build()
         self._actions = self._make_actions()
@@ -263,6 +266,11 @@ class LatentExplorer(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(self.show_sample)
         controls.addWidget(self.show_scatter)
+        reset = QPushButton("Reset view", objectName="resetView")
+        reset.setToolTip("Back to the prior's 2-sigma disc and the test set (after panning or zooming)")
+        reset.clicked.connect(lambda: self.canvas.reset_view(
+            None if self._scatter_means is None else self._plane.project(self._scatter_means)))
+        controls.addWidget(reset)
         controls.addStretch(1)
 
         left = QWidget(self)
@@ -586,6 +594,8 @@ class LatentExplorer(QWidget):
         if (old_ends is None) != (new_ends is None) or (new_ends is not None and not all(
                 np.array_equal(a, b) for a, b in zip(old_ends, new_ends))):
             self._stale_figures.add(self.interpolation.name)
+            if self._path_z is not None:      # a path on the canvas follows its ends at once
+                self._on_path_changed(self.interpolation.path())
             self._update_visible_figure()
 
     def _on_plane_controls(self) -> None:

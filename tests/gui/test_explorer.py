@@ -232,11 +232,19 @@ def test_paste_from_the_clipboard(qtbot, make_explorer, shipped):
     np.testing.assert_allclose(encoding.posterior.mu, mu, atol=1e-6)
 
 
-def test_menu_actions_are_there(make_explorer):
+def test_menu_actions_are_there_and_dialogs_do_not_block(qtbot, make_explorer):
+    from PySide6.QtWidgets import QFileDialog
+
     explorer = make_explorer()
-    names = {a.objectName() for a in explorer.menu_actions()}
+    actions = {a.objectName(): a for a in explorer.menu_actions()}
     assert {"actionEncodeImage", "actionPasteImage", "actionExportCanvas", "actionExportManifold",
-            "actionExportStrip", "actionExportPins", "actionExportScatter"} <= names
+            "actionExportStrip", "actionExportPins", "actionExportScatter"} <= set(actions)
+    for name in ("actionEncodeImage", "actionExportPins"):
+        actions[name].trigger()                              # returns at once: no nested event loop
+        dialog = explorer.findChild(QFileDialog)
+        assert dialog is not None and dialog.isVisible()
+        dialog.reject()
+        qtbot.waitUntil(lambda: explorer.findChild(QFileDialog) is None, timeout=WAIT_MS)
 
 
 # -- drawing ---------------------------------------------------------------------------------------------

@@ -94,6 +94,10 @@ def test_interpolation_between_two_pins_linear_and_spherical_with_its_path(qtbot
     np.testing.assert_allclose(np.stack([xs, ys], 1), z_spherical, atol=1e-6)
     assert not np.allclose(z_spherical, z_linear)
 
+    explorer.tabs.setCurrentWidget(explorer.drawpad)
+    explorer.clear_pins()                                   # no ends: the path goes, even unseen
+    assert explorer.canvas.path.getData()[0] is None or len(explorer.canvas.path.getData()[0]) == 0
+
 
 def test_interpolation_between_two_dropped_images(qtbot, make_explorer, shipped):
     explorer = make_explorer(shipped.model, shipped.extras)
