@@ -232,3 +232,18 @@ def test_pad_follows_the_model_resolution(qtbot):
     pad.canvas.stroke([(2, 2), (18, 26)])
     assert pad.pixels()[26, 18] > 0
     assert QPoint(0, 0) != pad.canvas.from_pad(10, 14)
+
+
+def test_a_new_scatter_with_the_same_labels_moves_the_existing_points(canvas):
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(10), 100)
+    canvas.set_scatter(rng.normal(size=(1000, 2)), labels, [str(i) for i in range(10)])
+    items = canvas.scatter_items()
+    moved = rng.normal(size=(1000, 2))
+    canvas.set_scatter(moved, labels, [str(i) for i in range(10)])      # e.g. re-encoded during training
+    assert canvas.scatter_items() == items and len(canvas.legend.items) == 10
+    np.testing.assert_allclose(items[3].getData()[0], moved[labels == 3, 0])
+    canvas.set_scatter(moved[:500], labels[:500], [str(i) for i in range(10)])   # other labels: rebuilt
+    assert len(canvas.scatter_items()) == 5 and len(canvas.legend.items) == 5
+    canvas.set_scatter(None)
+    assert canvas.scatter_items() == [] and not canvas.legend.isVisible()
