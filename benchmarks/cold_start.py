@@ -56,7 +56,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPU cores; {args.runs} runs each, after one warm-up run")
     print(f"launch -> first decoded image painted : median {m:.2f} s  (runs: {', '.join(f'{v:.2f}' for v in app)})"
           f"   goal < 2 s")
-    print(f"python -c 'import torch' alone         : median {t:.2f} s  (runs: {', '.join(f'{v:.2f}' for v in torch_only)})")
+    print(f"python -c 'import torch' alone         : median {t:.2f} s  "
+          f"(runs: {', '.join(f'{v:.2f}' for v in torch_only)})")
     print(f"the app's own share (start minus importing torch): {m - t:.2f} s")
 
 

@@ -98,7 +98,7 @@ def window_steps_per_sec(app, window, steps: int, warmup: int) -> tuple[float, i
     window_redraws = window.curves.redraw_count
     cpu_start, wall_start = time.thread_time(), time.perf_counter()   # this is the GUI thread
     panel.train_button.click()
-    worker = window._worker
+    worker = window.training.worker
     worker.trainerReady.connect(on_ready)
     loop = QEventLoop()   # the app's own kind of event loop, sleeping between events
     worker.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
@@ -154,10 +154,11 @@ def main() -> None:
     r, g = statistics.median(ref), statistics.median(gui)
     print(f"data: {source}; 784-512-512-2 MLP, batch 128; {args.steps} timed steps x {args.repeats} repeats; "
           f"{os.cpu_count()} CPU cores")
-    print(f"plain PyTorch loop, {threads} thread(s)      : {r:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in ref)})")
-    print(f"app window, training thread {threads} thread(s): {g:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in gui)}; "
-          f"curve redraws per run: {', '.join(map(str, redraws))}; GUI thread CPU "
-          f"{', '.join(f'{100 * c:.0f}%' for c in gui_cpu)} of the run's wall time)")
+    print(f"plain PyTorch loop, {threads} thread(s)       : {r:7.1f} steps/s  "
+          f"(runs: {', '.join(f'{v:.1f}' for v in ref)})")
+    print(f"app window, training thread {threads} thread(s): {g:7.1f} steps/s  "
+          f"(runs: {', '.join(f'{v:.1f}' for v in gui)}; curve redraws per run: {', '.join(map(str, redraws))}; "
+          f"GUI thread CPU {', '.join(f'{100 * c:.0f}%' for c in gui_cpu)} of the run's wall time)")
     print(f"ratio window / plain loop = {g / r:.3f}   (goal >= 0.95)")
     print(f"(for reference: plain loop with {torch.get_num_threads()} threads, no GUI: {ref_default[0]:.1f} steps/s; "
           f"the app leaves one core to the GUI so hovering stays smooth)")

@@ -82,8 +82,8 @@ class CurvePanel(QWidget):
             raw = self.plot.plot(pen=pg.mkPen(faint, width=1))
             smooth = self.plot.plot(pen=pg.mkPen(colour, width=WIDTHS[name]))
             # A PlotDataItem (not a bare ScatterPlotItem), so the log-y mode applies to it too.
-            val = self.plot.plot(pen=None, symbol="o", symbolSize=VAL_SIZES[name], symbolPen=pg.mkPen("#ffffff", width=1),
-                                 symbolBrush=pg.mkBrush(colour))
+            val = self.plot.plot(pen=None, symbol="o", symbolSize=VAL_SIZES[name],
+                                 symbolPen=pg.mkPen("#ffffff", width=1), symbolBrush=pg.mkBrush(colour))
             z = Z_ORDER[name]
             raw.setZValue(z)
             smooth.setZValue(z + 10)

@@ -143,7 +143,7 @@ class TrainingWorker(QThread):
             if run is None:
                 return "The training data are still loading; nothing to save yet."
             if self._parked or self._done or not self.isRunning():
-                return _save(run.trainer, path)
+                return save_trainer(run.trainer, path)
             self._save_done.clear()
             self._save_error = None
             self._pending_save = path
@@ -264,7 +264,7 @@ class TrainingWorker(QThread):
         return scatter
 
     def _autosave(self, run: LiveRun) -> None:
-        error = _save(run.trainer, run.autosave_path)
+        error = save_trainer(run.trainer, run.autosave_path)
         if error:
             self.saveFailed.emit(error)
         else:
@@ -272,7 +272,7 @@ class TrainingWorker(QThread):
 
     def _service_pending_save(self) -> None:
         """Called with self._control held."""
-        self._save_error = _save(self.live_run.trainer, self._pending_save)
+        self._save_error = save_trainer(self.live_run.trainer, self._pending_save)
         self._pending_save = None
         self._save_done.set()
 
@@ -284,7 +284,8 @@ class TrainingWorker(QThread):
             self.downloadProgress.emit(int(done), int(total or 0), filename)
 
 
-def _save(trainer: Trainer, path: Path) -> str | None:
+def save_trainer(trainer: Trainer, path: Path) -> str | None:
+    """trainer.save, with the user-facing error message returned instead of raised."""
     try:
         trainer.save(path)
         return None

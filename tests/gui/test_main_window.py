@@ -16,7 +16,7 @@ import torch
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from latentlab import load_checkpoint
 from latentlab.core.metrics import COLUMNS, read_metrics_csv
@@ -185,7 +185,7 @@ def test_about_and_help_do_not_block(make_window, qtbot):
 
 
 def test_help_points_at_the_readme_section_on_the_elbo():
-    from latentlab.gui.main_window import elbo_help_url, github_anchor, readme_path
+    from latentlab.gui.about import elbo_help_url, github_anchor, readme_path
 
     assert github_anchor(" How it works: the ELBO") == "how-it-works-the-elbo"
     if readme_path() is None:

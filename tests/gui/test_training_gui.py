@@ -35,7 +35,7 @@ def click(qtbot, button) -> None:
 
 def wait_for_steps(window, qtbot, n: int, timeout=30_000) -> None:
     """Until the new run has drawn n steps (the curves of the model shown before are gone)."""
-    qtbot.waitUntil(lambda: window._live_run is not None and len(window.curves.data) >= n
+    qtbot.waitUntil(lambda: window.training.live_run is not None and len(window.curves.data) >= n
                     and window.curves.data.steps.values[0] == 1, timeout=timeout)
 
 
@@ -51,7 +51,7 @@ def test_train_pause_resume_stop_and_save(make_window, qtbot, tiny_data, tmp_pat
     click(qtbot, panel.train_button)
     assert window.is_training and not panel.train_button.isEnabled()
     wait_for_steps(window, qtbot, 3 * STEPS_PER_EPOCH)
-    run = window._live_run
+    run = window.training.live_run
     assert window.model is not run.trainer.model  # the explorer decodes from snapshots only
     assert len(window.curves.data.epoch_steps) >= 2  # validation points arrive per epoch
     assert "Epoch" in panel.progress_label.text() and "steps/s" in panel.progress_label.text()
@@ -61,7 +61,7 @@ def test_train_pause_resume_stop_and_save(make_window, qtbot, tiny_data, tmp_pat
     assert panel.pause_button.text() == "Resume"
     paused_at = run.trainer.step
     qtbot.wait(300)   # a negative check needs some time to pass: nothing may happen in it
-    window._pull_steps()
+    window.training.pull_steps()
     assert run.trainer.step == paused_at and window.curves.data.last_step == paused_at
     assert window.save_checkpoint(tmp_path / "paused.pt")   # saving a paused run: the GUI thread saves it
     saved = load_checkpoint(tmp_path / "paused.pt")
@@ -102,7 +102,7 @@ def test_a_finished_run_reopens_and_resumes_with_its_curves(make_window, qtbot, 
     small_run(window.training_panel, epochs=2)
     click(qtbot, window.training_panel.train_button)
     wait_until_idle(window, qtbot)
-    trainer = window._live_run.trainer
+    trainer = window.training.live_run.trainer
     assert trainer.status == "finished" and trainer.step == 2 * STEPS_PER_EPOCH
     assert window.curves.data.epochs.values.tolist() == [1.0, 2.0]
     assert "epoch 2" in window.curves.active_units.text()
@@ -124,14 +124,14 @@ def test_a_finished_run_reopens_and_resumes_with_its_curves(make_window, qtbot, 
     assert len(again.curves.data) == 2 * STEPS_PER_EPOCH
     click(qtbot, panel.train_button)
     wait_until_idle(again, qtbot)
-    resumed = again._live_run.trainer
+    resumed = again.training.live_run.trainer
     assert resumed.epoch == 4 and resumed.step == 4 * STEPS_PER_EPOCH
     steps = again.curves.data.steps.values
     assert steps.tolist() == list(range(1, 4 * STEPS_PER_EPOCH + 1))  # continued, no gap, no repeat
     assert again.curves.data.epochs.values.tolist() == [1.0, 2.0, 3.0, 4.0]
     # The opened file is the user's: the continued run autosaves in its own run folder.
     assert load_checkpoint(path).trainer_state["epoch"] == 2
-    autosave = again._live_run.autosave_path
+    autosave = again.training.live_run.autosave_path
     assert load_checkpoint(autosave).trainer_state["epoch"] == 4
     # Its metrics.csv holds only the continued epochs: opening the autosave shows the whole history.
     assert again.open_checkpoint(autosave)
@@ -143,7 +143,7 @@ def test_closing_mid_training_stops_the_thread_and_keeps_the_autosave(make_windo
     small_run(window.training_panel, epochs=5000)
     click(qtbot, window.training_panel.train_button)
     wait_for_steps(window, qtbot, 2 * STEPS_PER_EPOCH)
-    worker, run = window._worker, window._live_run
+    worker, run = window.training.worker, window.training.live_run
     started = time.perf_counter()
     window.close()
     assert time.perf_counter() - started < 2.0
@@ -217,7 +217,7 @@ def test_training_on_an_image_folder(make_window, qtbot, tmp_path):
     panel.folder.setText(str(SAMPLES_DIR / "fashion-mnist"))
     click(qtbot, panel.train_button)
     wait_until_idle(window, qtbot)
-    trainer = window._live_run.trainer
+    trainer = window.training.live_run.trainer
     assert trainer.status == "finished" and trainer.epoch == 1
     assert trainer.model.image_shape == (1, 28, 28)
     assert window.model is not None and window.model.latent_dim == 2
@@ -234,5 +234,6 @@ def test_a_new_model_of_another_dimension_reaches_the_explorer(make_window, qtbo
     assert window.model.latent_dim == latent_dim
     assert window.curves.data.kl_per_dim.values.shape == (latent_dim,)
     with torch.no_grad():
-        for a, b in zip(window.model.state_dict().values(), window._live_run.trainer.model.state_dict().values()):
+        final = window.training.live_run.trainer.model.state_dict().values()
+        for a, b in zip(window.model.state_dict().values(), final):
             assert torch.equal(a, b.cpu())  # the last snapshot is the final model
