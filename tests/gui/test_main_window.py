@@ -62,6 +62,19 @@ def test_hover_changes_the_decoded_image(make_window, qtbot):
     assert np.abs(pictures[0].astype(int) - pictures[1].astype(int)).sum() > 0
 
 
+def test_every_shipped_model_opens_from_the_menu(make_window, qtbot):
+    from latentlab.core.shipped import shipped_models
+
+    window = make_window()
+    actions = {a.text(): a for a in window.shipped_menu.actions()}
+    assert set(actions) == {p.stem for p in shipped_models()}
+    for path in shipped_models():
+        actions[path.stem].trigger()
+        assert f"Opened {path.name}" in window.statusBar().currentMessage(), path
+        assert window.model.latent_dim == load_checkpoint(path).model.latent_dim
+        assert not window.training_panel.continue_check.isChecked()  # shipped: Train starts a new model
+
+
 def test_malicious_checkpoint_is_refused_and_the_model_kept(make_window, qtbot, tmp_path):
     marker = tmp_path / "code-was-run"
 
