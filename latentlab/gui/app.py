@@ -87,7 +87,12 @@ class ScreenshotTaker:
 
 def run_app(checkpoint=None, screenshot=None, argv=None) -> int:
     """Open the main window (on `checkpoint`, else the shipped model) and run until it closes."""
-    if screenshot and _needs_offscreen():
+    if _needs_offscreen():
+        if not screenshot:  # Qt would abort the process with a cryptic message
+            print("latentlab: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not "
+                  "set). On a server use `latentlab train`, or `xvfb-run latentlab`, or take a picture with "
+                  "`latentlab --screenshot out.png`.", file=sys.stderr)
+            return 1
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = make_application(argv)
 

@@ -303,6 +303,16 @@ def test_screenshot_from_the_command_line(tmp_path):
     assert not (tmp_path / "config" / "latentlab").exists()  # a screenshot leaves the user's settings alone
 
 
+def test_no_display_gives_a_clear_message_instead_of_a_crash(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    if sys.platform in ("darwin", "win32"):
+        pytest.skip("there is always a display")
+    result = subprocess.run([sys.executable, "-m", "latentlab"], env={**env, "HOME": str(tmp_path)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "no display" in result.stderr and "xvfb-run" in result.stderr
+
+
 def test_plain_pickle_files_are_refused(make_window, qtbot, tmp_path):
     marker = tmp_path / "marker"
     path = tmp_path / "plain.pkl"
