@@ -25,7 +25,16 @@ LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 # Colours for encoded images' ellipses: bright on the dark canvas and unlike the scatter's muted tones.
 ELLIPSE_COLOURS = ["#ffffff", "#ffd700", "#00ffff", "#ff66ff", "#7CFC00", "#ff8c00", "#87cefa", "#ff4040"]
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors")   # dropped on the canvas: for the window
+
 DEFAULT_RANGE = 3.2     # the view shows at least [-3.2, 3.2]^2 on reset: the prior's mass and some margin
+
+
+def _only_checkpoints(mime) -> bool:
+    """True for a drag of model files only, which the main window opens (the canvas encodes images)."""
+    urls = mime.urls() if mime.hasUrls() else []
+    return bool(urls) and all(u.isLocalFile() and u.toLocalFile().lower().endswith(CHECKPOINT_SUFFIXES)
+                              for u in urls)
 
 
 def label_colour(index: int) -> QColor:
@@ -327,14 +336,14 @@ class LatentCanvas(pg.PlotWidget):
 
     def _accept_drag(self, ev) -> None:
         mime = ev.mimeData()
-        if mime is not None and (mime.hasUrls() or mime.hasImage()):
-            ev.acceptProposedAction()
+        if mime is None or not (mime.hasUrls() or mime.hasImage()) or _only_checkpoints(mime):
+            ev.ignore()      # not ours: Qt offers the drag to the parents (the window opens checkpoints)
         else:
-            ev.ignore()
+            ev.acceptProposedAction()
 
     def _drop(self, ev) -> None:
         mime = ev.mimeData()
-        if mime is None:
+        if mime is None or _only_checkpoints(mime):
             ev.ignore()
             return
         paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]

@@ -211,6 +211,25 @@ def test_remote_urls_are_refused_with_a_message(qtbot, make_explorer, shipped):
     assert explorer.encodings() == []
 
 
+def test_a_checkpoint_dropped_on_the_canvas_goes_to_the_window(qtbot, make_window, tmp_path):
+    """The canvas encodes images; a model file dragged over it is left to the main window."""
+    import shutil
+
+    from PySide6.QtCore import QMimeData, QUrl
+
+    from latentlab.core.shipped import default_checkpoint
+
+    path = tmp_path / "other.pt"
+    shutil.copy(default_checkpoint(), path)
+    window = make_window()
+    before = window.explorer.model
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    assert drop_mime(canvas_of(window), mime)
+    qtbot.waitUntil(lambda: window.explorer.model is not before, timeout=WAIT_MS)
+    assert window.explorer.encodings() == []
+
+
 def test_image_data_dropped_from_a_browser_is_encoded(qtbot, make_explorer, shipped):
     from PySide6.QtCore import QMimeData
 
