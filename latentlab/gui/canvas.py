@@ -171,10 +171,10 @@ class LatentCanvas(pg.PlotWidget):
         self._scatter_signature = signature
         alpha = signature[2]
         for label, index in groups:
-            colour = QColor("#9aa0a6") if label is None else label_colour(label)
+            colour = QColor("#9aa0a6") if label is None or label < 0 else label_colour(label)
             colour.setAlpha(alpha)
-            name = ("encoded" if label is None else
-                    names[label] if names is not None and 0 <= label < len(names) else str(label))
+            name = ("test set" if label is None else "unlabelled" if label < 0 else
+                    names[label] if names is not None and label < len(names) else str(label))
             item = pg.ScatterPlotItem(points[index, 0], points[index, 1], size=4, pen=None,
                                       brush=pg.mkBrush(colour), pxMode=True, hoverable=False)
             item.setZValue(1)

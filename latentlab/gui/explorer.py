@@ -75,8 +75,8 @@ def scatter_arrays(scatter: dict | None) -> tuple[np.ndarray | None, np.ndarray 
         return None, None, None
     labels = scatter.get("scatter_labels")
     labels = None if labels is None else as_numpy(labels).astype(np.int64).reshape(-1)
-    if labels is not None and len(labels) != len(means):
-        labels = None
+    if labels is not None and (len(labels) != len(means) or labels.max(initial=-1) < 0):
+        labels = None        # no labels at all (Frey Face stores -1 for every image)
     names = scatter.get("label_names")
     return means, labels, list(names) if names else None
 

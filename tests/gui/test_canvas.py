@@ -247,3 +247,9 @@ def test_a_new_scatter_with_the_same_labels_moves_the_existing_points(canvas):
     assert len(canvas.scatter_items()) == 5 and len(canvas.legend.items) == 5
     canvas.set_scatter(None)
     assert canvas.scatter_items() == [] and not canvas.legend.isVisible()
+
+
+def test_unlabelled_points_are_grey_and_named_so(canvas):
+    canvas.set_scatter(np.zeros((4, 2)), np.array([-1, -1, 0, 1]), ["a", "b"])
+    names = [label.text for _, label in canvas.legend.items]
+    assert names == ["unlabelled", "a", "b"]

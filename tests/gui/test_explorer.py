@@ -408,3 +408,15 @@ def test_a_scatter_of_the_wrong_dimension_is_refused(qtbot, make_explorer, shipp
     explorer.set_scatter(shipped.extras)
     assert "dimensions" in messages.wait_for(qtbot)
     assert explorer.canvas.scatter_items() == []
+
+
+def test_scatter_without_labels_is_one_grey_group(make_explorer):
+    from latentlab.gui.explorer import scatter_arrays
+
+    model = small_model(2)
+    scatter = {**encoded_scatter(model), "scatter_labels": torch.full((40,), -1), "label_names": []}
+    means, labels, names = scatter_arrays(scatter)
+    assert means.shape == (40, 2) and labels is None and names is None
+    explorer = make_explorer(model, scatter)
+    assert len(explorer.canvas.scatter_items()) == 1
+    assert [label.text for _, label in explorer.canvas.legend.items] == ["test set"]
