@@ -376,12 +376,12 @@ class LatentExplorer(QWidget):
         if image.isNull():
             self.statusMessage.emit(f"The {source} image is empty")
             return
-        try:
-            prepared = prepare_picture(qimage_to_pil(image), tuple(self._model.image_shape), source=source)
-        except ImageError as e:
-            self.statusMessage.emit(str(e))
-            return
-        self._add_encoding(f"{source}{next(self._file_keys)}", prepared)
+        # Converted on the reader thread like a file: a pasted screenshot can be tens of megapixels.
+        # (QImage is implicitly shared and reentrant: reading this copy there is safe.)
+        shape, image = tuple(self._model.image_shape), QImage(image)
+        self._reader.submit(f"{source}{next(self._file_keys)}",
+                            lambda: prepare_picture(qimage_to_pil(image), shape, source=source),
+                            priority=ENCODE_PRIORITY)
 
     def encodings(self) -> list[Encoding]:
         """The encoded images, oldest first."""
