@@ -488,11 +488,12 @@ class LatentExplorer(QWidget):
         while len(self._encodings) >= MAX_ENCODINGS and key not in self._encodings:
             oldest = next(iter(self._encodings))
             self._remove_encoding(oldest)
-        encoding = self._encodings.get(key)
+        encoding = self._encodings.pop(key, None)     # re-inserted: the newest is shown in detail
         if encoding is None:
-            encoding = self._encodings[key] = Encoding(key, prepared.source, prepared.pixels)
+            encoding = Encoding(key, prepared.source, prepared.pixels)
         else:
             encoding.pixels = prepared.pixels
+        self._encodings[key] = encoding
         self._notes[key] = prepared.notes
         self._encode(encoding)
 
@@ -534,7 +535,7 @@ class LatentExplorer(QWidget):
                 message += " — " + "; ".join(notes)
             if not key.startswith("drawing"):
                 self.statusMessage.emit(message)
-            self._refresh_anchor_choices()
+        self._refresh_anchor_choices()      # new means for the plane's anchor and the strip's ends
 
     def _latest_encoding_key(self) -> str | None:
         keys = [k for k, e in self._encodings.items() if e.posterior is not None or k == "drawing"]

@@ -269,6 +269,8 @@ def test_menu_actions_are_there_and_dialogs_do_not_block(qtbot, make_explorer):
 # -- drawing ---------------------------------------------------------------------------------------------
 def test_drawing_moves_the_ellipse_live(qtbot, make_explorer, shipped):
     explorer = make_explorer(shipped.model, shipped.extras)
+    drop_files(canvas_of(explorer), [files.sample()])          # an earlier drop stays on the canvas
+    wait_encoded(qtbot, explorer, 1)
     explorer.tabs.setCurrentWidget(explorer.drawpad)
     pad = explorer.drawpad.canvas
     qtbot.waitExposed(pad)
@@ -299,6 +301,8 @@ def test_drawing_moves_the_ellipse_live(qtbot, make_explorer, shipped):
     QTest.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=pad.from_pad(14, 5))
     qtbot.waitUntil(encoded_matches_pad, timeout=WAIT_MS)
     assert np.linalg.norm(centre() - first) > 1e-3
+    np.testing.assert_array_equal(explorer.input_view.image(), pad.pixels())   # the drawing is the one detailed
+    assert len(explorer.canvas.posterior_keys()) == 2
     explorer.drawpad.clear_button.click()
     qtbot.waitUntil(lambda: explorer.canvas.posterior("drawing") is None, timeout=WAIT_MS)
 
