@@ -74,7 +74,12 @@ def main() -> int:
         app.processEvents()
     canvas = explorer.canvas
 
-    # 1. Hovering: the mouse between the clusters, where the decoder morphs one digit into another.
+    # 1. Hovering: the mouse between the clusters, where the decoder morphs one digit into another;
+    #    two pinned points with their images, and the prior samples figure open below.
+    for pin in ((-1.2, -0.9), (0.2, 1.9)):
+        explorer.pin(np.array(pin))
+    explorer.tabs.setCurrentWidget(explorer.prior_samples)
+    wait_until(app, lambda: explorer.prior_samples.array() is not None and len(explorer.pin_row.images()) == 2)
     u, v = 0.9, 0.35
     ring = pg.TargetItem(pos=(u, v), size=18, symbol="o", pen=pg.mkPen("#ffffff", width=2), movable=False)
     canvas.plot_item.addItem(ring)
@@ -83,6 +88,9 @@ def main() -> int:
     wait_until(app, lambda: len(shown) > count)
     save(explorer, HERE / "canvas-hover.png")
     canvas.plot_item.removeItem(ring)
+
+    explorer.clear_pins()
+    explorer.tabs.setCurrentIndex(0)
 
     # 2. Dropping digits: posterior means with their ellipses to scale. Two 1s from the sparse rim
     #    of the code (wide posteriors) against digits from the dense middle (tight ones).
