@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default=None,
                    help="decoder (default: bernoulli; gaussian for frey-face)")
     m.add_argument("--gaussian-variance", choices=["learned", "fixed"], default="learned")
+    m.add_argument("--gaussian-std", type=float, default=0.1, help="sigma of p(x|z) with --gaussian-variance fixed")
     m.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=[28, 28],
                    help="image-folder data: size images are converted to")
     m.add_argument("--channels", type=int, choices=[1, 3], default=1, help="image-folder data: grey or RGB")
@@ -185,7 +186,8 @@ def cmd_train(args) -> int:
     else:
         model_cfg = pipeline.default_model_config(
             spec, splits.train.image_shape, latent_dim=args.latent_dim, architecture=args.arch,
-            hidden_sizes=tuple(args.hidden), likelihood=args.likelihood, gaussian_variance=args.gaussian_variance)
+            hidden_sizes=tuple(args.hidden), likelihood=args.likelihood, gaussian_variance=args.gaussian_variance,
+            gaussian_fixed_std=args.gaussian_std)
         trainer = pipeline.new_trainer(spec, splits, model_cfg, TrainConfig(**train_cfg), dist=dist)
 
     metrics = None
