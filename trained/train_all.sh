@@ -9,13 +9,16 @@ mkdir -p runs
 train() { name=$1; shift; latentlab train --out "runs/$name/model.pt" --threads 1 --no-progress "$@" > "runs/$name.log" 2>&1; }
 (
   train mnist-20d --data mnist --latent-dim 20 --epochs 80
+  # then 50 more epochs at a lower learning rate (resume keeps the optimizer state and curves)
+  latentlab train --resume runs/mnist-20d/model.pt --epochs 130 --lr 3e-4 --out runs/mnist-20d/model.pt \
+    --threads 1 --no-progress >> runs/mnist-20d.log 2>&1
   train mnist-5d --data mnist --latent-dim 5 --epochs 30
 ) &
 (
   train mnist-2d --data mnist --latent-dim 2 --epochs 50
   train fashion-2d --data fashion-mnist --latent-dim 2 --epochs 30
   train mnist-10d --data mnist --latent-dim 10 --epochs 30
-  train frey-2d --data frey-face --latent-dim 2 --hidden 256 --batch-size 100 --epochs 300
+  train frey-2d --data frey-face --latent-dim 2 --hidden 256 --batch-size 100 --epochs 400 --kl-warmup 100
 ) &
 wait
 for name in mnist-2d mnist-5d mnist-10d mnist-20d fashion-2d frey-2d; do
