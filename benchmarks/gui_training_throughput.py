@@ -4,9 +4,11 @@ The window is real (offscreen): Train is clicked, the worker thread trains with 
 settings, the curves redraw live (~30 times a second) and the explorer receives model snapshots.
 The reference is the pytorch/examples vae/main.py loop of benchmarks/train_throughput.py on the
 same config (784-512-512-2 MLP, batch 128, Adam 1e-3, dynamically binarised MNIST), on the same
-images, with the same number of torch threads as the app gives its training thread. Runs
-alternate (reference, window, reference, ...) so drifts of the machine hit both; medians are
-reported.
+images, with the same number of torch threads as the app gives its training thread. The
+latentlab Trainer without a window is timed too, so the ratio splits into what the trainer
+adds and what the window adds. Runs alternate (reference, trainer, window, reference, ...) so
+drifts of the machine hit all three; medians are reported. On a machine busy with other work
+the window suffers most: it needs a core for the GUI thread besides the training thread.
 
     LATENTLAB_DATA=/path/to/datasets python benchmarks/gui_training_throughput.py
 
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 
-from train_throughput import reference_steps_per_sec  # noqa: E402
+from train_throughput import latentlab_steps_per_sec, reference_steps_per_sec  # noqa: E402
 
 
 def ensure_data(scratch: Path) -> str:
@@ -137,11 +139,12 @@ def main() -> None:
     threads = default_gui_threads()
     images = load_dataset("mnist", "train").images[:50_000]
 
-    ref, ref_default, gui, redraws, gui_cpu = [], [], [], [], []
+    ref, trainer_only, ref_default, gui, redraws, gui_cpu = [], [], [], [], [], []
     default_threads = torch.get_num_threads()
     for _ in range(args.repeats):
         torch.set_num_threads(threads)  # the same as the app's training thread
         ref.append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
+        trainer_only.append(latentlab_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
         torch.set_num_threads(1)        # what the window's GUI thread uses
         rate, n_redraws, cpu = window_steps_per_sec(app, window, args.steps, args.warmup)
         gui.append(rate)
@@ -151,15 +154,19 @@ def main() -> None:
     ref_default.append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
     window.close()
 
-    r, g = statistics.median(ref), statistics.median(gui)
+    r, g, t = statistics.median(ref), statistics.median(gui), statistics.median(trainer_only)
     print(f"data: {source}; 784-512-512-2 MLP, batch 128; {args.steps} timed steps x {args.repeats} repeats; "
           f"{os.cpu_count()} CPU cores")
     print(f"plain PyTorch loop, {threads} thread(s)       : {r:7.1f} steps/s  "
           f"(runs: {', '.join(f'{v:.1f}' for v in ref)})")
+    print(f"latentlab Trainer alone, {threads} thread(s)  : {t:7.1f} steps/s  "
+          f"(runs: {', '.join(f'{v:.1f}' for v in trainer_only)})")
     print(f"app window, training thread {threads} thread(s): {g:7.1f} steps/s  "
           f"(runs: {', '.join(f'{v:.1f}' for v in gui)}; curve redraws per run: {', '.join(map(str, redraws))}; "
           f"GUI thread CPU {', '.join(f'{100 * c:.0f}%' for c in gui_cpu)} of the run's wall time)")
-    print(f"ratio window / plain loop = {g / r:.3f}   (goal >= 0.95)")
+    pairs = [w / p for w, p in zip(gui, ref)]
+    print(f"ratio window / plain loop = {g / r:.3f}   (goal >= 0.95; per repeat: "
+          f"{', '.join(f'{v:.2f}' for v in pairs)}); window / Trainer alone = {g / t:.3f}")
     print(f"(for reference: plain loop with {torch.get_num_threads()} threads, no GUI: {ref_default[0]:.1f} steps/s; "
           f"the app leaves one core to the GUI so hovering stays smooth)")
 
