@@ -204,6 +204,9 @@ class CurvePanel(QWidget):
 
     def _draw(self) -> None:
         d = self.data
+        weight = self.smoothing_slider.value() / 100
+        if weight != d.smoothing:
+            d.set_smoothing(weight)
         log = self.log_y.isChecked()
         x = d.steps.values
         for name in TRAIN_SERIES:
@@ -227,9 +230,9 @@ class CurvePanel(QWidget):
         return np.maximum(values, LOG_FLOOR) if log else values
 
     def _on_smoothing(self, value: int) -> None:
-        weight = value / 100
-        self.smoothing_label.setText(f"{weight:.2f}")
-        self.data.set_smoothing(weight)
+        # Re-smoothing a long run takes tens of milliseconds: done once per redraw, not once per
+        # slider tick while the user drags.
+        self.smoothing_label.setText(f"{value / 100:.2f}")
         self.schedule_redraw(urgent=True)
 
     def _on_log_y(self, log: bool) -> None:
