@@ -189,6 +189,7 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setObjectName("trainProgress")
         self.progress.setTextVisible(True)
+        self.progress.hide()  # until there is progress to show: an empty bar reads as a text field
         self.progress_label = QLabel("Not training")
         self.progress_label.setObjectName("progressLabel")
         self.progress_label.setWordWrap(True)
@@ -371,8 +372,8 @@ class TrainingPanel(QWidget):
         if state != "loading":
             self.download_widget.hide()
 
-    def show_progress(self, epoch: int, epochs: int, step: int, total_steps: int, rate: float,
-                      epoch_fraction: float = 0.0) -> None:
+    def show_progress(self, epoch: int, epochs: int, step: int, total_steps: int, rate: float) -> None:
+        self.progress.show()
         self.progress.setRange(0, max(1, total_steps))
         self.progress.setValue(min(step, total_steps))
         self.progress.setFormat(f"epoch {epoch}/{epochs}")
