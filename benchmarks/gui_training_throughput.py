@@ -1,14 +1,16 @@
 """Training steps/s driven from the app's window against a plain PyTorch loop, in one command.
 
 The window is real (offscreen): Train is clicked, the worker thread trains with the app's own
-settings, the curves redraw live (~30 times a second) and the explorer receives model snapshots.
-The reference is the pytorch/examples vae/main.py loop of benchmarks/train_throughput.py on the
-same config (784-512-512-2 MLP, batch 128, Adam 1e-3, dynamically binarised MNIST), on the same
-images, with the same number of torch threads as the app gives its training thread. The
+settings, the curves redraw live (paced, at most ~30 times a second) and the explorer receives
+model snapshots. The reference is the pytorch/examples vae/main.py loop of
+benchmarks/train_throughput.py on the same config (784-512-512-2 MLP, batch 128, Adam 1e-3,
+dynamically binarised MNIST), the same images and the same number of torch threads as the app
+gives its training thread (all cores but one, so that decoding on hover has a core). The
 latentlab Trainer without a window is timed too, so the ratio splits into what the trainer
-adds and what the window adds. Runs alternate (reference, trainer, window, reference, ...) so
-drifts of the machine hit all three; medians are reported. On a machine busy with other work
-the window suffers most: it needs a core for the GUI thread besides the training thread.
+adds and what the window adds. Runs alternate so drifts of the machine hit all; medians are
+reported. The plain loop on all cores is shown for scale: faster on an idle machine, but on 2
+cores it collapses as soon as anything else wants CPU (OpenMP threads waiting for each other),
+which a window always does.
 
     LATENTLAB_DATA=/path/to/datasets python benchmarks/gui_training_throughput.py
 
@@ -117,8 +119,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--switch-interval", type=float, default=0.0, metavar="MS",
+                        help="sys.setswitchinterval for the whole run, in ms (0: Python's default, 5 ms)")
     args = parser.parse_args()
 
+    if args.switch_interval > 0:
+        sys.setswitchinterval(args.switch_interval / 1000)
     scratch = Path(tempfile.mkdtemp(prefix="latentlab-bench-"))
     source = ensure_data(scratch)
     os.environ["LATENTLAB_RUNS"] = str(scratch / "runs")
@@ -139,36 +145,40 @@ def main() -> None:
     threads = default_gui_threads()
     images = load_dataset("mnist", "train").images[:50_000]
 
-    ref, trainer_only, ref_default, gui, redraws, gui_cpu = [], [], [], [], [], []
-    default_threads = torch.get_num_threads()
+    cores = os.cpu_count() or 1
+    threads = default_gui_threads()
+    runs = {key: [] for key in ("ref", "trainer", "window", "ref_all_cores")}
+    redraws, gui_cpu = [], []
     for _ in range(args.repeats):
         torch.set_num_threads(threads)  # the same as the app's training thread
-        ref.append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
-        trainer_only.append(latentlab_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
+        runs["ref"].append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
+        runs["trainer"].append(latentlab_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
         torch.set_num_threads(1)        # what the window's GUI thread uses
         rate, n_redraws, cpu = window_steps_per_sec(app, window, args.steps, args.warmup)
-        gui.append(rate)
+        runs["window"].append(rate)
         redraws.append(n_redraws)
         gui_cpu.append(cpu)
-    torch.set_num_threads(os.cpu_count() or default_threads)
-    ref_default.append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
+    torch.set_num_threads(cores)   # once, and short: under any other load it crawls
+    runs["ref_all_cores"].append(reference_steps_per_sec(images, steps=min(args.steps, 100), warmup=10))
     window.close()
 
-    r, g, t = statistics.median(ref), statistics.median(gui), statistics.median(trainer_only)
+    med = {key: statistics.median(values) for key, values in runs.items()}
+
+    def line(label: str, key: str) -> str:
+        return f"{label:<44}: {med[key]:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in runs[key])})"
+
     print(f"data: {source}; 784-512-512-2 MLP, batch 128; {args.steps} timed steps x {args.repeats} repeats; "
-          f"{os.cpu_count()} CPU cores")
-    print(f"plain PyTorch loop, {threads} thread(s)       : {r:7.1f} steps/s  "
-          f"(runs: {', '.join(f'{v:.1f}' for v in ref)})")
-    print(f"latentlab Trainer alone, {threads} thread(s)  : {t:7.1f} steps/s  "
-          f"(runs: {', '.join(f'{v:.1f}' for v in trainer_only)})")
-    print(f"app window, training thread {threads} thread(s): {g:7.1f} steps/s  "
-          f"(runs: {', '.join(f'{v:.1f}' for v in gui)}; curve redraws per run: {', '.join(map(str, redraws))}; "
-          f"GUI thread CPU {', '.join(f'{100 * c:.0f}%' for c in gui_cpu)} of the run's wall time)")
-    pairs = [w / p for w, p in zip(gui, ref)]
-    print(f"ratio window / plain loop = {g / r:.3f}   (goal >= 0.95; per repeat: "
-          f"{', '.join(f'{v:.2f}' for v in pairs)}); window / Trainer alone = {g / t:.3f}")
-    print(f"(for reference: plain loop with {torch.get_num_threads()} threads, no GUI: {ref_default[0]:.1f} steps/s; "
-          f"the app leaves one core to the GUI so hovering stays smooth)")
+          f"{cores} CPU cores")
+    print(line(f"plain PyTorch loop, {threads} thread(s)", "ref"))
+    print(line(f"latentlab Trainer alone, {threads} thread(s)", "trainer"))
+    print(line(f"app window, training thread on {threads} thread(s)", "window")
+          + f"; curve redraws per run: {', '.join(map(str, redraws))}; GUI thread CPU "
+          f"{', '.join(f'{100 * c:.0f}%' for c in gui_cpu)} of each run's wall time")
+    per_repeat = [w / r for w, r in zip(runs["window"], runs["ref"])]
+    print(f"ratio window / plain loop = {med['window'] / med['ref']:.3f}   (goal >= 0.95; per repeat "
+          f"{', '.join(f'{v:.2f}' for v in per_repeat)}); window / Trainer alone = "
+          f"{med['window'] / med['trainer']:.3f}")
+    print(line(f"for scale: plain loop on all {cores} cores, no GUI", "ref_all_cores"))
 
 
 if __name__ == "__main__":
