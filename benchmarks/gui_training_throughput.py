@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 
-from train_throughput import latentlab_steps_per_sec, reference_steps_per_sec  # noqa: E402
+from train_throughput import reference_steps_per_sec  # noqa: E402
 
 
 def ensure_data(scratch: Path) -> str:
@@ -63,27 +63,49 @@ def ensure_data(scratch: Path) -> str:
 
 
 class StepClock:
-    """A trainer listener (training thread) timing steps warmup..warmup+steps, then stopping the run."""
+    """A trainer listener (training thread) timing steps warmup..warmup+steps, then stopping the run.
+
+    Besides wall time it reads the training thread's own CPU time: that part does not depend on
+    what else the machine is doing, so it shows work the window adds to the training thread even
+    when other processes make the wall-clock numbers jump.
+    """
 
     def __init__(self, trainer, warmup: int, steps: int):
         self.trainer, self.first, self.last = trainer, trainer.step + warmup, trainer.step + warmup + steps
-        self.marks: dict[int, float] = {}
+        self.marks: dict[int, tuple[float, float]] = {}
 
     def __call__(self, event) -> None:
         from latentlab.core.trainer import StepEvent
 
         if isinstance(event, StepEvent) and event.step in (self.first, self.last):
-            self.marks[event.step] = time.perf_counter()
+            self.marks[event.step] = (time.perf_counter(), time.thread_time())
             if event.step == self.last:
                 self.trainer.request_stop()
 
     @property
     def steps_per_sec(self) -> float:
-        return (self.last - self.first) / (self.marks[self.last] - self.marks[self.first])
+        return (self.last - self.first) / (self.marks[self.last][0] - self.marks[self.first][0])
+
+    @property
+    def cpu_ms_per_step(self) -> float:
+        return 1000 * (self.marks[self.last][1] - self.marks[self.first][1]) / (self.last - self.first)
 
 
-def window_steps_per_sec(app, window, steps: int, warmup: int) -> tuple[float, int]:
-    """Click Train in the window: steps/s of the run (timed on the training thread), the number of
+def trainer_alone(images, steps: int, warmup: int) -> StepClock:
+    """latentlab's Trainer on the same config without a window (as in train_throughput.py)."""
+    from latentlab import VAE
+    from latentlab.core.trainer import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    trainer = Trainer(VAE(latent_dim=2), images, None, TrainConfig(epochs=1000, batch_size=128, device="cpu"))
+    clock = StepClock(trainer, warmup, steps)
+    trainer.add_listener(clock)
+    trainer.run()
+    return clock
+
+
+def window_run(app, window, steps: int, warmup: int) -> tuple[StepClock, int, float]:
+    """Click Train in the window: the clock of the run (timed on the training thread), the number of
     curve redraws, and the GUI thread's CPU time as a share of the wall time of the whole run
     (loading the data included)."""
     from PySide6.QtCore import QEventLoop, Qt
@@ -111,7 +133,7 @@ def window_steps_per_sec(app, window, steps: int, warmup: int) -> tuple[float, i
     app.processEvents()
     gui_share = (time.thread_time() - cpu_start) / (time.perf_counter() - wall_start)
     assert clocks and len(clocks[0].marks) == 2, "the run ended before the timed steps"
-    return clocks[0].steps_per_sec, window.curves.redraw_count - window_redraws, gui_share
+    return clocks[0], window.curves.redraw_count - window_redraws, gui_share
 
 
 def main() -> None:
@@ -148,16 +170,20 @@ def main() -> None:
     cores = os.cpu_count() or 1
     threads = default_gui_threads()
     runs = {key: [] for key in ("ref", "trainer", "window", "ref_all_cores")}
+    cpu = {"trainer": [], "window": []}
     redraws, gui_cpu = [], []
     for _ in range(args.repeats):
         torch.set_num_threads(threads)  # the same as the app's training thread
         runs["ref"].append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
-        runs["trainer"].append(latentlab_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
+        clock = trainer_alone(images, args.steps, args.warmup)
+        runs["trainer"].append(clock.steps_per_sec)
+        cpu["trainer"].append(clock.cpu_ms_per_step)
         torch.set_num_threads(1)        # what the window's GUI thread uses
-        rate, n_redraws, cpu = window_steps_per_sec(app, window, args.steps, args.warmup)
-        runs["window"].append(rate)
+        clock, n_redraws, share = window_run(app, window, args.steps, args.warmup)
+        runs["window"].append(clock.steps_per_sec)
+        cpu["window"].append(clock.cpu_ms_per_step)
         redraws.append(n_redraws)
-        gui_cpu.append(cpu)
+        gui_cpu.append(share)
     torch.set_num_threads(cores)   # once, and short: under any other load it crawls
     runs["ref_all_cores"].append(reference_steps_per_sec(images, steps=min(args.steps, 100), warmup=10))
     window.close()
@@ -179,6 +205,9 @@ def main() -> None:
           f"{', '.join(f'{v:.2f}' for v in per_repeat)}); window / Trainer alone = "
           f"{med['window'] / med['trainer']:.3f}")
     print(line(f"for scale: plain loop on all {cores} cores, no GUI", "ref_all_cores"))
+    c_t, c_w = statistics.median(cpu["trainer"]), statistics.median(cpu["window"])
+    print(f"training thread CPU per step (independent of other load): Trainer alone {c_t:.2f} ms, "
+          f"in the window {c_w:.2f} ms ({100 * (c_w / c_t - 1):+.1f}%)")
 
 
 if __name__ == "__main__":
