@@ -163,7 +163,7 @@ def cmd_train(args) -> int:
     from .core import distributed, pipeline
     from .core.checkpoint import load_checkpoint
     from .core.metrics import MetricsWriter, metrics_path_for
-    from .core.trainer import EpochEvent, StatusEvent, StepEvent, TrainConfig
+    from .core.trainer import EpochEvent, StatusEvent, TrainConfig
 
     dist = distributed.from_environment(args.device)
     is_main = dist is None or dist.rank == 0

@@ -18,38 +18,16 @@ import sys
 import time
 from pathlib import Path
 
+from shots import save, wait_until  # this folder's shared helpers
+
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SIZE = (1100, 640)
-MAX_BYTES = 300_000
 
 
-def wait_until(app, condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the explorer did not get there in time")
-        app.processEvents()
-        time.sleep(0.005)
-
-
-def save(widget, path: Path) -> None:
-    """PNG of the widget; quantised to 256 colours if the full-colour file is over 300 KB."""
-    from PIL import Image
-
-    raw = path.with_suffix(".raw.png")
-    widget.grab().save(str(raw), "PNG")
-    image = Image.open(raw).convert("RGB")
-    image.save(path, optimize=True)
-    print(f"  full colour: {path.stat().st_size // 1000} KB")
-    if path.stat().st_size > MAX_BYTES:
-        # Octree keeps the few saturated label colours exact (median cut merges them into greys).
-        image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
-    raw.unlink()
-    print(f"{path.relative_to(ROOT)}: {path.stat().st_size // 1000} KB")
 
 
 def main() -> int:

@@ -10,10 +10,11 @@ of a new 2-D MNIST model trained with the panel's defaults, i.e. what one click 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from shots import save, wait_until  # this folder's shared helpers
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
@@ -21,27 +22,6 @@ SIZE = (1280, 860)
 TRAINING_EPOCH = 3
 
 
-def wait_until(app, condition, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not get there in time")
-        app.processEvents()
-        time.sleep(0.01)
-
-
-def save(window, path: Path) -> None:
-    """PNG of the window, quantised to 256 colours when that keeps it under 300 KB."""
-    from PIL import Image
-
-    raw = path.with_suffix(".raw.png")
-    window.grab().save(str(raw), "PNG")
-    image = Image.open(raw).convert("RGB")
-    image.save(path, optimize=True)
-    if path.stat().st_size > 300_000:
-        image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
-    raw.unlink()
-    print(f"wrote {path} ({path.stat().st_size // 1024} KB)", file=sys.stderr)
 
 
 def main() -> int:

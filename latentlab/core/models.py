@@ -9,11 +9,10 @@ convnet) are chosen by `VAEConfig.architecture`; everything probabilistic lives 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from . import objectives
 

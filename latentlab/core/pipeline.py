@@ -5,7 +5,7 @@ The CLI and the GUI both go through here, so a run started from either is the sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 

@@ -1,0 +1,33 @@
+"""Helpers shared by the screenshot scripts in this folder."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+MAX_BYTES = 300_000
+
+
+def wait_until(app, condition, timeout: float = 10.0) -> None:
+    """Process Qt events until `condition()` holds (the screenshots are taken of a live window)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def save(widget, path: Path, max_bytes: int = MAX_BYTES) -> None:
+    """PNG of the widget, quantised to 256 colours when the full-colour file is over `max_bytes`."""
+    from PIL import Image
+
+    raw = path.with_suffix(".raw.png")
+    widget.grab().save(str(raw), "PNG")
+    image = Image.open(raw).convert("RGB")
+    image.save(path, optimize=True)
+    if path.stat().st_size > max_bytes:
+        image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+    raw.unlink()
+    print(f"wrote {path} ({path.stat().st_size // 1024} KB)", file=sys.stderr)
