@@ -207,7 +207,7 @@ class CurvePanel(QWidget):
         weight = self.smoothing_slider.value() / 100
         if weight != d.smoothing:
             d.set_smoothing(weight)
-        log = self.log_y.isChecked()
+        log = self._log_axis_allowed(d) and self.log_y.isChecked()
         x = d.steps.values
         for name in TRAIN_SERIES:
             series = d.train[name]
@@ -225,6 +225,22 @@ class CurvePanel(QWidget):
                 every = max(1, len(kl) // 10)
                 self.kl_plot.getAxis("bottom").setTicks([[(int(i), str(int(i))) for i in dims[::every]]])
 
+    def _log_axis_allowed(self, d) -> bool:
+        """A Gaussian decoder on grey levels (Frey Face) gives negative nats: no log axis then.
+
+        The KL is never negative (a KL of 0 is floored), but -ELBO and the reconstruction term of a
+        continuous density can be; flooring those would draw a false flat line.
+        """
+        negative = any(d.train[n].raw.values.size and np.nanmin(d.train[n].raw.values) <= 0
+                       for n in TRAIN_SERIES if n != "kl")
+        allowed = not negative
+        if allowed != self.log_y.isEnabled():
+            self.log_y.setEnabled(allowed)
+            self.log_y.setToolTip("" if allowed else "Negative nats (a density on continuous data): "
+                                  "the y axis is linear")
+            self.plot.setLogMode(x=False, y=allowed and self.log_y.isChecked())
+        return allowed
+
     @staticmethod
     def _shown(values: np.ndarray, log: bool) -> np.ndarray:
         return np.maximum(values, LOG_FLOOR) if log else values
@@ -236,7 +252,7 @@ class CurvePanel(QWidget):
         self.schedule_redraw(urgent=True)
 
     def _on_log_y(self, log: bool) -> None:
-        self.plot.setLogMode(x=False, y=log)
+        self.plot.setLogMode(x=False, y=log and self.log_y.isEnabled())
         self.schedule_redraw(urgent=True)
 
     def _on_show_raw(self, show: bool) -> None:

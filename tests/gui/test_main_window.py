@@ -328,3 +328,21 @@ class _Touch:
 
     def __reduce__(self):
         return (Path.touch, (self.path,))
+
+
+def test_negative_nats_switch_the_curves_to_a_linear_axis(make_window, qtbot):
+    """Frey Face's Gaussian decoder gives negative -ELBO: a log axis would draw a false floor."""
+    from latentlab.core.shipped import shipped_models_dir
+
+    window = shown_window(make_window, qtbot)
+    log_check = window.findChild(QWidget, "logYCheck")
+    window.curves.redraw()
+    assert log_check.isEnabled() and window.curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
+    window.open_checkpoint(shipped_models_dir() / "frey-2d.pt")
+    window.curves.redraw()
+    assert min(window.curves.data.train["neg_elbo"].raw.values) < 0
+    assert not log_check.isEnabled()
+    assert not window.curves.plot.getPlotItem().ctrl.logYCheck.isChecked()  # the plot really is linear
+    window.open_checkpoint(shipped_models_dir() / "mnist-2d.pt")
+    window.curves.redraw()
+    assert log_check.isEnabled() and window.curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
