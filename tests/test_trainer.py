@@ -120,6 +120,9 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_good_weights(di
     assert isinstance(events[-1], StatusEvent) and events[-1].status == "diverged"
     for k, v in trainer.model.state_dict().items():
         assert torch.equal(v, good[k]), k
+    # counters and curves roll back with the weights, so a save now resumes from the good state
+    assert (trainer.epoch, trainer.step) == (1, trainer.steps_per_epoch())
+    assert len(trainer.history.steps["step"]) == trainer.steps_per_epoch() and trainer.history.epochs["epoch"] == [1.0]
 
 
 def test_resume_from_a_checkpoint_continues_the_same_curve(digits, tmp_path):

@@ -241,12 +241,22 @@ class Trainer:
             listener(event)
 
     def _snapshot(self) -> dict:
+        """The state a divergence rolls back to: weights, optimizer, counters, curve lengths."""
         return {"model": copy.deepcopy(self.model.state_dict()),
-                "optimizer": copy.deepcopy(self.optimizer.state_dict())}
+                "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+                "counters": (self.epoch, self.step, self._batch_in_epoch),
+                "history_lengths": (len(self.history.steps["step"]), len(self.history.epochs["epoch"]))}
 
     def _restore(self, snap: dict) -> None:
         self.model.load_state_dict(snap["model"])
         self.optimizer.load_state_dict(snap["optimizer"])
+        self.epoch, self.step, self._batch_in_epoch = snap["counters"]
+        n_steps, n_epochs = snap["history_lengths"]
+        for column in self.history.steps.values():
+            del column[n_steps:]
+        for column in self.history.epochs.values():
+            del column[n_epochs:]
+        del self.history.epoch_kl_per_dim[n_epochs:]
 
     @property
     def _rank(self) -> int:
