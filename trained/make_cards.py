@@ -4,7 +4,7 @@ Two evaluations per model, both on the test set with a fixed seed (so they repro
 the same machine and to within noise elsewhere):
   * the ELBO terms and active units on the whole test set: `latentlab eval CKPT --iw-samples 0`
   * the test NLL, -L_5000, on the first N test images: `latentlab eval CKPT --limit N`
-    (N = 1000 here: k = 5000 on all 10,000 images costs about 35 CPU-minutes per model on 2 cores;
+    (N = 1000 here: k = 5000 on all 10,000 images takes about 17 minutes per model on 2 CPU cores;
     the standard error printed with it says how close the subset mean is)
 
     LATENTLAB_DATA=../shared/datasets python trained/make_cards.py [--iw-limit 1000] [names...]
