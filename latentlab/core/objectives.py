@@ -144,11 +144,13 @@ def evaluate(model: "VAE", batches, iw_samples: int = 0, n_samples: int = 1,
     means = []
     n = 0
     for x in batches:
-        log_px_z, kl_dims = model(x, n_samples)
+        mu, logvar = model.encode(x)  # once: the same draws as model(x), and the means for active units
+        log_px_z = model.log_likelihood(x, reparameterize(mu, logvar, n_samples))
+        kl_dims = kl_per_dim(mu, logvar)
         sums["recon"] += float(-log_px_z.mean(0).sum())
         sums["kl"] += float(kl_dims.sum())
         kl_dims_sum = kl_dims.sum(0) if kl_dims_sum is None else kl_dims_sum + kl_dims.sum(0)
-        means.append(model.encode(x)[0].cpu())
+        means.append(mu.cpu())
         if iw_samples > 0:
             iw_per_image.append(-iw_log_likelihood(model, x, iw_samples).double().cpu())
         n += x.shape[0]
