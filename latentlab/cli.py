@@ -288,7 +288,7 @@ def cmd_eval(args) -> int:
     from .core import pipeline
     from .core.checkpoint import load_checkpoint
     from .core.data import binarize, to_float
-    from .core.objectives import evaluate
+    from .core.evaluation import evaluate
     from .core.trainer import resolve_device
 
     device = resolve_device(args.device)

@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from . import objectives
+from . import evaluation, objectives
 from .checkpoint import Checkpoint, save_checkpoint
 from .data import binarize, to_float
 from .models import VAE
@@ -380,11 +380,11 @@ class Trainer:
         self._emit(event)
 
     @torch.no_grad()
-    def validate(self, batch_size: int = 1000) -> objectives.Evaluation:
+    def validate(self, batch_size: int = 1000) -> evaluation.Evaluation:
         """ELBO terms and active units on the validation images (fixed binarisation)."""
         g = torch.Generator(device=self.device).manual_seed(self.VAL_SEED)
         batches = (self._batch(chunk, g) for chunk in self.val_images.split(batch_size))
-        return objectives.evaluate(self.model, batches)
+        return evaluation.evaluate(self.model, batches)
 
     # -- checkpoints --------------------------------------------------------------------------
     def save(self, path) -> None:
