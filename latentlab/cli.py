@@ -22,10 +22,77 @@ def _add_data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-download", action="store_true", help="never download; fail if the files are missing")
 
 
+def _number(kind: type, lo=None, hi=None, lo_exclusive: bool = False):
+    """An argparse type: a number of `kind` within [lo, hi]; otherwise argparse's one-line error
+    ("argument --n: must be between 1 and 200, got 0") and exit status 2."""
+    from .core.config import Limits
+
+    limits = Limits("", kind, lo, hi, None, lo_exclusive)
+
+    def parse(text: str):
+        try:
+            value = kind(text) if kind is int else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a {'whole ' if kind is int else ''}number, got {text!r}")
+        try:
+            return limits.check(value)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e))
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _setting_type(cls, name: str):
+    lim = cls.limits(name)
+    return _number(lim.kind, lim.min, lim.max, lim.min_exclusive) if lim.kind in (int, float) else str
+
+
+def _device(text: str) -> str:
+    """--device: checked against this machine at once, so a missing GPU is a one-line error."""
+    from .core.trainer import resolve_device
+
+    try:
+        resolve_device(text)
+    except (ValueError, RuntimeError) as e:
+        raise argparse.ArgumentTypeError(str(e))
+    return text
+
+
+def _flag(cls, name: str) -> str:
+    from dataclasses import fields
+
+    f = {f.name: f for f in fields(cls)}[name]
+    return f.metadata.get("flag") or "--" + name.replace("_", "-")
+
+
+def _add_setting(group, cls, name: str, help: str | None = None, default_text: str | None = None, **kw) -> None:
+    """A flag for a config field: type, range and choices from the dataclass; the default shown once.
+
+    Flags default to argparse.SUPPRESS, so the namespace holds only what the user typed: that is
+    what a resumed run changes (core.session.resumed_config)."""
+    lim = cls.limits(name)
+    default = cls.default(name) if default_text is None else default_text
+    text = (help or cls.help(name)) + f" (default: {default})"
+    if lim is not None and lim.choices:
+        kw.setdefault("choices", lim.choices)
+    else:
+        kw.setdefault("type", _setting_type(cls, name))
+    group.add_argument(_flag(cls, name), dest=name, default=argparse.SUPPRESS, help=text, **kw)
+
+
+MANIFOLD_MAX_N = 200      # a 200 x 200 grid of 28-pixel images is already 5,600 pixels wide
+SAMPLE_MAX_N = 10_000
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from .core.models import MAX_IMAGE_SIDE, MAX_LAYER_WIDTH, VAEConfig
+    from .core.pipeline import DataSpec
+    from .core.trainer import TrainConfig
+
     parser = argparse.ArgumentParser(
-        prog="latentlab", description="Explore and train variational auto-encoders. "
-        "With no command, opens the desktop app.")
+        prog="latentlab", description="Explore and train variational auto-encoders. With no command, opens the "
+        "desktop app: `latentlab [CKPT]`; `latentlab --screenshot out.png [CKPT]` saves a picture of the window "
+        "once the first image is decoded, then exits.")
     parser.add_argument("--version", action="version", version=f"latentlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -33,62 +100,63 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("checkpoint", nargs="?", help="checkpoint to open (default: the shipped MNIST 2-D model)")
     g.add_argument("--screenshot", metavar="PNG", help="save a picture of the window once drawn, then exit")
 
-    t = sub.add_parser("train", help="train a VAE headless", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--data", default="mnist", help="mnist, fashion-mnist, frey-face, or a folder of images")
+    t = sub.add_parser("train", help="train a VAE headless",
+                       description="Train a VAE. With --resume, every setting stored in the checkpoint is kept "
+                       "except the flags given here; --epochs is the total, so a run resumed after epoch 30 "
+                       "with --epochs 50 trains 20 more.")
+    t.add_argument("--data", default=argparse.SUPPRESS,
+                   help="mnist, fashion-mnist, frey-face, or a folder of images (default: mnist)")
     _add_data_dir(t)
-    t.add_argument("--out", default="runs/model.pt", help="checkpoint to write (saved atomically every epoch); "
-                   "metrics.csv goes beside it")
-    t.add_argument("--resume", metavar="CKPT", help="continue a run: weights, optimizer, curves")
-    m = t.add_argument_group("model")
-    m.add_argument("--latent-dim", type=int, default=2)
-    m.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
-    m.add_argument("--hidden", type=int, nargs="+", default=[512, 512], help="MLP hidden layer sizes")
-    m.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default=None,
-                   help="decoder (default: bernoulli; gaussian for frey-face)")
-    m.add_argument("--gaussian-variance", choices=["learned", "fixed"], default="learned")
-    m.add_argument("--gaussian-std", type=float, default=0.1, help="sigma of p(x|z) with --gaussian-variance fixed")
-    m.add_argument("--image-size", type=int, nargs=2, metavar=("H", "W"), default=[28, 28],
-                   help="image-folder data: size images are converted to")
-    m.add_argument("--channels", type=int, choices=[1, 3], default=1, help="image-folder data: grey or RGB")
+    t.add_argument("--out", default=argparse.SUPPRESS, help="checkpoint to write, saved atomically every epoch; "
+                   "its metrics file goes beside it (default: runs/model.pt; with --resume: the resumed file)")
+    t.add_argument("--resume", metavar="CKPT", help="continue a run: weights, optimizer, curves and settings")
+    m = t.add_argument_group("model (fixed once a run has started)")
+    _add_setting(m, VAEConfig, "latent_dim")
+    _add_setting(m, VAEConfig, "architecture")
+    m.add_argument("--hidden", dest="hidden_sizes", type=_number(int, 1, MAX_LAYER_WIDTH), nargs="+",
+                   default=argparse.SUPPRESS, help="MLP hidden layer sizes (default: 512 512)")
+    _add_setting(m, VAEConfig, "likelihood", default_text="bernoulli; gaussian for frey-face")
+    _add_setting(m, VAEConfig, "gaussian_variance")
+    _add_setting(m, VAEConfig, "gaussian_fixed_std")
+    m.add_argument("--image-size", type=_number(int, 4, MAX_IMAGE_SIDE), nargs=2, metavar=("H", "W"),
+                   default=argparse.SUPPRESS, help="image-folder data: size images are converted to (default: 28 28)")
+    m.add_argument("--channels", type=int, choices=[1, 3], default=argparse.SUPPRESS,
+                   help="image-folder data: 1 grey or 3 RGB (default: 1)")
     o = t.add_argument_group("objective and optimiser")
-    o.add_argument("--epochs", type=int, default=30)
-    o.add_argument("--batch-size", type=int, default=128)
-    o.add_argument("--lr", type=float, default=1e-3)
-    o.add_argument("--weight-decay", type=float, default=0.0)
-    o.add_argument("--grad-clip", type=float, default=0.0, help="max gradient norm, 0 = off")
-    o.add_argument("--mc-samples", type=int, default=1, help="N, samples of z per image")
-    o.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
-    o.add_argument("--kl-warmup", type=float, default=0.0, help="epochs of linear KL warm-up, 0 = off")
-    o.add_argument("--binarize", choices=["dynamic", "threshold", "grey"], default=None,
-                   help="default: dynamic for MNIST/Fashion, grey otherwise")
-    o.add_argument("--val-fraction", type=float, default=1 / 6)
-    o.add_argument("--seed", type=int, default=0)
-    o.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
-    o.add_argument("--threads", type=int, default=0, help="CPU threads, 0 = PyTorch's default")
+    for name in ("epochs", "batch_size", "lr", "weight_decay", "grad_clip", "n_samples", "beta",
+                 "kl_warmup_epochs"):
+        _add_setting(o, TrainConfig, name)
+    _add_setting(o, TrainConfig, "binarize", default_text="dynamic for MNIST and Fashion-MNIST, grey otherwise")
+    _add_setting(o, DataSpec, "val_fraction", default_text="1/6")
+    _add_setting(o, TrainConfig, "seed")
+    _add_setting(o, TrainConfig, "device", type=_device)
+    _add_setting(o, TrainConfig, "num_threads")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser("eval", help="test-set ELBO, KL, reconstruction, IW-NLL, active units")
     e.add_argument("checkpoint")
-    e.add_argument("--iw-samples", type=int, default=5000, help="k of the importance-weighted bound, 0 = skip")
-    e.add_argument("--batch-size", type=int, default=100)
-    e.add_argument("--limit", type=int, default=0, help="use only the first N test images (0 = all)")
-    e.add_argument("--seed", type=int, default=0, help="seed of the binarisation and the samples")
-    e.add_argument("--device", default="auto")
+    e.add_argument("--iw-samples", type=_number(int, 0, 1_000_000), default=5000,
+                   help="k of the importance-weighted bound, 0 = skip (default: 5000)")
+    e.add_argument("--batch-size", type=_number(int, 1, 100_000), default=100, help="(default: 100)")
+    e.add_argument("--limit", type=_number(int, 0), default=0, help="use only the first N test images (0 = all)")
+    e.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=0,
+                   help="seed of the binarisation and the samples (default: 0)")
+    e.add_argument("--device", type=_device, default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--no-progress", action="store_true")
     _add_data_dir(e)
 
     s = sub.add_parser("sample", help="a grid of images decoded from prior samples")
     s.add_argument("checkpoint")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--out", default="samples.png")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=_number(int, 1, SAMPLE_MAX_N), default=64, help="number of samples (default: 64)")
+    s.add_argument("--out", default="samples.png", help="(default: samples.png)")
+    s.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=0, help="(default: 0)")
     s.add_argument("--sample-x", action="store_true", help="draw from p(x|z) instead of showing its mean")
 
     mf = sub.add_parser("manifold", help="the learned 2-D manifold (AEVB Figure 4)")
     mf.add_argument("checkpoint")
-    mf.add_argument("--n", type=int, default=20, help="grid size n x n")
-    mf.add_argument("--out", default="manifold.png")
+    mf.add_argument("--n", type=_number(int, 1, MANIFOLD_MAX_N), default=20, help="grid size n x n (default: 20)")
+    mf.add_argument("--out", default="manifold.png", help="(default: manifold.png)")
     x = sub.add_parser("export", help="a compact copy of a checkpoint (float16 weights, no optimizer state)")
     x.add_argument("checkpoint")
     x.add_argument("--out", required=True)
@@ -133,13 +201,50 @@ def cmd_gui(args) -> int:
 
 
 # -- train ----------------------------------------------------------------------------------------
+MODEL_FLAGS = ("latent_dim", "architecture", "hidden_sizes", "likelihood", "gaussian_variance", "gaussian_fixed_std")
+DATA_FLAGS = ("data", "image_size", "channels", "val_fraction")
+
+
+def _given(args, names) -> dict:
+    """The flags among `names` that the user typed (the others are absent: argparse.SUPPRESS)."""
+    return {n: getattr(args, n) for n in names if hasattr(args, n)}
+
+
 def _data_spec(args):
     from .core.pipeline import DataSpec
 
-    if Path(args.data).is_dir():
-        return DataSpec(dataset="folder", folder=str(Path(args.data).resolve()),
-                        image_shape=(args.channels, *args.image_size), val_fraction=args.val_fraction)
-    return DataSpec(dataset=args.data, val_fraction=args.val_fraction)
+    data = getattr(args, "data", "mnist")
+    val = getattr(args, "val_fraction", DataSpec.default("val_fraction"))
+    if Path(data).is_dir():
+        shape = (getattr(args, "channels", 1), *getattr(args, "image_size", (28, 28)))
+        return DataSpec(dataset="folder", folder=str(Path(data).resolve()), image_shape=shape, val_fraction=val)
+    if data not in DataSpec.limits("dataset").choices or data == "folder":
+        raise ValueError(f"--data: {data!r} is neither a built-in data set (mnist, fashion-mnist, frey-face) "
+                         "nor an existing folder of images")
+    return DataSpec(dataset=data, val_fraction=val)
+
+
+def _check_resume_flags(args, ckpt) -> None:
+    """A resumed run cannot change its model or its data: a flag that tries is an error, not ignored."""
+    config = ckpt.model.config.to_dict()
+    for name, value in _given(args, MODEL_FLAGS).items():
+        stored = config[name]
+        if (list(value) if isinstance(value, (list, tuple)) else value) != stored:
+            flag = "--hidden" if name == "hidden_sizes" else "--" + name.replace("_", "-")
+            flag = {"--architecture": "--arch", "--gaussian-fixed-std": "--gaussian-std"}.get(flag, flag)
+            raise ValueError(f"{flag} cannot change when resuming: {args.resume} has {stored}")
+    given = _given(args, DATA_FLAGS)
+    if given:
+        wanted, stored = _data_spec(args), ckpt.data
+        for name in ("dataset", "folder", "image_shape", "val_fraction"):
+            ours = getattr(wanted, name)
+            theirs = stored.get(name)
+            same = (list(ours) == list(theirs)) if name == "image_shape" else ours == theirs
+            if not same and (name != "val_fraction" or "val_fraction" in given):
+                raise ValueError(f"{args.resume} was trained on {stored.get('dataset')}"
+                                 f"{' ' + stored['folder'] if stored.get('folder') else ''}; the data "
+                                 f"({', '.join('--' + n.replace('_', '-') for n in given)}) cannot change "
+                                 "when resuming")
 
 
 def _download_progress(enabled: bool):
@@ -162,78 +267,94 @@ def _download_progress(enabled: bool):
 def cmd_train(args) -> int:
     from .core import distributed, pipeline
     from .core.checkpoint import load_checkpoint
-    from .core.metrics import MetricsWriter, metrics_path_for
-    from .core.trainer import EpochEvent, StatusEvent, TrainConfig
+    from .core.session import SessionEvent, TrainingSession, check_out_path
+    from .core.trainer import TrainConfig
 
-    dist = distributed.from_environment(args.device)
+    dist = distributed.from_environment(getattr(args, "device", "auto"))
     is_main = dist is None or dist.rank == 0
-    out = Path(args.out)
-    ckpt = load_checkpoint(args.resume) if args.resume else None
-    spec = pipeline.DataSpec.from_dict(ckpt.data) if ckpt else _data_spec(args)
+    changes = _given(args, TrainConfig.__dataclass_fields__)
+    if dist:
+        changes["device"] = str(dist.device)
+    out = check_out_path(getattr(args, "out", None) or args.resume or "runs/model.pt")
     show = is_main and not args.no_progress
-    splits = pipeline.load_splits(spec, args.data_dir, download=not args.no_download,
-                                  progress=_download_progress(show))
-    device = str(dist.device) if dist else args.device
-    train_cfg = dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
-                     grad_clip=args.grad_clip, n_samples=args.mc_samples, beta=args.beta,
-                     kl_warmup_epochs=args.kl_warmup, seed=args.seed, device=device, num_threads=args.threads,
-                     binarize=args.binarize or pipeline.default_binarize(spec))
-    if ckpt:
-        # A resumed run keeps its objective and data handling; the schedule and device may change.
-        keep = ("n_samples", "beta", "kl_warmup_epochs", "binarize", "seed")
-        overrides = {k: v for k, v in train_cfg.items() if k not in keep}
-        trainer = pipeline.resume_trainer(ckpt, splits, dist=dist, **overrides)
+    options = dict(data_dir=args.data_dir, download=not args.no_download, progress=_download_progress(show),
+                   dist=dist)
+    if args.resume:
+        ckpt = load_checkpoint(args.resume)
+        _check_resume_flags(args, ckpt)
+        session = TrainingSession.resume(ckpt, out, changes, **options)
+        if ckpt.trainer_state.get("diverged") and "lr" not in changes and is_main:
+            d = ckpt.trainer_state["diverged"]
+            print(f"latentlab: note: this run diverged at step {d.get('step')} with learning rate {d.get('lr')}; "
+                  "resuming with the same rate may diverge again (--lr sets a smaller one)", file=sys.stderr)
     else:
-        model_cfg = pipeline.default_model_config(
-            spec, splits.train.image_shape, latent_dim=args.latent_dim, architecture=args.arch,
-            hidden_sizes=tuple(args.hidden), likelihood=args.likelihood, gaussian_variance=args.gaussian_variance,
-            gaussian_fixed_std=args.gaussian_std)
-        trainer = pipeline.new_trainer(spec, splits, model_cfg, TrainConfig(**train_cfg), dist=dist)
+        spec = _data_spec(args)
+        changes.setdefault("binarize", pipeline.default_binarize(spec))
+        model = _given(args, MODEL_FLAGS)
+        if "hidden_sizes" in model:
+            model["hidden_sizes"] = tuple(model["hidden_sizes"])
+        model_cfg = pipeline.default_model_config(spec, spec.image_shape, **model)
+        session = TrainingSession.new(spec, model_cfg, TrainConfig(**changes), out, **options)
 
-    metrics = None
+    bar = None
     if is_main:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        metrics = MetricsWriter(metrics_path_for(out), append=ckpt is not None)
-        trainer.add_listener(metrics)
         tb = _tensorboard_listener(out)
         if tb:
-            trainer.add_listener(tb)
-        trainer.add_listener(lambda ev: trainer.save(out) if isinstance(ev, EpochEvent) else None)
-        print(f"training {trainer.model.latent_dim}-D {trainer.model.config.architecture} VAE on {spec.dataset} "
-              f"({len(splits.train)} train / {len(splits.val)} val images) on {trainer.device}"
-              + (f", {dist.world_size} processes" if dist else ""), file=sys.stderr)
-    bar = _progress_bar(trainer) if show else None
-    if bar:
-        trainer.add_listener(bar)
-    trainer.add_listener(lambda ev: print(f"latentlab: {ev.message}", file=sys.stderr)
-                         if is_main and isinstance(ev, StatusEvent) and ev.status in ("diverged",) else None)
+            session.add_listener(tb)
+        session.add_listener(_report_session_events)
+    if show:
+        def start_bar(ev):
+            nonlocal bar
+            if isinstance(ev, SessionEvent) and ev.kind == "ready":
+                trainer = session.trainer
+                print(f"training {trainer.model.latent_dim}-D {trainer.model.config.architecture} VAE on "
+                      f"{session.spec.name} ({len(session.splits.train)} train / {len(session.splits.val)} val "
+                      f"images) on {trainer.device}" + (f", {dist.world_size} processes" if dist else ""),
+                      file=sys.stderr)
+                bar = _progress_bar(trainer)
+            elif bar is not None:
+                bar(ev)
+        session.add_listener(start_bar)
 
-    # First Ctrl+C asks the trainer to stop after the current step (and the run is saved);
+    # First Ctrl+C asks the session to stop after the current step (and the run is saved);
     # a second one interrupts at once.
     def on_sigint(signum, frame):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         print("\nstopping after this step (Ctrl+C again to abort)", file=sys.stderr)
-        trainer.request_stop()
+        session.request_stop()
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        status = trainer.run()
+        status = session.run()
     finally:
         signal.signal(signal.SIGINT, previous)
         if bar:
             bar.close()
+    trainer = session.trainer
     if is_main:
-        if splits.test is not None or splits.val is not None:
-            trainer.extras.update(pipeline.scatter_extras(
-                trainer.model, splits.test if splits.test is not None else splits.val, trainer.config.binarize))
-        trainer.save(out)
-        metrics.close()
-        last = trainer.history.epochs["val_neg_elbo"][-1:] or [math.nan]
-        print(f"{status}: epoch {trainer.epoch}, step {trainer.step}, validation -ELBO {last[0]:.2f} nats; "
-              f"saved {out}", file=sys.stderr)
+        if status == "cancelled":
+            print(f"latentlab: {session.message}", file=sys.stderr)
+        else:
+            last = trainer.history.epochs["val_neg_elbo"][-1:] or [math.nan]
+            saved = f"saved {out}" if session.save_error is None else f"NOT saved: {session.save_error}"
+            print(f"{status}: epoch {trainer.epoch}, step {trainer.step}, validation -ELBO {last[0]:.2f} nats; "
+                  f"{saved}" + (f" ({session.message})" if session.message.startswith("nothing") else ""),
+                  file=sys.stderr)
     if dist:
         dist.barrier()
         dist.close()
-    return 0 if status in ("finished", "stopped") else 1
+    if session.save_error is not None:
+        return 1
+    return 0 if status in ("finished", "stopped", "cancelled") else 1
+
+
+def _report_session_events(ev) -> None:
+    from .core.session import SessionEvent
+    from .core.trainer import StatusEvent
+
+    if isinstance(ev, SessionEvent) and ev.kind in ("save_failed", "metrics_failed"):
+        print(f"latentlab: warning: {ev.message} (training goes on; the next epoch tries again)", file=sys.stderr)
+    elif isinstance(ev, StatusEvent) and ev.status == "diverged":
+        print(f"latentlab: {ev.message}", file=sys.stderr)
 
 
 class _progress_bar:
@@ -293,6 +414,8 @@ def cmd_eval(args) -> int:
 
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, device=device)
+    if not ckpt.data:
+        raise ValueError(f"{args.checkpoint} does not say which data it was trained on, so it cannot be evaluated")
     spec = pipeline.DataSpec.from_dict(ckpt.data)
     splits = pipeline.load_splits(spec, args.data_dir, download=not args.no_download)
     ds = splits.test if splits.test is not None else splits.val

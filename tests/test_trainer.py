@@ -66,6 +66,17 @@ def test_stop_takes_effect_before_the_next_step(digits):
     assert trainer.step == 7
 
 
+def test_a_stop_asked_for_before_run_is_kept(digits):
+    """The window enables Stop before the training thread reaches run(): that stop must count."""
+    trainer = make_trainer(digits, epochs=3)
+    events = collect(trainer)
+    trainer.request_stop()
+    assert trainer.run() == "stopped" and trainer.step == 0
+    assert not any(isinstance(e, StepEvent) for e in events)
+    trainer.clear_requests()   # a new run of the same trainer (Continue) starts afresh
+    assert trainer.run() == "finished" and trainer.epoch == 3
+
+
 def test_pause_and_resume_from_another_thread(digits):
     trainer = make_trainer(digits, epochs=3)
     paused = threading.Event()
@@ -123,6 +134,8 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_good_weights(di
     # counters and curves roll back with the weights, so a save now resumes from the good state
     assert (trainer.epoch, trainer.step) == (1, trainer.steps_per_epoch())
     assert len(trainer.history.steps["step"]) == trainer.steps_per_epoch() and trainer.history.epochs["epoch"] == [1.0]
+    # the checkpoint says where and at which rate it diverged, so Continue can suggest less
+    assert trainer.state_dict()["diverged"] == {"step": 10, "lr": trainer.config.lr}
 
 
 def test_resume_from_a_checkpoint_continues_the_same_curve(digits, tmp_path):
@@ -134,7 +147,7 @@ def test_resume_from_a_checkpoint_continues_the_same_curve(digits, tmp_path):
     first.run()
     first.save(tmp_path / "run.pt")
     ckpt = load_checkpoint(tmp_path / "run.pt")
-    resumed = Trainer.from_checkpoint(ckpt, digits[0], digits[1])
+    resumed = Trainer.from_checkpoint(ckpt, digits[0], digits[1], TrainConfig.from_dict(ckpt.train_config))
     assert resumed.epoch == 1 and resumed.step == 6 and len(resumed.history.steps["step"]) == 6
     assert resumed.run() == "finished"
     assert resumed.history.steps == straight.history.steps
@@ -148,7 +161,8 @@ def test_a_run_stopped_mid_epoch_resumes_at_the_next_batch(digits, tmp_path):
     first.add_listener(lambda e: first.request_stop() if isinstance(e, StepEvent) and e.step == 4 else None)
     first.run()
     first.save(tmp_path / "run.pt")
-    resumed = Trainer.from_checkpoint(load_checkpoint(tmp_path / "run.pt"), digits[0], digits[1])
+    ckpt = load_checkpoint(tmp_path / "run.pt")
+    resumed = Trainer.from_checkpoint(ckpt, digits[0], digits[1], TrainConfig.from_dict(ckpt.train_config))
     events = collect(resumed)
     resumed.run()
     steps = [e for e in events if isinstance(e, StepEvent)]
@@ -188,15 +202,3 @@ def test_devices_and_bad_inputs():
 def test_training_on_cuda_keeps_the_data_on_the_device(digits):
     trainer = make_trainer(digits, epochs=1, device="cuda")
     assert trainer.train_images.is_cuda and trainer.run() == "finished"
-
-
-def test_pipeline_builds_the_same_run_the_cli_and_gui_use(tiny_data_root):
-    spec = pipeline.DataSpec(dataset="frey-face")
-    splits = pipeline.load_splits(spec, tiny_data_root, download=False)
-    cfg = pipeline.default_model_config(spec, splits.train.image_shape, latent_dim=2, hidden_sizes=(32,))
-    assert cfg.likelihood == "gaussian" and cfg.image_shape == (1, 28, 20)
-    trainer = pipeline.new_trainer(spec, splits, cfg, TrainConfig(epochs=1, batch_size=20, device="cpu",
-                                                                  binarize=pipeline.default_binarize(spec)))
-    assert trainer.run() == "finished"
-    extras = pipeline.scatter_extras(trainer.model, splits.test, "grey")
-    assert extras["scatter_means"].shape == (len(splits.test), 2)

@@ -29,6 +29,7 @@ from .models import VAE, VAEConfig
 
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
+CHECKPOINT_SUFFIXES = (".pt", ".pth")   # what File > Open, drops and the canvas take as checkpoints
 
 
 class CheckpointError(Exception):

@@ -9,15 +9,22 @@ convnet) are chosen by `VAEConfig.architecture`; everything probabilistic lives 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from . import objectives
+from .config import Config, setting
 
+# The vocabularies of a model's settings: the one list of each that the CLI and the panel use.
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
+GAUSSIAN_VARIANCES = ("learned", "fixed")
+MAX_LATENT_DIM = 256
+MAX_LAYER_WIDTH = 16384     # a 784-16384 layer is already 13 M weights
+MAX_IMAGE_SIDE = 1024
 
 # A floor on the Gaussian decoder's standard deviation: with 8-bit images a smaller sigma only
 # lets the density of a continuous model explode on constant pixels (Frey Face's background).
@@ -25,47 +32,53 @@ MIN_DECODER_LOGVAR = 2 * math.log(1e-2)
 
 
 @dataclass
-class VAEConfig:
+class VAEConfig(Config):
     """Everything needed to rebuild a VAE; round-trips through plain JSON (`to_dict`/`from_dict`)."""
 
+    section: ClassVar[str] = "model settings"
+
     image_shape: tuple[int, int, int] = (1, 28, 28)
-    latent_dim: int = 2
-    architecture: str = "mlp"                 # "mlp" or "conv"
+    latent_dim: int = setting(2, "latent dimension D", min=1, max=MAX_LATENT_DIM)
+    architecture: str = setting("mlp", "network body", choices=ARCHITECTURES, flag="--arch")
     hidden_sizes: tuple[int, ...] = (512, 512)  # MLP hidden layers (encoder; decoder mirrors them)
     conv_channels: tuple[int, int] = (32, 64)   # conv: channels of the two stride-2 layers
-    conv_hidden: int = 256                      # conv: width of the dense layer after the convs
-    likelihood: str = "bernoulli"             # "bernoulli" or "gaussian"
-    gaussian_variance: str = "learned"        # "learned" (one log-variance per pixel) or "fixed"
-    gaussian_fixed_std: float = 0.1           # sigma of p(x|z) when gaussian_variance == "fixed"
+    conv_hidden: int = setting(256, "conv: width of the dense layer after the convolutions", min=1,
+                               max=MAX_LAYER_WIDTH)
+    likelihood: str = setting("bernoulli", "decoder p(x|z)", choices=LIKELIHOODS)
+    gaussian_variance: str = setting("learned", "Gaussian decoder: one learned log-variance per pixel, or fixed",
+                                     choices=GAUSSIAN_VARIANCES)
+    gaussian_fixed_std: float = setting(0.1, "sigma of p(x|z) with --gaussian-variance fixed", min=0.0,
+                                        max=10.0, min_exclusive=True, flag="--gaussian-std")
 
-    def __post_init__(self) -> None:
-        self.image_shape = tuple(int(s) for s in self.image_shape)
-        self.hidden_sizes = tuple(int(h) for h in self.hidden_sizes)
-        self.conv_channels = tuple(int(c) for c in self.conv_channels)
+    def validate(self) -> None:
+        self.image_shape = _int_tuple(self.image_shape, "image_shape")
+        self.hidden_sizes = _int_tuple(self.hidden_sizes, "hidden_sizes")
+        self.conv_channels = _int_tuple(self.conv_channels, "conv_channels")
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ValueError(f"image_shape must be (C, H, W), got {self.image_shape}")
-        if not 1 <= self.latent_dim <= 256:
-            raise ValueError(f"latent_dim must be between 1 and 256, got {self.latent_dim}")
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
-        if self.gaussian_variance not in ("learned", "fixed"):
-            raise ValueError(f"gaussian_variance must be 'learned' or 'fixed', got {self.gaussian_variance!r}")
+            raise ValueError(f"image_shape must be (C, H, W) of positive sizes, got {self.image_shape}")
+        if self.image_shape[0] not in (1, 3) or max(self.image_shape[1:]) > MAX_IMAGE_SIDE:
+            raise ValueError(f"image_shape must have 1 or 3 channels and sides of at most {MAX_IMAGE_SIDE} "
+                             f"pixels, got {self.image_shape}")
+        if any(not 1 <= h <= MAX_LAYER_WIDTH for h in self.hidden_sizes + self.conv_channels):
+            raise ValueError(f"layer sizes must be between 1 and {MAX_LAYER_WIDTH}, got "
+                             f"hidden_sizes={self.hidden_sizes}, conv_channels={self.conv_channels}")
+        if len(self.conv_channels) != 2:
+            raise ValueError(f"conv_channels must be two sizes, got {self.conv_channels}")
         if self.architecture == "mlp" and not self.hidden_sizes:
             raise ValueError("an MLP needs at least one hidden layer")
+        if self.architecture == "conv" and min(self.image_shape[1:]) < 4:
+            raise ValueError(f"the convolutional body needs images of at least 4x4, got {self.image_shape}")
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "VAEConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown model settings: {sorted(unknown)}")
-        return cls(**d)
+def _int_tuple(value, name: str) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"{name} must be a list of whole numbers, got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v):
+            raise ValueError(f"{name} must be a list of whole numbers, got {list(value)!r}")
+        out.append(int(v))
+    return tuple(out)
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:

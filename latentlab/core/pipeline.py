@@ -6,13 +6,17 @@ The CLI and the GUI both go through here, so a run started from either is the sa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
 
 import torch
 
 from . import data as datalib
-from .checkpoint import Checkpoint
+from .config import Config, setting
+from .data import BINARIZE_MODES, DATASETS
 from .models import VAE, VAEConfig
-from .trainer import Trainer, TrainConfig
+
+DATASET_NAMES = (*DATASETS, "folder")
 
 # What a data set trains best with when the user does not say: likelihood and binarisation.
 DATASET_DEFAULTS = {
@@ -26,23 +30,40 @@ SCATTER_POINTS = 10_000  # encoded means stored with a model, for the app's scat
 
 
 @dataclass
-class DataSpec:
-    """Which images to train on; stored in the checkpoint as `data`."""
+class DataSpec(Config):
+    """Which images a run trains on and how they were prepared; stored in the checkpoint as `data`."""
 
-    dataset: str = "mnist"              # a built-in name, or "folder"
+    section: ClassVar[str] = "data settings"
+
+    dataset: str = setting("mnist", "a built-in data set or 'folder'", choices=DATASET_NAMES)
     folder: str | None = None           # for dataset == "folder"
     image_shape: tuple[int, int, int] = (1, 28, 28)  # for folders: what images are converted to
-    val_fraction: float = 1 / 6
+    val_fraction: float = setting(1 / 6, "share of the training images held out for validation", min=0.0,
+                                  max=0.9, min_exclusive=True)
+    binarize: str | None = setting(None, "how the images were binarised (the run's setting)",
+                                   choices=BINARIZE_MODES)
+    label_names: tuple[str, ...] = ()   # class names, when the data has labels
 
-    def to_dict(self) -> dict:
-        return {"dataset": self.dataset, "folder": self.folder, "image_shape": list(self.image_shape),
-                "val_fraction": self.val_fraction}
+    def validate(self) -> None:
+        shape = self.image_shape
+        if (isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__") or len(tuple(shape)) != 3
+                or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape)):
+            raise ValueError(f"image_shape must be three positive whole numbers (C, H, W), got {shape!r}")
+        self.image_shape = tuple(shape)
+        if self.folder is not None and not isinstance(self.folder, str):
+            raise ValueError(f"folder must be a path (a string), got {self.folder!r}")
+        if self.dataset == "folder" and not self.folder:
+            raise ValueError("an image-folder run needs the folder's path")
+        names = self.label_names
+        if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__") \
+                or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"label_names must be a list of strings, got {names!r}")
+        self.label_names = tuple(names)
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "DataSpec":
-        return cls(dataset=d.get("dataset", "mnist"), folder=d.get("folder"),
-                   image_shape=tuple(d.get("image_shape", (1, 28, 28))),
-                   val_fraction=float(d.get("val_fraction", 1 / 6)))
+    @property
+    def name(self) -> str:
+        """A short name for run folders and messages: the data set, or the folder's name."""
+        return Path(self.folder).name if self.dataset == "folder" and self.folder else self.dataset
 
 
 @dataclass
@@ -81,29 +102,12 @@ def default_binarize(spec: DataSpec) -> str:
     return DATASET_DEFAULTS.get(spec.dataset, DATASET_DEFAULTS["folder"])["binarize"]
 
 
-def new_trainer(spec: DataSpec, splits: Splits, model_config: VAEConfig, train_config: TrainConfig,
-                dist=None) -> Trainer:
-    model = VAE(model_config)
-    return Trainer(model, splits.train.images, splits.val.images, train_config,
-                   data_info=_data_info(spec, splits, train_config), dist=dist)
-
-
-def resume_trainer(ckpt: Checkpoint, splits: Splits, dist=None, **train_overrides) -> Trainer:
-    return Trainer.from_checkpoint(ckpt, splits.train.images, splits.val.images, dist=dist, **train_overrides)
-
-
-def _data_info(spec: DataSpec, splits: Splits, cfg: TrainConfig) -> dict:
-    info = spec.to_dict()
-    info["binarize"] = cfg.binarize
-    info["label_names"] = list(splits.train.label_names or [])
-    return info
-
-
 @torch.no_grad()
 def scatter_extras(model: VAE, dataset: datalib.ImageDataset, binarize: str,
                    n: int = SCATTER_POINTS, seed: int = 0) -> dict:
     """Posterior means of up to n images with their labels, so the app can draw the scatter
     without the data set. Dynamic binarisation uses a fixed seed, so the picture is repeatable."""
+    was_training = model.training
     model.eval()
     images = dataset.images[:n]
     g = torch.Generator().manual_seed(seed)
@@ -111,6 +115,7 @@ def scatter_extras(model: VAE, dataset: datalib.ImageDataset, binarize: str,
     for chunk in images.split(1000):
         x = datalib.binarize(datalib.to_float(chunk), binarize, g)
         means.append(model.encode(x.to(model.device))[0].cpu())
+    model.train(was_training)
     labels = dataset.labels[:n] if dataset.labels is not None else torch.full((len(images),), -1)
     return {"scatter_means": torch.cat(means).float(), "scatter_labels": labels.long(),
             "label_names": list(dataset.label_names or [])}

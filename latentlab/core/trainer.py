@@ -14,68 +14,75 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar
 
 import torch
 
 from . import evaluation, objectives
 from .checkpoint import Checkpoint, save_checkpoint
-from .data import binarize, to_float
+from .config import Config, setting
+from .data import BINARIZE_MODES, binarize, to_float
 from .models import VAE
 
 
 @dataclass
-class TrainConfig:
-    epochs: int = 30               # total epochs of the run (a resumed run continues up to this)
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    grad_clip: float = 0.0         # max gradient norm; 0 = no clipping
-    n_samples: int = 1             # N, Monte Carlo samples of z per image for the reconstruction term
-    beta: float = 1.0              # weight of the KL term
-    kl_warmup_epochs: float = 0.0  # linear KL warm-up from 0 to beta over this many epochs; 0 = off
-    binarize: str = "dynamic"      # "dynamic", "threshold" or "grey"
-    seed: int = 0
-    device: str = "auto"           # "auto", "cpu", "cuda", "cuda:1", "mps"
-    num_threads: int = 0           # torch CPU threads for training; 0 = leave torch's default
+class TrainConfig(Config):
+    """How a model is trained. The help texts are those of `latentlab train --help`."""
 
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "n_samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if self.lr <= 0:
-            raise ValueError("lr must be positive")
-        if self.beta < 0 or self.kl_warmup_epochs < 0 or self.grad_clip < 0:
-            raise ValueError("beta, kl_warmup_epochs and grad_clip must not be negative")
-        if self.binarize not in ("dynamic", "threshold", "grey"):
-            raise ValueError(f"binarize must be dynamic, threshold or grey, got {self.binarize!r}")
+    section: ClassVar[str] = "training settings"
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    epochs: int = setting(30, "total epochs of the run; a resumed run continues up to this total", min=1,
+                          max=1_000_000)
+    batch_size: int = setting(128, "images per step", min=1, max=65_536)
+    lr: float = setting(1e-3, "Adam learning rate", min=0.0, max=10.0, min_exclusive=True)
+    weight_decay: float = setting(0.0, "Adam weight decay", min=0.0, max=1.0)
+    grad_clip: float = setting(0.0, "max gradient norm, 0 = no clipping", min=0.0, max=1e6)
+    n_samples: int = setting(1, "N, Monte Carlo samples of z per image for the reconstruction term", min=1,
+                             max=1000, flag="--mc-samples")
+    beta: float = setting(1.0, "weight of the KL term (1 = the true ELBO)", min=0.0, max=1000.0)
+    kl_warmup_epochs: float = setting(0.0, "epochs of linear KL warm-up from 0 to beta, 0 = off", min=0.0,
+                                      max=1_000_000.0, flag="--kl-warmup")
+    binarize: str = setting("dynamic", "how grey levels become the decoder's targets", choices=BINARIZE_MODES)
+    seed: int = setting(0, "seed of the initial weights, shuffles and noise", min=0, max=2**63 - 1)
+    device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
+    num_threads: int = setting(0, "torch CPU threads for training, 0 = PyTorch's default", min=0, max=4096,
+                               flag="--threads")
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+    def validate(self) -> None:
+        check_device_name(self.device)
+
+
+DEVICE_NAMES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+
+def check_device_name(name: str) -> str:
+    """The device name's syntax (not whether this machine has it: see resolve_device)."""
+    if name in ("auto", "cpu", "cuda", "mps") or (name.startswith("cuda:") and name[5:].isdigit()):
+        return name
+    raise ValueError(f"device must be one of {', '.join(DEVICE_NAMES)}, got {name!r}")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' picks CUDA, then Apple MPS, then the CPU."""
+    """'auto' picks CUDA, then Apple MPS, then the CPU; ValueError for a device this machine lacks."""
+    check_device_name(name)
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = mps is not None and mps.is_available()
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device("mps") if has_mps else torch.device("cpu")
     device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for but this PyTorch has no usable CUDA device "
-                         "(a CPU-only build, or no NVIDIA driver)")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("CUDA was asked for but this PyTorch has no usable CUDA device "
+                             "(a CPU-only build, or no NVIDIA driver)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"there is no {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not has_mps:
+        raise ValueError("MPS was asked for but this machine has no Apple-silicon GPU available to PyTorch")
     return device
 
 
@@ -205,6 +212,9 @@ class Trainer:
         self.epoch = int(state.get("epoch", 0))          # completed epochs
         self.step = int(state.get("step", 0))            # completed steps
         self._batch_in_epoch = int(state.get("batch_in_epoch", 0))
+        self.run_id = state.get("run_id")                # names the run's metrics file rows (core.metrics)
+        # A diverged run remembers where and at which learning rate, so a continuation can suggest less.
+        self.diverged: dict | None = state.get("diverged")
         self._listeners: list[Listener] = []
         self._stop = threading.Event()
         self._running = threading.Event()   # cleared while paused
@@ -228,8 +238,19 @@ class Trainer:
         self._running.set()
 
     def request_stop(self) -> None:
+        """Sticky: a stop asked for before `run()` starts is kept, and `run()` returns at once."""
         self._stop.set()
         self._running.set()  # a paused run must wake up to stop
+
+    def clear_requests(self) -> None:
+        """Forget an earlier stop or pause: call when the user asks for a new run of this trainer,
+        before the controls that could stop it are enabled (so no stop can fall in between)."""
+        self._stop.clear()
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
 
     @property
     def is_paused(self) -> bool:
@@ -289,7 +310,6 @@ class Trainer:
         cfg = self.config
         if cfg.num_threads > 0 and self.device.type == "cpu":
             torch.set_num_threads(cfg.num_threads)  # per thread: this is the training thread
-        self._stop.clear()
         self.status = "running"
         self._emit(StatusEvent("running", f"training on {self.device}"))
         net = self.dist.wrap(self.model) if self.dist else self.model
@@ -299,7 +319,9 @@ class Trainer:
             while self.epoch < cfg.epochs and not self._stop.is_set():
                 self._train_epoch(net, warmup_steps, rate)
         except TrainingDiverged as e:
+            diverged_at = self.step + 1
             self._restore(self._good_state)
+            self.diverged = {"step": diverged_at, "lr": self.config.lr}
             self.status, self.message = "diverged", str(e)
             self._emit(StatusEvent("diverged", self.message))
             return self.status
@@ -376,6 +398,7 @@ class Trainer:
             raise TrainingDiverged(f"Training diverged in epoch {epoch}: the validation loss is "
                                    f"{ev.neg_elbo}. The weights from the end of epoch {epoch - 1} were kept.")
         self.history.add_epoch(event)
+        self.diverged = None  # an epoch completed: the last divergence no longer describes the run
         self._good_state = self._snapshot()
         self._emit(event)
 
@@ -393,15 +416,23 @@ class Trainer:
             return
         save_checkpoint(path, self.model, train_config=self.config.to_dict(), data=self.data_info,
                         history=self.history.to_dict(), optimizer_state=self.optimizer.state_dict(),
-                        trainer_state={"epoch": self.epoch, "step": self.step,
-                                       "batch_in_epoch": self._batch_in_epoch},
+                        trainer_state=self.state_dict(),
                         extras=self.extras)
 
+    def state_dict(self) -> dict:
+        """Where the run stands: what a checkpoint's `trainer_state` holds."""
+        state = {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self._batch_in_epoch}
+        if self.run_id:
+            state["run_id"] = self.run_id
+        if self.diverged:
+            state["diverged"] = dict(self.diverged)
+        return state
+
     @classmethod
-    def from_checkpoint(cls, ckpt: Checkpoint, train_images: torch.Tensor,
-                        val_images: torch.Tensor | None = None, dist=None, **config_overrides) -> "Trainer":
-        """Continue a saved run: same weights, optimizer state, counters and curves."""
-        config = TrainConfig.from_dict({**ckpt.train_config, **config_overrides})
+    def from_checkpoint(cls, ckpt: Checkpoint, train_images: torch.Tensor, val_images: torch.Tensor | None,
+                        config: TrainConfig, dist=None) -> "Trainer":
+        """Continue a saved run with `config` (see core.session for which settings a resume may
+        change): same weights, optimizer state, counters and curves."""
         return cls(ckpt.model, train_images, val_images, config, data_info=ckpt.data,
                    history=History.from_dict(ckpt.history), optimizer_state=ckpt.optimizer_state,
                    trainer_state=ckpt.trainer_state, extras=ckpt.extras, dist=dist)
@@ -425,12 +456,3 @@ class _RateMeter:
         if len(self._times) < 2:
             return 0.0
         return (len(self._times) - 1) / (now - self._times[0])
-
-
-def default_gui_threads() -> int:
-    """CPU threads for training beside a live GUI: leave one core for decoding on hover.
-
-    Measured on 2 cores: training with 2 threads while the GUI decodes with 2 more gave a hover
-    p95 of 12.6 ms; 1 + 1 threads gave 0.29 ms and twice the training steps/s.
-    """
-    return max(1, (os.cpu_count() or 2) - 1)

@@ -19,7 +19,9 @@ from PySide6.QtCore import QByteArray, QEvent, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
-from latentlab.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from latentlab.core.checkpoint import (CHECKPOINT_SUFFIXES, Checkpoint, CheckpointError, load_checkpoint,
+                                       save_checkpoint)
+from latentlab.core.pipeline import DataSpec
 from latentlab.core.metrics import metrics_path_for, read_metrics_csv
 from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_models_dir
 from latentlab.core.trainer import History
@@ -27,9 +29,10 @@ from latentlab.core.trainer import History
 from . import about
 from .curves import CurvePanel
 from .explorer import LatentExplorer
-from .run_control import TrainingController
+from .off_thread import run_off_gui_thread
 from .settings import RecentFiles, app_settings, is_inside, runs_dir
-from .training import TrainingPanel
+from .training_controller import TrainingController
+from .training_panel import TrainingPanel
 from .watch import RunFollower
 
 CLOSE_TIMEOUT_MS = 2000      # closing while training: the worker stops within a step, then saves
@@ -90,7 +93,14 @@ class MainWindow(QMainWindow):
 
         self.run_label = QLabel()
         self.run_label.setObjectName("runLabel")
+        # Shown while the last autosave (or metrics write) failed, until one works again.
+        self.save_warning = QLabel()
+        self.save_warning.setObjectName("saveWarning")
+        self.save_warning.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.save_warning.hide()
+        self.statusBar().addPermanentWidget(self.save_warning)
         self.statusBar().addPermanentWidget(self.run_label)
+        self._opening: Path | None = None   # a file being read (off the GUI thread)
 
         self.training = TrainingController(self.training_panel, self.curves, self.explorer, self)
         self.training.message.connect(self.show_message)
@@ -99,6 +109,7 @@ class MainWindow(QMainWindow):
         self.training.busyChanged.connect(self._on_training_busy)
         self.training.runReady.connect(self._on_run_ready)
         self.training.runEnded.connect(self._on_run_ended)
+        self.training.saveStateChanged.connect(self._on_save_state)
 
     def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -177,22 +188,33 @@ class MainWindow(QMainWindow):
         return self.explorer.model
 
     def open_checkpoint(self, path) -> bool:
-        """Show the model of a checkpoint, its curves and its settings. On any error the current
-        model stays and the status bar says why."""
+        """Show the model of a checkpoint, its curves and its settings: the whole window switches,
+        or (on any error) nothing does and the status bar says why.
+
+        The file is read on another thread while the event loop runs (the window stays live for a
+        large file or a slow network folder); a second open asked for meanwhile is refused."""
         path = Path(path)
         if self.is_training:
             self.show_error("Stop training before opening another model.")
             return False
+        if self._opening is not None:
+            self.show_error(f"Still opening {self._opening.name}; try again when it is open.")
+            return False
+        self._opening = path
         try:
-            ckpt = load_checkpoint(path)
+            ckpt, history = run_off_gui_thread(lambda: _read_checkpoint(path))
         except CheckpointError as e:
             self.show_error(str(e))
+            return False
+        finally:
+            self._opening = None
+        if self.is_training:   # Train was clicked while the file was being read
+            self.show_error("Stop training before opening another model.")
             return False
         self._stop_following()
         self._checkpoint, self._document = ckpt, path
         self.training.forget_run()
         self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=True)
-        history = History.from_dict(ckpt.history)
         self.curves.load_history(history, ckpt.model.latent_dim)
         following = self._follow_if_newer(path, history)
         shipped = is_inside(path, shipped_models_dir())
@@ -200,7 +222,7 @@ class MainWindow(QMainWindow):
         if ckpt.data.get("dataset"):
             # The shipped model is a finished reference: Train starts a new model unless asked otherwise.
             self.training_panel.set_run(ckpt.model.config, ckpt.train_config, ckpt.data, done,
-                                        continue_now=not shipped)
+                                        continue_now=not shipped, diverged=ckpt.trainer_state.get("diverged"))
         else:
             self.training_panel.clear_run()  # nothing says which data it was trained on
         if not shipped:
@@ -257,8 +279,9 @@ class MainWindow(QMainWindow):
         return str(self.settings.value("lastFolder", str(Path.home())))
 
     def _open_dialog(self) -> None:
+        patterns = " ".join(f"*{s}" for s in CHECKPOINT_SUFFIXES)
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self._start_folder(),
-                                              "latentlab checkpoints (*.pt *.pth);;All files (*)")
+                                              f"latentlab checkpoints ({patterns});;All files (*)")
         if path:
             self.open_checkpoint(path)
 
@@ -327,6 +350,9 @@ class MainWindow(QMainWindow):
         """Start (or continue) a run with the training panel's settings."""
         if self.training.is_training:
             return False
+        if self._opening is not None:
+            self.show_error(f"Still opening {self._opening.name}; Train again when it is open.")
+            return False
         started = self.training.start(self._checkpoint, self._document)
         if started:
             self._stop_following()
@@ -350,11 +376,18 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _on_run_ready(self, run) -> None:
-        self._document = run.autosave_path
+        self._document = run.out
         self._update_title()
 
     def _on_run_ended(self, run) -> None:
-        self.recent.add(run.autosave_path)
+        if run.save_error is None and run.out.is_file():   # never list a file that was not written
+            self.recent.add(run.out)
+
+    def _on_save_state(self, error: str) -> None:
+        """The last autosave failed (error) or worked again (empty)."""
+        self.save_warning.setText(f"⚠ not saved: {one_line(error)}" if error else "")
+        self.save_warning.setToolTip(error)
+        self.save_warning.setVisible(bool(error))
 
     def event(self, event) -> bool:
         # While training, repaints are charged to the update that caused them (gui/budget.py).
@@ -425,7 +458,7 @@ class MainWindow(QMainWindow):
     def _dropped_checkpoint(event) -> str | None:
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
         files = [u.toLocalFile() for u in urls if u.isLocalFile()]
-        return files[0] if len(files) == 1 and files[0].lower().endswith((".pt", ".pth")) else None
+        return files[0] if len(files) == 1 and files[0].lower().endswith(CHECKPOINT_SUFFIXES) else None
 
     # == window state ===============================================================================
     def _restore_window_state(self) -> None:
@@ -466,6 +499,19 @@ class MainWindow(QMainWindow):
         ended = self.training.shutdown(timeout_ms)
         self.explorer.shutdown()
         return ended
+
+
+# -- reading and saving helpers --------------------------------------------------------------------
+def _read_checkpoint(path: Path) -> tuple[Checkpoint, History]:
+    """Everything opening a file needs that can fail, done before the window changes at all."""
+    ckpt = load_checkpoint(path)
+    try:
+        history = History.from_dict(ckpt.history)
+        if ckpt.data:
+            DataSpec.from_dict(ckpt.data)   # the training panel shows these
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{path} is a damaged latentlab checkpoint: {e}") from e
+    return ckpt, history
 
 
 # -- saving helpers (GUI thread; the trainer is idle) ---------------------------------------------

@@ -1,8 +1,9 @@
 """Training for the window: from the panel's settings to a running worker, and back to the widgets.
 
-The controller turns the training panel's settings into a TrainingJob (a new model, or one to
-continue), drives the worker thread (gui/worker.py), feeds what the run produces to the curves,
-the explorer and the panel, and paces the costly redraws while the run trains (gui/budget.py).
+The controller turns the training panel's settings into a core TrainingSession (a new model,
+this session's run continued, or the opened checkpoint resumed), runs it on a TrainingThread
+(gui/training_thread.py), feeds what the run produces to the curves, the explorer and the panel,
+and paces the costly redraws while the run trains.
 The window owns the documents and the menus; it listens to the controller's signals.
 """
 
@@ -14,12 +15,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from latentlab.core.checkpoint import Checkpoint
-from latentlab.core.pipeline import DataSpec
-from latentlab.core.trainer import TrainConfig, default_gui_threads
+from latentlab.core.session import TrainingSession
 
 from .budget import UpdatePacer
 from .settings import is_inside, new_run_folder, runs_dir
-from .worker import LiveRun, TrainingJob, TrainingWorker, save_trainer
+from .training_thread import TrainingThread, default_gui_threads
 
 PULL_INTERVAL_MS = 33        # how often the GUI takes the steps the trainer has produced
 PROGRESS_INTERVAL_S = 0.25   # how often the progress texts change (each change is a repaint)
@@ -35,14 +35,16 @@ class TrainingController(QObject):
     error = Signal(str)          # an error, for the status bar
     statusText = Signal(str)     # a short live state ("epoch 3 · step 981 · 39 steps/s")
     busyChanged = Signal(bool)   # a worker thread started (True) or ended (False)
-    runReady = Signal(object)    # LiveRun: its autosave is now the window's document
-    runEnded = Signal(object)    # LiveRun whose training ended (saved in its autosave)
+    runReady = Signal(object)    # TrainingSession: its autosave is now the window's document
+    saveStateChanged = Signal(str)  # the last autosave failed (its error) or worked again ("")
+    runEnded = Signal(object)    # TrainingSession whose training ended (saved to its `out` unless
+                                 # `save_error` says otherwise)
 
     def __init__(self, panel, curves, explorer, parent=None):
         super().__init__(parent)
         self.panel, self.curves, self.explorer = panel, curves, explorer
-        self.live_run: LiveRun | None = None      # the run of this session (idle between trainings)
-        self.worker: TrainingWorker | None = None
+        self.live_run: TrainingSession | None = None  # this window's run (kept between trainings)
+        self.worker: TrainingThread | None = None
         self.autosave_failed = False
         self.pacer = UpdatePacer(UPDATE_SHARE, limits=UPDATE_LIMITS)
         self._total_steps = 0
@@ -63,19 +65,19 @@ class TrainingController(QObject):
     # == starting ===================================================================================
     def start(self, checkpoint: Checkpoint | None = None, document: Path | None = None) -> bool:
         """Start a run with the panel's settings: a new model, or (with Continue ticked) the run
-        of this session, else `checkpoint` (the opened file, `document`)."""
+        of this window, else `checkpoint` (the opened file, `document`)."""
         if self.is_training:
             return False
         panel = self.panel
         try:
-            job = self._continue_job(checkpoint, document) if panel.continuing else self._new_job()
+            session = self._continue_session(checkpoint, document) if panel.continuing else self._new_session()
         except ValueError as e:
             self.error.emit(str(e))
             panel.show_message(str(e), error=True)
             return False
         panel.show_message("")
-        worker = TrainingWorker(job, self)
-        worker.trainerReady.connect(self._on_trainer_ready)
+        worker = TrainingThread(session, num_threads=default_gui_threads())
+        worker.ready.connect(self._on_trainer_ready)
         worker.statusChanged.connect(self._on_status)
         worker.epochEnded.connect(self._on_epoch)
         worker.snapshotReady.connect(self._on_snapshot)
@@ -86,43 +88,37 @@ class TrainingController(QObject):
         worker.runEnded.connect(self._on_run_ended)
         worker.finished.connect(self._on_worker_finished)
         self.worker = worker
+        # The session exists and keeps any stop from now on: only now may Stop be pressed.
         panel.set_state("loading")
         panel.show_status("Loading the data…")
         worker.start()
         self._pull_timer.start()
         self.curves.pacer = self.pacer
         self.busyChanged.emit(True)
-        self.message.emit(f"Training started; autosaving every epoch to {job.autosave_path}")
+        self.message.emit(f"Training started; autosaving every epoch to {session.out}")
         return True
 
-    def _new_job(self) -> TrainingJob:
+    def _new_session(self) -> TrainingSession:
         panel = self.panel
         spec = panel.data_spec()
         model_config = panel.model_config(spec)
-        folder = new_run_folder(spec.dataset if spec.dataset != "folder" else Path(spec.folder).name,
-                                model_config.latent_dim)
-        return TrainingJob(spec=spec, train_config=panel.train_config(spec),
-                           autosave_path=folder / RUN_CHECKPOINT_NAME, model_config=model_config)
+        folder = new_run_folder(spec.name, model_config.latent_dim)
+        train_config = panel.train_config(spec).replace(num_threads=default_gui_threads())
+        return TrainingSession.new(spec, model_config, train_config, folder / RUN_CHECKPOINT_NAME)
 
-    def _continue_job(self, checkpoint: Checkpoint | None, document: Path | None) -> TrainingJob:
-        overrides = self.panel.continue_overrides()
+    def _continue_session(self, checkpoint: Checkpoint | None, document: Path | None) -> TrainingSession:
+        changes = {**self.panel.continue_changes(), "num_threads": default_gui_threads()}
         if self.live_run is not None:
-            run = self.live_run
-            return TrainingJob(spec=DataSpec.from_dict(run.trainer.data_info), train_config=run.trainer.config,
-                               autosave_path=run.autosave_path, run=run, overrides=overrides)
+            return TrainingSession.continue_run(self.live_run, changes)
         if checkpoint is None or not checkpoint.data.get("dataset"):
             raise ValueError("The current model does not say which data it was trained on; train a new model.")
-        spec = DataSpec.from_dict(checkpoint.data)
-        device = self.panel.device.currentData()
-        train_config = TrainConfig.from_dict({**checkpoint.train_config, **overrides, "device": device,
-                                              "num_threads": default_gui_threads()})
         if document is not None and is_inside(document, runs_dir()):
-            autosave = document   # continuing an autosaved run: keep writing to its folder
+            out = document   # continuing an autosaved run: keep writing to its folder
         else:   # never overwrite the user's own file (or a shipped one) behind their back
-            autosave = new_run_folder(spec.dataset if spec.dataset != "folder" else "folder",
-                                      checkpoint.model.latent_dim) / RUN_CHECKPOINT_NAME
-        return TrainingJob(spec=spec, train_config=train_config, autosave_path=autosave, checkpoint=checkpoint,
-                           overrides={**overrides, "device": device})
+            out = new_run_folder(Path(checkpoint.data.get("folder") or checkpoint.data["dataset"]).name,
+                                 checkpoint.model.latent_dim) / RUN_CHECKPOINT_NAME
+        copy = Checkpoint(**{**checkpoint.__dict__, "model": _copy_model(checkpoint.model)})
+        return TrainingSession.resume(copy, out, changes)  # the window keeps showing the original
 
     def forget_run(self) -> None:
         """Another model was opened: Continue now means that one."""
@@ -151,26 +147,27 @@ class TrainingController(QObject):
             self.panel.show_status("Stopping…")
 
     def save(self, path: Path) -> str | None:
-        """Save this session's run (while it trains, too); None on success, else the error."""
-        if self.worker is not None:
-            return self.worker.save(path)
-        if self.live_run is not None:
-            return save_trainer(self.live_run.trainer, path)
-        return "There is no training run to save."
+        """Save this window's run (while it trains, too); None on success, else the error."""
+        run = self.worker.session if self.worker is not None else self.live_run
+        if run is None:
+            return "There is no training run to save."
+        return run.request_save(path)
 
     @property
     def has_run(self) -> bool:
         return self.worker is not None or self.live_run is not None
 
     def shutdown(self, timeout_ms: int) -> bool:
-        """Stop the worker (it autosaves after its step) and wait; True if it ended."""
+        """Stop the training thread (it saves after its step) and wait at most `timeout_ms`;
+        True if it ended. One that has not ended is left to finish on its own (it is a daemon
+        thread: it never keeps the process alive, and its last good autosave stays on disk)."""
         self._pull_timer.stop()
         self._snapshot_timer.stop()
         worker, self.worker = self.worker, None
         if worker is None:
             return True
         # Its queued signals would arrive after the window is gone: cut them first.
-        for signal in (worker.trainerReady, worker.statusChanged, worker.epochEnded, worker.snapshotReady,
+        for signal in (worker.ready, worker.statusChanged, worker.epochEnded, worker.snapshotReady,
                        worker.downloadProgress, worker.autosaved, worker.saveFailed, worker.failed,
                        worker.runEnded, worker.finished):
             try:
@@ -178,17 +175,14 @@ class TrainingController(QObject):
             except (RuntimeError, TypeError):
                 pass
         worker.stop()
-        if worker.wait(timeout_ms):
-            return True
-        # Still inside a long step or a network read: wait for it rather than destroy a running
-        # QThread (that aborts the process). The autosave follows the step.
-        self.error.emit("Waiting for the training thread to finish its step…")
-        return worker.wait()
+        ended = worker.join(timeout_ms / 1000)
+        if not ended:
+            worker.orphan()
+        return ended
 
     # == from the worker (queued into the GUI thread) ===============================================
-    def _on_trainer_ready(self, run: LiveRun) -> None:
-        job = self.worker.job if self.worker is not None else None
-        if job is not None and job.run is None and job.checkpoint is None:
+    def _on_trainer_ready(self, run: TrainingSession) -> None:
+        if run.trainer.step == 0:
             # A new model: the curves and the scatter shown so far belong to the previous one.
             # (The run may have taken steps already; they are still in the worker's buffer.)
             self.curves.clear()
@@ -249,12 +243,15 @@ class TrainingController(QObject):
         self.pacer.end("snapshot", started)
 
     def _on_autosaved(self, path: str) -> None:
+        if self.autosave_failed:
+            self.saveStateChanged.emit("")
         self.autosave_failed = False
         self.statusText.emit(f"autosaved {Path(path).parent.name}/{Path(path).name}")
 
     def _on_save_failed(self, message: str) -> None:
         self.autosave_failed = True
         self.error.emit(message)
+        self.saveStateChanged.emit(message)
 
     def _on_failed(self, message: str) -> None:
         self.error.emit(message)
@@ -267,12 +264,12 @@ class TrainingController(QObject):
             self.panel.show_status("Not training")
             self.message.emit(f"Training {status}: {message}")
         elif run is not None:
-            where = f"; saved to {run.autosave_path}" if not self.autosave_failed else ""
+            where = f"; saved to {run.out}" if run.save_error is None else f"; NOT saved: {run.save_error}"
             self.panel.show_status(f"{message[:1].upper()}{message[1:]}")
             self.message.emit(f"Training {status}: {message}{where}")
             trainer = run.trainer
             self.panel.set_run(trainer.model.config, trainer.config.to_dict(), trainer.data_info, trainer.epoch,
-                               continue_now=True)
+                               continue_now=True, diverged=trainer.diverged)
             self.runEnded.emit(run)
         if status == "diverged":
             self.panel.show_message(message, error=True)
@@ -289,3 +286,9 @@ class TrainingController(QObject):
         if self.live_run is None:
             self.panel.show_status("Not training")
         self.busyChanged.emit(False)
+
+
+def _copy_model(model):
+    import copy
+
+    return copy.deepcopy(model)

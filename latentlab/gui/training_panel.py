@@ -1,8 +1,9 @@
 """The training panel: every setting of a run, the Train / Pause / Stop buttons and the progress.
 
 The panel only collects settings and shows state; the window turns its settings into a
-TrainingJob for the worker thread (gui/worker.py). Defaults are those of `latentlab train`,
-so one click on Train trains the 2-D MNIST model the app ships with.
+core TrainingSession (gui/training_controller.py). Defaults, ranges and vocabularies come from
+the core's config dataclasses (the same as `latentlab train`'s), so one click on Train trains
+the 2-D MNIST model the app ships with.
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from latentlab.core.pipeline import DATASET_DEFAULTS, DataSpec, default_binarize, default_model_config
-from latentlab.core.trainer import TrainConfig, default_gui_threads
+from latentlab.core.models import ARCHITECTURES, LIKELIHOODS, MAX_LAYER_WIDTH, VAEConfig
+from latentlab.core.pipeline import DATASET_DEFAULTS, DATASET_NAMES, DataSpec, default_binarize, default_model_config
+from latentlab.core.trainer import TrainConfig
 
-DATASETS = (("MNIST", "mnist"), ("Fashion-MNIST", "fashion-mnist"), ("Frey Face", "frey-face"),
-            ("Image folder", "folder"))
+# Display names for the core's vocabularies (the values come from the core, one list each).
+_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "frey-face": "Frey Face", "folder": "Image folder",
+           "mlp": "MLP", "conv": "Convolutional", "bernoulli": "Bernoulli", "gaussian": "Gaussian"}
+DATASETS = tuple((_LABELS.get(name, name), name) for name in DATASET_NAMES)
 DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
+# Fields that a continued run may change, panel widget -> TrainConfig field.
+CONTINUE_FIELDS = {"lr": "lr", "epochs": "epochs"}
 
 
 def format_duration(seconds: float) -> str:
@@ -41,9 +47,9 @@ def parse_hidden_sizes(text: str) -> tuple[int, ...]:
         sizes = tuple(int(part) for part in text.replace(",", " ").split())
     except ValueError:
         sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise ValueError(f"Hidden sizes must be positive whole numbers separated by commas, e.g. 512, 512 "
-                         f"(got {text!r}).")
+    if not sizes or min(sizes) < 1 or max(sizes) > MAX_LAYER_WIDTH:
+        raise ValueError(f"Hidden sizes must be whole numbers from 1 to {MAX_LAYER_WIDTH} separated by commas, "
+                         f"e.g. 512, 512 (got {text!r}).")
     return sizes
 
 
@@ -58,6 +64,12 @@ def _spin(lo, hi, value, step=None, decimals=None, suffix="") -> QSpinBox | QDou
     box.setSuffix(suffix)
     box.setValue(value)
     return box
+
+
+def _setting_spin(cls, name: str, step=None, decimals=None, suffix="", hi=None):
+    """A spin box whose range and default are the config field's (see core/config.py)."""
+    lim = cls.limits(name)
+    return _spin(lim.min, hi if hi is not None else lim.max, cls.default(name), step, decimals, suffix)
 
 
 def _combo(items) -> QComboBox:
@@ -83,6 +95,7 @@ class TrainingPanel(QWidget):
         self.setObjectName("trainingPanel")
         self._can_continue = False
         self._run = None   # (model config, train config, data, epochs done) of the run Train may continue
+        self._diverged: dict | None = None
         self.state = "idle"
         self._build_form()
         self._build_controls()
@@ -117,24 +130,25 @@ class TrainingPanel(QWidget):
         self.size_widget = QWidget()
         self.size_widget.setLayout(size_row)
 
-        self.latent_dim = _spin(1, 256, 2)
-        self.architecture = _combo((("MLP", "mlp"), ("Convolutional", "conv")))
+        self.latent_dim = _setting_spin(VAEConfig, "latent_dim")
+        self.architecture = _combo(tuple((_LABELS.get(a, a), a) for a in ARCHITECTURES))
         self.hidden = QLineEdit("512, 512")
         self.hidden.setToolTip("MLP hidden layer sizes of the encoder; the decoder mirrors them")
-        self.likelihood = _combo((("Bernoulli", "bernoulli"), ("Gaussian", "gaussian")))
+        self.likelihood = _combo(tuple((_LABELS.get(v, v), v) for v in LIKELIHOODS))
         self.likelihood.setToolTip("p(x|z): Bernoulli for binarised digits, Gaussian for grey images")
 
-        self.beta = _spin(0.0, 100.0, 1.0, 0.1, decimals=2)
+        self.beta = _setting_spin(TrainConfig, "beta", 0.1, decimals=2)
         self.beta.setToolTip("weight of the KL term; 1 is the true ELBO")
-        self.warmup = _spin(0.0, 1000.0, 0.0, 1.0, decimals=1, suffix=" epochs")
+        self.warmup = _setting_spin(TrainConfig, "kl_warmup_epochs", 1.0, decimals=1, suffix=" epochs", hi=1000.0)
         self.warmup.setToolTip("the KL weight rises linearly from 0 to beta over this many epochs (0 = off)")
-        self.mc_samples = _spin(1, 1000, 1)
+        self.mc_samples = _setting_spin(TrainConfig, "n_samples")
         self.mc_samples.setToolTip("N: samples of z per image for the reconstruction term")
 
-        self.lr = _spin(1e-6, 1.0, 1e-3, 1e-4, decimals=6)
-        self.batch_size = _spin(1, 65536, 128)
-        self.epochs = _spin(1, 100000, 30)
-        self.seed = _spin(0, 2**31 - 1, 0)
+        # A spin box cannot go below its minimum: the smallest learning rate it shows is 1e-6.
+        self.lr = _spin(1e-6, TrainConfig.limits("lr").max, TrainConfig.default("lr"), 1e-4, decimals=6)
+        self.batch_size = _setting_spin(TrainConfig, "batch_size")
+        self.epochs = _setting_spin(TrainConfig, "epochs")
+        self.seed = _spin(0, 2**31 - 1, TrainConfig.default("seed"))   # QSpinBox holds 32-bit ints
         self.device = _combo(DEVICES)
         if not torch.cuda.is_available():
             self.device.model().item(self.device.findData("cuda")).setEnabled(False)
@@ -310,20 +324,37 @@ class TrainingPanel(QWidget):
         return TrainConfig(epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
                            n_samples=self.mc_samples.value(), beta=self.beta.value(),
                            kl_warmup_epochs=self.warmup.value(), binarize=default_binarize(spec),
-                           seed=self.seed.value(), device=self.device.currentData(),
-                           num_threads=default_gui_threads())
+                           seed=self.seed.value(), device=self.device.currentData())
 
-    def continue_overrides(self) -> dict:
-        return {"epochs": self.epochs.value(), "lr": self.lr.value()}
+    def continue_changes(self) -> dict:
+        """What a continued run changes: the fields that differ from the run's stored settings
+        (the user's edits, and the panel's own suggestions it showed them: ten more epochs for a
+        finished run, a tenth of the rate after a divergence), and the device."""
+        stored = self._stored_train_config()
+        changes = {"device": self.device.currentData()}
+        for widget, name in CONTINUE_FIELDS.items():
+            value = getattr(self, widget).value()
+            if value != getattr(stored, name):
+                changes[name] = value
+        return changes
+
+    def _stored_train_config(self) -> TrainConfig:
+        stored = self._run[1] if self._run is not None else {}
+        try:
+            return TrainConfig.from_dict(stored) if stored else TrainConfig()
+        except ValueError:
+            return TrainConfig()
 
     # -- what the window tells ----------------------------------------------------------------
     def set_run(self, model_config, train_config: dict, data: dict, done_epochs: int,
-                continue_now: bool) -> None:
-        """There is a run that Train can continue (an opened checkpoint, or this session's run).
+                continue_now: bool, diverged: dict | None = None) -> None:
+        """There is a run that Train can continue (an opened checkpoint, or this window's run).
 
         With the box ticked the form shows that run's settings, since they are what continues.
+        `diverged` ({"step", "lr"}) is set when the run's last training diverged.
         """
         self._run = (model_config, dict(train_config or {}), dict(data or {}), int(done_epochs))
+        self._diverged = dict(diverged) if diverged else None
         self._can_continue = True
         self.continue_check.blockSignals(True)
         self.continue_check.setChecked(continue_now)
@@ -350,7 +381,7 @@ class TrainingPanel(QWidget):
         _select(self.architecture, model_config.architecture)
         self.hidden.setText(", ".join(str(h) for h in model_config.hidden_sizes))
         _select(self.likelihood, model_config.likelihood)
-        cfg = TrainConfig.from_dict(train_config) if train_config else TrainConfig()
+        cfg = self._stored_train_config()
         self.beta.setValue(cfg.beta)
         self.warmup.setValue(cfg.kl_warmup_epochs)
         self.mc_samples.setValue(cfg.n_samples)
@@ -358,7 +389,12 @@ class TrainingPanel(QWidget):
         self.batch_size.setValue(cfg.batch_size)
         # A finished run continues for more epochs: offer ten more.
         self.epochs.setValue(cfg.epochs if cfg.epochs > done_epochs else done_epochs + 10)
-        self.seed.setValue(cfg.seed)
+        self.seed.setValue(min(cfg.seed, self.seed.maximum()))
+        if self._diverged:
+            # Continuing at the rate that diverged would diverge again: suggest a tenth of it.
+            self.lr.setValue(max(self.lr.minimum(), cfg.lr / 10))
+            self.show_message(f"This run diverged at step {self._diverged.get('step')} with learning rate "
+                              f"{cfg.lr:g}; Continue suggests {self.lr.value():g}.", error=True)
 
     def set_state(self, state: str) -> None:
         """idle | loading | running | paused"""

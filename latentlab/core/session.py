@@ -1,0 +1,320 @@
+"""A training run from the data on disk to the saved checkpoint: what `latentlab train` and the
+app's training thread both run, so a run started from either is the same run.
+
+    session = TrainingSession.new(spec, model_config, train_config, out="runs/mnist2.pt")
+    session = TrainingSession.resume(load_checkpoint(path), out=path, changes={"epochs": 50})
+    session = TrainingSession.continue_run(previous_session, changes={"lr": 3e-4})
+    session.add_listener(print)       # trainer events + SessionEvent (loading, ready, saved, save failed)
+    status = session.run()            # on any thread; "finished", "stopped", "diverged" or "cancelled"
+
+A session loads the data (downloads can be cancelled), builds the trainer, writes the run's
+metrics file as it goes, autosaves atomically after every epoch (with the encoded scatter, so the
+app can show a run it follows), and saves the final checkpoint with the full scatter. A save that
+fails (a full disk) is reported and retried at the next epoch; training goes on and the last good
+file stays. Stop, pause and resume may be asked for from any thread at any moment, also before
+the data has loaded: a stop is never lost.
+
+The resume rule lives here and only here (`resumed_config`): a resumed run keeps every setting
+stored in its checkpoint except those the user explicitly changed; what a run cannot change (its
+data, model, objective's data handling) is refused with a message that names the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from . import pipeline
+from .checkpoint import Checkpoint, CheckpointError
+from .metrics import MetricsWriter, metrics_path_for, new_run_id
+from .models import VAE, VAEConfig
+from .trainer import EpochEvent, StatusEvent, Trainer, TrainConfig
+
+LIVE_SCATTER_POINTS = 5_000   # encoded at every epoch's end (~20 ms for the MNIST MLP on 2 cores)
+
+# Settings a resumed run may change. The rest of TrainConfig changes what is being optimised or
+# how the data is seen; changing them mid-run is refused rather than silently half-applied.
+RESUME_MAY_CHANGE = ("epochs", "lr", "batch_size", "weight_decay", "grad_clip", "device", "num_threads")
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """What the session itself reports, beside the trainer's Step/Epoch/Status events.
+
+    kind: "loading" (reading or downloading the data), "ready" (the trainer exists; its first
+    step follows), "saved" (path), "save_failed" (path, message: training goes on; the next
+    epoch retries), "metrics_failed" (message: rows are kept in memory and retried).
+    """
+
+    kind: str
+    path: str = ""
+    message: str = ""
+
+
+Listener = Callable[[object], None]
+
+
+def check_out_path(out: str | os.PathLike) -> Path:
+    """The checkpoint path a run writes; refused at once if it cannot be a file."""
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder; give the checkpoint's file name, e.g. {out / 'model.pt'}")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"cannot write {out}: {parent} is a file, not a folder")
+            break
+    return out
+
+
+def resumed_config(stored: dict, changes: dict) -> TrainConfig:
+    """The training settings of a resumed run: the checkpoint's, with the user's explicit changes.
+
+    `changes` holds only what the user set (flags given, panel fields edited). A change to a
+    setting that a resume cannot change raises ValueError naming it, unless it equals the stored
+    value.
+    """
+    base = TrainConfig.from_dict(dict(stored)) if stored else TrainConfig()
+    fixed = {k: v for k, v in changes.items()
+             if k not in RESUME_MAY_CHANGE and v != getattr(base, k, object())}
+    if fixed:
+        names = ", ".join(f"{k} (the run has {getattr(base, k)!r}, asked for {v!r})" for k, v in sorted(fixed.items()))
+        raise ValueError(f"a resumed run keeps its objective and data handling; cannot change {names}. "
+                         "Train a new model to change them.")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = set(changes) - known
+    if unknown:
+        raise ValueError(f"unknown training settings: {sorted(unknown)}")
+    return base.replace(**changes)
+
+
+def new_model(config: VAEConfig, seed: int) -> VAE:
+    """A freshly initialised model whose weights depend only on `seed` (the caller's RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return VAE(config)
+
+
+class TrainingSession:
+    """See the module docstring. Build with `new`, `resume` or `continue_run`; then `run()` once."""
+
+    def __init__(self, out: Path, spec: pipeline.DataSpec, build: Callable[[pipeline.Splits], Trainer], *,
+                 splits: pipeline.Splits | None = None, trainer: Trainer | None = None,
+                 data_dir=None, download: bool = True, progress=None, dist=None):
+        self.out = check_out_path(out)
+        self.spec = spec
+        self.splits = splits
+        self.trainer = trainer
+        self._build = build
+        self.data_dir, self.download, self.progress, self.dist = data_dir, download, progress, dist
+        self.status = "new"
+        self.message = ""
+        self.save_error: str | None = None      # the last save's error, None once one works
+        self.metrics: MetricsWriter | None = None
+        self._listeners: list[Listener] = []
+        self._stop = threading.Event()           # also cancels a download: set from any thread
+        self._pause = threading.Event()
+        self._lock = threading.Lock()            # guards the trainer handoff and save requests
+        self._save_requests: list[tuple[Path, threading.Event, list]] = []
+        self._parked = False                     # the training thread waits in a pause (set on it)
+        if trainer is not None:
+            trainer.clear_requests()             # a new run of a kept trainer: earlier stops are history
+
+    # -- building -----------------------------------------------------------------------------
+    @classmethod
+    def new(cls, spec: pipeline.DataSpec, model_config: VAEConfig, train_config: TrainConfig,
+            out, **options) -> "TrainingSession":
+        spec = spec.replace(binarize=train_config.binarize)
+
+        def build(splits: pipeline.Splits) -> Trainer:
+            data = spec.replace(label_names=tuple(splits.train.label_names or ()))
+            trainer = Trainer(new_model(model_config, train_config.seed), splits.train.images, splits.val.images,
+                              train_config, data_info=data.to_dict(), dist=options.get("dist"),
+                              trainer_state={"run_id": new_run_id()})
+            return trainer
+        return cls(Path(out), spec, build, **options)
+
+    @classmethod
+    def resume(cls, ckpt: Checkpoint, out, changes: dict | None = None, **options) -> "TrainingSession":
+        """Continue a saved run; `changes` are the settings the user explicitly set."""
+        config = resumed_config(ckpt.train_config, changes or {})
+        spec = pipeline.DataSpec.from_dict(ckpt.data) if ckpt.data else None
+        if spec is None:
+            raise ValueError("the checkpoint does not say which data it was trained on, so it cannot be "
+                             "resumed; train a new model")
+        state = dict(ckpt.trainer_state)
+        state.setdefault("run_id", new_run_id())   # files from before run ids: a new id from here on
+
+        def build(splits: pipeline.Splits) -> Trainer:
+            resumed = Checkpoint(**{**ckpt.__dict__, "trainer_state": state})
+            return Trainer.from_checkpoint(resumed, splits.train.images, splits.val.images, config,
+                                           dist=options.get("dist"))
+        return cls(Path(out), spec, build, **options)
+
+    @classmethod
+    def continue_run(cls, previous: "TrainingSession", changes: dict | None = None,
+                     out=None) -> "TrainingSession":
+        """Train the run of an earlier session further (its data and trainer stay in memory)."""
+        trainer = previous.trainer
+        if trainer is None:
+            raise ValueError("that run never started training, so there is nothing to continue")
+        config = resumed_config(trainer.config.to_dict(), changes or {})
+        if config.batch_size != trainer.config.batch_size:
+            raise ValueError("the batch size of a run kept in memory cannot change; save it and resume the file")
+        trainer.config = config
+        for group in trainer.optimizer.param_groups:
+            group["lr"], group["weight_decay"] = config.lr, config.weight_decay
+        return cls(Path(out or previous.out), previous.spec, lambda splits: trainer, splits=previous.splits,
+                   trainer=trainer, data_dir=previous.data_dir, download=previous.download,
+                   progress=previous.progress, dist=previous.dist)
+
+    # -- control, from any thread ---------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        """`listener(event)` runs on the training thread; it must return quickly."""
+        self._listeners.append(listener)
+
+    def request_stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+            self._parked = False
+            if self.trainer is not None:
+                self.trainer.request_stop()
+
+    def request_pause(self) -> None:
+        with self._lock:
+            self._pause.set()
+            if self.trainer is not None:
+                self.trainer.request_pause()
+
+    def request_resume(self) -> None:
+        with self._lock:
+            self._pause.clear()
+            self._parked = False
+            if self.trainer is not None:
+                self.trainer.request_resume()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def request_save(self, path, timeout: float = 10.0) -> str | None:
+        """Save the run as it is now into `path` (e.g. File > Save while it trains): the training
+        thread writes it between two steps. Returns None, or the error for the user."""
+        done, result = threading.Event(), []
+        with self._lock:
+            trainer = self.trainer
+            if trainer is None:
+                return "the training data are still loading; nothing to save yet"
+            if self.status != "running" or self._parked:
+                return self._save(trainer, Path(path), autosave=False)  # no step will come to do it
+            self._save_requests.append((Path(path), done, result))
+        if not done.wait(timeout):
+            return f"saving {path} takes long; it will be written after the current step"
+        return result[0]
+
+    # -- the run --------------------------------------------------------------------------------
+    def run(self) -> str:
+        """Load, train, save. Raises DataError / CheckpointError / ValueError / OSError when the run
+        cannot start; everything after the first step is reported through events instead."""
+        self.status = "running"
+        if self.splits is None:
+            self._emit(SessionEvent("loading", message=f"loading {self.spec.name}"))
+            self.splits = pipeline.load_splits(self.spec, self.data_dir, download=self.download,
+                                               progress=self.progress, cancel=self._stop)
+        with self._lock:
+            if self._stop.is_set():   # stopped while the data loaded: nothing trained, nothing saved
+                return self._finish("cancelled", "stopped before training began; nothing was trained")
+            if self.trainer is None:
+                self.trainer = self._build(self.splits)
+            if self._pause.is_set():
+                self.trainer.request_pause()
+        trainer = self.trainer
+        if trainer.epoch >= trainer.config.epochs:
+            return self._finish("finished", f"nothing to do: the run has already trained {trainer.epoch} of "
+                                            f"{trainer.config.epochs} epochs (--epochs is the total)")
+        writes = self.dist is None or self.dist.rank == 0
+        if writes:
+            self.metrics = MetricsWriter(metrics_path_for(self.out), trainer.run_id, resume_step=trainer.step)
+            trainer.add_listener(self._on_metrics)
+        trainer.add_listener(self._on_trainer_event)
+        self._emit(SessionEvent("ready", message=f"training on {trainer.device}"))
+        try:
+            status = trainer.run()
+        finally:
+            trainer.remove_listener(self._on_trainer_event)
+            if self.metrics is not None:
+                trainer.remove_listener(self._on_metrics)
+                self.metrics.close()
+        if writes:
+            if status in ("finished", "stopped") and trainer.step > 0:
+                trainer.extras.update(pipeline.scatter_extras(trainer.model, self.scatter_dataset,
+                                                              trainer.config.binarize))
+            self._save(trainer, self.out)
+            self._serve_save_requests()
+        return self._finish(status, trainer.message)
+
+    @property
+    def scatter_dataset(self):
+        return self.splits.test if self.splits.test is not None else self.splits.val
+
+    def live_scatter(self) -> dict:
+        """The encoded means of up to LIVE_SCATTER_POINTS images under the current weights."""
+        return pipeline.scatter_extras(self.trainer.model, self.scatter_dataset, self.trainer.config.binarize,
+                                       n=LIVE_SCATTER_POINTS)
+
+    # -- on the training thread -----------------------------------------------------------------
+    def _emit(self, event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def _finish(self, status: str, message: str) -> str:
+        self.status, self.message = status, message
+        return status
+
+    def _on_metrics(self, event) -> None:
+        before = self.metrics.error
+        self.metrics(event)
+        if self.metrics.error and self.metrics.error != before:
+            self._emit(SessionEvent("metrics_failed", str(self.metrics.path), self.metrics.error))
+
+    def _on_trainer_event(self, event) -> None:
+        if isinstance(event, EpochEvent) and (self.dist is None or self.dist.rank == 0):
+            self.trainer.extras.update(self.live_scatter())
+            self._save(self.trainer, self.out)
+        self._emit(event)
+        if self._save_requests:
+            self._serve_save_requests()
+        if isinstance(event, StatusEvent) and event.status == "paused":
+            with self._lock:
+                # From now until resume or stop the trainer waits and a save may be written
+                # directly; a resume that came first has already woken it (then it is not parked).
+                self._parked = self.trainer.is_paused and not self._stop.is_set()
+                requests, self._save_requests = self._save_requests, []
+            for path, done, result in requests:
+                result.append(self._save(self.trainer, path, autosave=False))
+                done.set()
+
+    def _serve_save_requests(self) -> None:
+        with self._lock:
+            requests, self._save_requests = self._save_requests, []
+        for path, done, result in requests:
+            result.append(self._save(self.trainer, path, autosave=False))
+            done.set()
+
+    def _save(self, trainer: Trainer, path: Path, autosave: bool = True) -> str | None:
+        try:
+            trainer.save(path)
+        except CheckpointError as e:
+            if autosave:
+                self.save_error = str(e)
+                self._emit(SessionEvent("save_failed", str(path), str(e)))
+            return str(e)
+        if autosave:
+            self.save_error = None
+            self._emit(SessionEvent("saved", str(path)))
+        return None
