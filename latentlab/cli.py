@@ -297,24 +297,25 @@ def cmd_train(args) -> int:
         session = TrainingSession.new(spec, model_cfg, TrainConfig(**changes), out, **options)
 
     bar = None
+
+    def on_event(ev):
+        nonlocal bar
+        if isinstance(ev, SessionEvent) and ev.kind == "ready":
+            trainer = session.trainer
+            print(f"training {trainer.model.latent_dim}-D {trainer.model.config.architecture} VAE on "
+                  f"{session.spec.name} ({len(session.splits.train)} train / {len(session.splits.val)} val "
+                  f"images) on {trainer.device}" + (f", {dist.world_size} processes" if dist else ""),
+                  file=sys.stderr)
+            if show:
+                bar = _progress_bar(trainer)
+        elif bar is not None:
+            bar(ev)
     if is_main:
         tb = _tensorboard_listener(out)
         if tb:
             session.add_listener(tb)
         session.add_listener(_report_session_events)
-    if show:
-        def start_bar(ev):
-            nonlocal bar
-            if isinstance(ev, SessionEvent) and ev.kind == "ready":
-                trainer = session.trainer
-                print(f"training {trainer.model.latent_dim}-D {trainer.model.config.architecture} VAE on "
-                      f"{session.spec.name} ({len(session.splits.train)} train / {len(session.splits.val)} val "
-                      f"images) on {trainer.device}" + (f", {dist.world_size} processes" if dist else ""),
-                      file=sys.stderr)
-                bar = _progress_bar(trainer)
-            elif bar is not None:
-                bar(ev)
-        session.add_listener(start_bar)
+        session.add_listener(on_event)
 
     # First Ctrl+C asks the session to stop after the current step (and the run is saved);
     # a second one interrupts at once.

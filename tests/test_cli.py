@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
 from latentlab import load_checkpoint
@@ -39,7 +40,8 @@ def test_train_writes_a_checkpoint_and_metrics_csv(trained):
     assert ck.model.latent_dim == 2 and ck.data["dataset"] == "mnist" and ck.data["binarize"] == "dynamic"
     assert ck.trainer_state["epoch"] == 2 and len(ck.history["steps"]["step"]) == 12
     assert ck.extras["scatter_means"].shape == (100, 2) and ck.extras["scatter_labels"].shape == (100,)
-    rows = list(csv.DictReader(open(out.with_name("metrics.csv"))))
+    with open(out.with_name("mnist2.metrics.csv")) as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
     assert [r["split"] for r in rows].count("train") == 12 and [r["split"] for r in rows].count("val") == 2
     assert float(rows[0]["neg_elbo"]) > float(rows[-2]["neg_elbo"])
 
@@ -127,3 +129,78 @@ def test_torchrun_with_two_cpu_processes(tiny_data_root, tmp_path):
     # 83 training images, 41 per rank, batches of 8 -> 6 steps per epoch on each rank
     assert ck.history["steps"]["step"].tolist() == list(range(1, 13))
     assert ck.trainer_state["epoch"] == 2
+
+
+@pytest.mark.parametrize("argv, flag, allowed", [
+    (["train", "--hidden", "-3"], "--hidden", "between 1 and 16384"),
+    (["train", "--hidden", "0"], "--hidden", "between 1 and 16384"),
+    (["train", "--latent-dim", "0"], "--latent-dim", "between 1 and 256"),
+    (["train", "--device", "tpu"], "--device", "auto, cpu, cuda, cuda:N, mps"),
+    (["train", "--mc-samples", "20000"], "--mc-samples", "between 1 and 1000"),
+    (["train", "--image-size", "20000", "20000"], "--image-size", "between 4 and 256"),
+    (["train", "--lr", "0"], "--lr", "greater than 0"),
+    (["train", "--epochs", "x"], "--epochs", "whole number"),
+    (["eval", "m.pt", "--batch-size", "0"], "--batch-size", "between 1 and 100000"),
+    (["eval", "m.pt", "--limit", "-5"], "--limit", "at least 0"),
+    (["sample", "m.pt", "--n", "0"], "--n", "between 1 and 10000"),
+    (["sample", "m.pt", "--n", "-4"], "--n", "between 1 and 10000"),
+    (["manifold", "m.pt", "--n", "0"], "--n", "between 1 and 200"),
+    (["manifold", "m.pt", "--n", "100000"], "--n", "between 1 and 200"),
+])
+def test_a_bad_flag_is_one_line_naming_it_and_its_range(argv, flag, allowed, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f"argument {flag}" in err and allowed in err and "Traceback" not in err
+
+
+def test_device_mps_without_mps_is_a_clear_error(capsys):
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--device", "mps"])
+    assert e.value.code == 2 and "MPS" in capsys.readouterr().err
+
+
+def test_train_help_shows_every_default_once_and_main_help_the_screenshot(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for default in ("(default: 30)", "(default: 128)", "(default: 0.001)", "(default: 2)", "(default: mlp)",
+                    "(default: runs/model.pt;", "(default: 512 512)", "(default: mnist)"):
+        assert text.count(default) == 1, default
+    assert "(default: None)" not in text and "==SUPPRESS==" not in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--screenshot" in capsys.readouterr().out
+
+
+def test_a_folder_as_out_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path), "--no-download", "--data-dir", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_resume_refuses_other_data_or_model_flags_instead_of_ignoring_them(trained, tiny_data_root, capsys):
+    out, _ = trained
+    common = ["--data-dir", str(tiny_data_root), "--no-download", "--no-progress"]
+    assert main(["train", "--resume", str(out), "--data", "fashion-mnist", *common]) == 2
+    assert "cannot change when resuming" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--latent-dim", "5", *common]) == 2
+    assert "--latent-dim cannot change when resuming" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--beta", "4", *common]) == 2
+    assert "cannot change beta" in capsys.readouterr().err
+
+
+def test_resume_without_flags_keeps_the_stored_settings(trained, tiny_data_root, tmp_path, capsys):
+    out, _ = trained
+    copy = tmp_path / "copy.pt"
+    shutil.copy(out, copy)
+    # The run trained with --batch-size 16 for 2 epochs; a bare resume must not reset it to 128/30.
+    assert main(["train", "--resume", str(copy), "--data-dir", str(tiny_data_root), "--no-download",
+                 "--no-progress"]) == 0
+    assert "nothing to do" in capsys.readouterr().err
+    assert main(["train", "--resume", str(copy), "--epochs", "3", "--data-dir", str(tiny_data_root),
+                 "--no-download", "--no-progress"]) == 0
+    ck = load_checkpoint(copy)
+    assert ck.train_config["batch_size"] == 16 and ck.train_config["epochs"] == 3
+    assert ck.history["steps"]["step"].tolist() == list(range(1, 19))

@@ -24,7 +24,7 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 GAUSSIAN_VARIANCES = ("learned", "fixed")
 MAX_LATENT_DIM = 256
 MAX_LAYER_WIDTH = 16384     # a 784-16384 layer is already 13 M weights
-MAX_IMAGE_SIDE = 1024
+MAX_IMAGE_SIDE = 256       # an MLP on 256x256x3 images already has 100 M weights in its first layer
 
 # A floor on the Gaussian decoder's standard deviation: with 8-bit images a smaller sigma only
 # lets the density of a continuous model explode on constant pixels (Frey Face's background).
