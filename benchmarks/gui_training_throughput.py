@@ -125,10 +125,10 @@ def window_run(app, window, steps: int, warmup: int) -> tuple[StepClock, int, fl
     cpu_start, wall_start = time.thread_time(), time.perf_counter()   # this is the GUI thread
     panel.train_button.click()
     worker = window.training.worker
-    worker.trainerReady.connect(on_ready)
+    worker.ready.connect(on_ready)
     loop = QEventLoop()   # the app's own kind of event loop, sleeping between events
     worker.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
-    if not worker.isFinished():
+    if worker.is_alive():   # `finished` is emitted on the training thread: queued, so never missed here
         loop.exec()
     app.processEvents()
     gui_share = (time.thread_time() - cpu_start) / (time.perf_counter() - wall_start)
@@ -154,7 +154,7 @@ def main() -> None:
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
     from latentlab.core.data import load_dataset
-    from latentlab.core.trainer import default_gui_threads
+    from latentlab.gui.training_thread import default_gui_threads
     from latentlab.gui.app import make_application
     from latentlab.gui.main_window import MainWindow
 

@@ -144,7 +144,8 @@ class BackgroundTraining:
     """A core Trainer in a Python thread, as the app's training worker runs it."""
 
     def __init__(self, model, data_dir: str | None):
-        from latentlab.core.trainer import TrainConfig, Trainer, default_gui_threads
+        from latentlab.core.trainer import TrainConfig, Trainer
+        from latentlab.gui.training_thread import default_gui_threads
 
         images, self.source = self._images(data_dir)
         self.trainer = Trainer(copy.deepcopy(model), images, None,

@@ -262,7 +262,7 @@ class TrainingController(QObject):
         run = self.live_run
         if status == "cancelled":
             self.panel.show_status("Not training")
-            self.message.emit(f"Training {status}: {message}")
+            self.message.emit(message[:1].upper() + message[1:])
         elif run is not None:
             where = f"; saved to {run.out}" if run.save_error is None else f"; NOT saved: {run.save_error}"
             self.panel.show_status(f"{message[:1].upper()}{message[1:]}")

@@ -138,7 +138,7 @@ class TrainingThread(QObject):
                 self.snapshotReady.emit(snapshot_model(trainer.model), _scatter_of(trainer.extras))
             self.runEnded.emit(status, self.session.message)
         except DownloadCancelled:
-            self.runEnded.emit("cancelled", "download cancelled; nothing was trained")
+            self.runEnded.emit("cancelled", "Download cancelled; nothing was trained.")
         except (DataError, CheckpointError, ValueError, OSError) as e:
             self.failed.emit(str(e))
         except Exception as e:  # a crash in training must end the thread cleanly, never the app

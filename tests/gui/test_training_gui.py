@@ -85,10 +85,10 @@ def test_train_pause_resume_stop_and_save(make_window, qtbot, tiny_data, tmp_pat
     assert window.curves.data.last_step == trainer.step == len(window.curves.data)
     # Redraws are throttled: at most ~30 a second, however many steps there were.
     assert window.curves.redraw_count <= 31 * elapsed + 5
-    assert run.autosave_path.is_file() and run.autosave_path.parent.parent == Path(tmp_path / "runs")
-    autosaved = load_checkpoint(run.autosave_path)  # the stop is autosaved
+    assert run.out.is_file() and run.out.parent.parent == Path(tmp_path / "runs")
+    autosaved = load_checkpoint(run.out)  # the stop is autosaved
     assert autosaved.trainer_state["step"] == trainer.step
-    assert (run.autosave_path.parent / "metrics.csv").is_file()
+    assert (run.out.parent / "model.metrics.csv").is_file()
 
     assert window.save_checkpoint(tmp_path / "final.pt")
     final = load_checkpoint(tmp_path / "final.pt")
@@ -131,7 +131,7 @@ def test_a_finished_run_reopens_and_resumes_with_its_curves(make_window, qtbot, 
     assert again.curves.data.epochs.values.tolist() == [1.0, 2.0, 3.0, 4.0]
     # The opened file is the user's: the continued run autosaves in its own run folder.
     assert load_checkpoint(path).trainer_state["epoch"] == 2
-    autosave = again.training.live_run.autosave_path
+    autosave = again.training.live_run.out
     assert load_checkpoint(autosave).trainer_state["epoch"] == 4
     # Its metrics.csv holds only the continued epochs: opening the autosave shows the whole history.
     assert again.open_checkpoint(autosave)
@@ -147,10 +147,46 @@ def test_closing_mid_training_stops_the_thread_and_keeps_the_autosave(make_windo
     started = time.perf_counter()
     window.close()
     assert time.perf_counter() - started < 2.0
-    assert worker.isFinished()
-    autosaved = load_checkpoint(run.autosave_path)
+    assert not worker.is_alive()
+    autosaved = load_checkpoint(run.out)
     assert autosaved.trainer_state["step"] == run.trainer.step > 0
     assert not any("Destroyed while thread" in record.message for record in qtlog.records)
+
+
+@pytest.mark.parametrize("when", ["at once", "data loaded"])
+def test_stop_right_after_train_ends_the_run(make_window, qtbot, tiny_data, when):
+    """Stop pressed in the gap between Train and the first step used to be erased by the trainer."""
+    window = make_window()
+    panel = window.training_panel
+    small_run(panel, epochs=5000)
+    click(qtbot, panel.train_button)
+    if when == "data loaded":
+        qtbot.waitUntil(lambda: window.training.live_run is not None, timeout=10_000)
+    started = time.perf_counter()
+    click(qtbot, panel.stop_button)
+    wait_until_idle(window, qtbot, timeout=10_000)
+    assert time.perf_counter() - started < 5.0   # loading the tiny data + one step, not 5000 epochs
+    run = window.training.live_run
+    if run is not None and run.trainer is not None:
+        assert run.trainer.status == "stopped" and run.trainer.step <= 1
+    assert panel.train_button.isEnabled()
+
+
+@pytest.mark.parametrize("phase", ["loading", "paused"])
+def test_closing_in_any_phase_is_quick(make_window, qtbot, tiny_data, phase):
+    window = make_window()
+    panel = window.training_panel
+    small_run(panel, epochs=5000)
+    click(qtbot, panel.train_button)
+    if phase == "paused":
+        wait_for_steps(window, qtbot, 2)
+        click(qtbot, panel.pause_button)
+        qtbot.waitUntil(lambda: panel.state == "paused", timeout=5_000)
+    worker = window.training.worker
+    started = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - started < 2.0
+    assert worker.join(5.0)
 
 
 def test_invalid_settings_are_reported_without_starting(make_window, qtbot, tiny_data):
