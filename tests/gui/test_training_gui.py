@@ -88,7 +88,7 @@ def test_train_pause_resume_stop_and_save(make_window, qtbot, tiny_data, tmp_pat
     assert run.autosave_path.is_file() and run.autosave_path.parent.parent == Path(tmp_path / "runs")
     autosaved = load_checkpoint(run.autosave_path)  # the stop is autosaved
     assert autosaved.trainer_state["step"] == trainer.step
-    assert (run.autosave_path.parent / "metrics.csv").is_file()
+    assert run.autosave_path.with_suffix(".metrics.csv").is_file()
 
     assert window.save_checkpoint(tmp_path / "final.pt")
     final = load_checkpoint(tmp_path / "final.pt")
