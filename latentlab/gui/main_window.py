@@ -21,8 +21,8 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 from latentlab.core.checkpoint import (CHECKPOINT_SUFFIXES, Checkpoint, CheckpointError, load_checkpoint,
                                        save_checkpoint)
+from latentlab.core.metrics import has_rows, metrics_path_for, read_run_id, rows_after
 from latentlab.core.pipeline import DataSpec
-from latentlab.core.metrics import metrics_path_for, read_metrics_csv
 from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_models_dir
 from latentlab.core.trainer import History
 
@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         self.training.forget_run()
         self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=True)
         self.curves.load_history(history, ckpt.model.latent_dim)
-        following = self._follow_if_newer(path, history)
+        following = self._follow_if_same_run(path)
         shipped = is_inside(path, shipped_models_dir())
         done = int(ckpt.trainer_state.get("epoch", 0))
         if ckpt.data.get("dataset"):
@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
         steps = ckpt.trainer_state.get("step", 0)
         self.show_message(f"Opened {path.name}: {ckpt.model.latent_dim}-D {ckpt.model.config.architecture} VAE "
                           f"on {dataset}, {done} epochs ({steps:,} steps)"
-                          + ("; following its metrics.csv live" if following else ""))
+                          + ("; following its metrics file live" if following else ""))
         self.run_label.setText("following a run" if following else "")
         return True
 
@@ -399,30 +399,26 @@ class MainWindow(QMainWindow):
         return super().event(event)
 
     # == following a run written elsewhere ===========================================================
-    def _follow_if_newer(self, path: Path, history: History) -> bool:
-        """If a metrics.csv beside the checkpoint has more steps than the checkpoint's own curves
-        (a run still writing, e.g. `latentlab train` on a server), show the CSV and follow it."""
+    def _follow_if_same_run(self, path: Path) -> bool:
+        """Follow the checkpoint's metrics file if it belongs to the same run (its run id is the
+        checkpoint's `trainer_state["run_id"]`), e.g. `latentlab train` still writing on a server.
+        The checkpoint's own curves stay; the file's rows after them are added as they arrive.
+        A file without a run id or with another run's id is never followed."""
+        run_id = self._checkpoint.trainer_state.get("run_id") if self._checkpoint is not None else None
         metrics = metrics_path_for(path)
-        if not metrics.is_file():
+        if not run_id or read_run_id(metrics) != run_id:
             return False
-        try:
-            rows, offset = read_metrics_csv(metrics)
-        except OSError:
-            return False
-        csv_steps, saved = rows["train"]["step"], history.steps["step"]
-        if not csv_steps or (saved and (csv_steps[0] > saved[0] or csv_steps[-1] < saved[-1])):
-            return False  # an older or unrelated run's file, or one that holds only part of this run
-        self.curves.clear()
-        self.curves.add_metrics_rows(rows)
-        self.follow_run(metrics, path, offset)
+        self.follow_run(metrics, path, run_id=run_id)
         return True
 
-    def follow_run(self, metrics_path, checkpoint_path=None, offset: int = 0) -> None:
-        """Follow a growing metrics.csv (and reload the checkpoint whenever it is rewritten)."""
+    def follow_run(self, metrics_path, checkpoint_path=None, offset: int = 0, run_id: str | None = None) -> None:
+        """Follow a growing metrics file (and reload the checkpoint whenever it is rewritten);
+        with `run_id`, only while the file belongs to that run."""
         self._stop_following()
-        follower = RunFollower(metrics_path, checkpoint_path, self)
-        follower.rowsArrived.connect(self.curves.add_metrics_rows)
-        follower.restarted.connect(self.curves.clear)
+        follower = RunFollower(metrics_path, checkpoint_path, self, run_id=run_id)
+        follower.rowsArrived.connect(self._add_followed_rows)
+        follower.restarted.connect(self._restart_followed_curves)
+        follower.stoppedFollowing.connect(self._lost_followed_run)
         follower.checkpointChanged.connect(self._reload_followed_checkpoint)
         self._follower = follower
         follower.start(offset)
@@ -433,11 +429,40 @@ class MainWindow(QMainWindow):
             self._follower.deleteLater()
             self._follower = None
 
+    def _add_followed_rows(self, rows: dict) -> None:
+        """Only rows after those shown: the checkpoint's curves cover the start of the file."""
+        data = self.curves.data
+        shown_val = data.epoch_steps.values[-1] if len(data.epoch_steps) else 0
+        new = rows_after(rows, data.last_step, shown_val)
+        if has_rows(new):
+            self.curves.add_metrics_rows(new)
+
+    def _restart_followed_curves(self) -> None:
+        """The metrics file was rewritten (a resumed run drops the rows after its checkpoint): start
+        again from the checkpoint's curves; the file's rows after them follow."""
+        if self._checkpoint is not None and self._follower is not None and self._follower.checkpoint_path:
+            self.curves.load_history(History.from_dict(self._checkpoint.history), self._checkpoint.model.latent_dim)
+        else:
+            self.curves.clear()
+
+    def _lost_followed_run(self, reason: str) -> None:
+        self._stop_following()
+        self.run_label.setText("")
+        self.show_message(f"Stopped following: {reason}")
+
     def _reload_followed_checkpoint(self, path: str) -> None:
+        if self._opening is not None:
+            return  # a file is being opened; the next change brings this one
         try:
-            ckpt = load_checkpoint(path)
+            ckpt = run_off_gui_thread(lambda: load_checkpoint(path))
         except CheckpointError:
             return  # being replaced right now; the next change brings it
+        if self._follower is None:
+            return  # following stopped (another model opened) while the file was read
+        followed = self._follower.run_id if self._follower is not None else None
+        if followed and ckpt.trainer_state.get("run_id") != followed:
+            self.open_checkpoint(path)  # another run now writes this file: show it as if opened
+            return
         self._checkpoint = ckpt
         self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=False)
         epoch = ckpt.trainer_state.get("epoch", 0)

@@ -97,23 +97,3 @@ def test_pacer_spaces_an_update_by_its_cost():
     assert pacer.interval("cheap") == pytest.approx(1 / 30)     # never more than ~30 a second
     pacer.costs["slow"] = 1.0
     assert pacer.interval("slow") == 2.0                        # never frozen for long
-
-
-def test_follower_reads_only_new_rows_and_restarts_on_truncation(qtbot, tmp_path):
-    from latentlab.gui.watch import RunFollower
-
-    path = tmp_path / "metrics.csv"
-    path.write_text("split,step,epoch,loss,neg_elbo,kl,recon,active_units\ntrain,1,1,5,5,1,4,\n")
-    follower = RunFollower(path, interval_ms=50)
-    got, restarts = [], []
-    follower.rowsArrived.connect(got.append)
-    follower.restarted.connect(lambda: restarts.append(1))
-    follower.start()
-    qtbot.waitUntil(lambda: len(got) == 1)
-    with open(path, "a") as f:
-        f.write("train,2,1,4,4,1,3,\n")
-    qtbot.waitUntil(lambda: len(got) == 2)
-    assert got[1]["train"]["step"] == [2.0]
-    path.write_text("split,step,epoch,loss,neg_elbo,kl,recon,active_units\n")  # a new run, shorter file
-    qtbot.waitUntil(lambda: restarts == [1])
-    follower.stop()

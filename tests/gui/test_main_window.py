@@ -245,48 +245,6 @@ def test_smoothing_and_log_toggle_redraw_the_curves(make_window, qtbot):
     assert not curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
 
 
-def follow_files(folder: Path):
-    """A run folder as `latentlab train` leaves it mid-run: checkpoint + metrics.csv."""
-    folder.mkdir()
-    checkpoint = folder / "model.pt"
-    shutil.copy(default_checkpoint(), checkpoint)
-    metrics = folder / "metrics.csv"
-    history = load_checkpoint(checkpoint).history["steps"]
-    with open(metrics, "w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(COLUMNS)
-        for i in range(len(history["step"])):
-            out.writerow(["train", int(history["step"][i]), int(history["epoch"][i]), float(history["loss"][i]),
-                          float(history["neg_elbo"][i]), float(history["kl"][i]), float(history["recon"][i]), ""])
-    return checkpoint, metrics
-
-
-def test_following_a_run_written_by_another_process(make_window, qtbot, tmp_path):
-    checkpoint, metrics = follow_files(tmp_path / "run")
-    window = make_window(checkpoint)
-    assert "following its metrics.csv" in window.statusBar().currentMessage()
-    n = len(window.curves.data)
-    with open(metrics, "a", newline="") as f:  # the server writes two more steps and an epoch,
-        f.write(f"train,{n + 1},3,150.0,150.0,5.0,145.0,\ntrain,{n + 2},3,149.0,149.0,5.0,144.0,\n")
-        f.write(f"val,{n + 2},3,148.0,148.0,5.5,142.5,2\ntrain,{n + 3},4,14")  # and half a line
-    qtbot.waitUntil(lambda: len(window.curves.data) == n + 2, timeout=5_000)
-    assert window.curves.data.steps.values[-1] == n + 2
-    assert window.curves.data.val["val_neg_elbo"].values[-1] == 148.0
-    with open(metrics, "a", newline="") as f:  # the half line is completed
-        f.write("8.0,148.0,5.0,143.0,\n")
-    qtbot.waitUntil(lambda: len(window.curves.data) == n + 3, timeout=5_000)
-
-    model_before = window.model
-    ckpt = load_checkpoint(checkpoint)  # the server rewrites its checkpoint (atomically) at the epoch
-    with torch.no_grad():
-        next(ckpt.model.parameters()).add_(0.5)
-    from latentlab import save_checkpoint
-    save_checkpoint(checkpoint, ckpt.model, train_config=ckpt.train_config, data=ckpt.data,
-                    history=ckpt.history, trainer_state={"epoch": 3, "step": n + 2}, extras=ckpt.extras)
-    qtbot.waitUntil(lambda: window.model is not model_before, timeout=5_000)
-    assert torch.equal(next(window.model.parameters()), next(ckpt.model.parameters()))
-
-
 def test_screenshot_from_the_command_line(tmp_path):
     """`latentlab --screenshot out.png CKPT` as the docs use it: offscreen, waits for the first image."""
     out = tmp_path / "shot.png"
