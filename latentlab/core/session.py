@@ -114,6 +114,7 @@ class TrainingSession:
         self.data_dir, self.download, self.progress, self.dist = data_dir, download, progress, dist
         self.status = "new"
         self.message = ""
+        self.is_new_model = False                # built by `new`: no curves or scatter before it
         self.save_error: str | None = None      # the last save's error, None once one works
         self.metrics: MetricsWriter | None = None
         self._listeners: list[Listener] = []
@@ -137,7 +138,9 @@ class TrainingSession:
                               train_config, data_info=data.to_dict(), dist=options.get("dist"),
                               trainer_state={"run_id": new_run_id()})
             return trainer
-        return cls(Path(out), spec, build, **options)
+        session = cls(Path(out), spec, build, **options)
+        session.is_new_model = True
+        return session
 
     @classmethod
     def resume(cls, ckpt: Checkpoint, out, changes: dict | None = None, **options) -> "TrainingSession":

@@ -182,7 +182,7 @@ class TrainingController(QObject):
 
     # == from the worker (queued into the GUI thread) ===============================================
     def _on_trainer_ready(self, run: TrainingSession) -> None:
-        if run.trainer.step == 0:
+        if run.is_new_model:
             # A new model: the curves and the scatter shown so far belong to the previous one.
             # (The run may have taken steps already; they are still in the worker's buffer.)
             self.curves.clear()
