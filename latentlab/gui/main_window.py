@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 from latentlab.core.checkpoint import (CHECKPOINT_SUFFIXES, Checkpoint, CheckpointError, load_checkpoint,
                                        save_checkpoint)
-from latentlab.core.metrics import has_rows, metrics_path_for, read_run_id, rows_after
 from latentlab.core.pipeline import DataSpec
 from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_models_dir
 from latentlab.core.trainer import History
@@ -33,7 +32,7 @@ from .off_thread import run_off_gui_thread
 from .settings import RecentFiles, app_settings, is_inside, runs_dir
 from .training_controller import TrainingController
 from .training_panel import TrainingPanel
-from .watch import RunFollower
+from .run_following import RunFollowing
 
 CLOSE_TIMEOUT_MS = 2000      # closing while training: the worker stops within a step, then saves
 
@@ -58,7 +57,6 @@ class MainWindow(QMainWindow):
 
         self._checkpoint: Checkpoint | None = None   # the last opened file's contents
         self._document: Path | None = None           # the file the shown model belongs to
-        self._follower: RunFollower | None = None
         self.remember_layout = True                  # False: leave the saved window layout alone
 
         self._build_widgets()
@@ -110,6 +108,12 @@ class MainWindow(QMainWindow):
         self.training.runReady.connect(self._on_run_ready)
         self.training.runEnded.connect(self._on_run_ended)
         self.training.saveStateChanged.connect(self._on_save_state)
+
+        self.following = RunFollowing(self.curves, self.explorer, self)
+        self.following.message.connect(self.show_message)
+        self.following.label.connect(self.run_label.setText)
+        self.following.checkpointReloaded.connect(self._on_followed_checkpoint)
+        self.following.takenOver.connect(self._on_followed_file_taken_over)
 
     def _dock(self, title: str, name: str, widget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -216,7 +220,7 @@ class MainWindow(QMainWindow):
         self.training.forget_run()
         self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=True)
         self.curves.load_history(history, ckpt.model.latent_dim)
-        following = self._follow_if_same_run(path)
+        following = self.following.follow_if_same_run(path, ckpt)
         shipped = is_inside(path, shipped_models_dir())
         done = int(ckpt.trainer_state.get("epoch", 0))
         if ckpt.data.get("dataset"):
@@ -398,75 +402,25 @@ class MainWindow(QMainWindow):
             return result
         return super().event(event)
 
-    # == following a run written elsewhere ===========================================================
-    def _follow_if_same_run(self, path: Path) -> bool:
-        """Follow the checkpoint's metrics file if it belongs to the same run (its run id is the
-        checkpoint's `trainer_state["run_id"]`), e.g. `latentlab train` still writing on a server.
-        The checkpoint's own curves stay; the file's rows after them are added as they arrive.
-        A file without a run id or with another run's id is never followed."""
-        run_id = self._checkpoint.trainer_state.get("run_id") if self._checkpoint is not None else None
-        metrics = metrics_path_for(path)
-        if not run_id or read_run_id(metrics) != run_id:
-            return False
-        self.follow_run(metrics, path, run_id=run_id)
-        return True
+    # == following a run written elsewhere (gui/run_following.py does the work) ====================
+    @property
+    def _follower(self):
+        return self.following.follower
 
     def follow_run(self, metrics_path, checkpoint_path=None, offset: int = 0, run_id: str | None = None) -> None:
         """Follow a growing metrics file (and reload the checkpoint whenever it is rewritten);
         with `run_id`, only while the file belongs to that run."""
-        self._stop_following()
-        follower = RunFollower(metrics_path, checkpoint_path, self, run_id=run_id)
-        follower.rowsArrived.connect(self._add_followed_rows)
-        follower.restarted.connect(self._restart_followed_curves)
-        follower.stoppedFollowing.connect(self._lost_followed_run)
-        follower.checkpointChanged.connect(self._reload_followed_checkpoint)
-        self._follower = follower
-        follower.start(offset)
+        self.following.follow(metrics_path, checkpoint_path, offset, run_id, self._checkpoint)
 
     def _stop_following(self) -> None:
-        if self._follower is not None:
-            self._follower.stop()
-            self._follower.deleteLater()
-            self._follower = None
+        self.following.stop()
 
-    def _add_followed_rows(self, rows: dict) -> None:
-        """Only rows after those shown: the checkpoint's curves cover the start of the file."""
-        data = self.curves.data
-        shown_val = data.epoch_steps.values[-1] if len(data.epoch_steps) else 0
-        new = rows_after(rows, data.last_step, shown_val)
-        if has_rows(new):
-            self.curves.add_metrics_rows(new)
-
-    def _restart_followed_curves(self) -> None:
-        """The metrics file was rewritten (a resumed run drops the rows after its checkpoint): start
-        again from the checkpoint's curves; the file's rows after them follow."""
-        if self._checkpoint is not None and self._follower is not None and self._follower.checkpoint_path:
-            self.curves.load_history(History.from_dict(self._checkpoint.history), self._checkpoint.model.latent_dim)
-        else:
-            self.curves.clear()
-
-    def _lost_followed_run(self, reason: str) -> None:
-        self._stop_following()
-        self.run_label.setText("")
-        self.show_message(f"Stopped following: {reason}")
-
-    def _reload_followed_checkpoint(self, path: str) -> None:
-        if self._opening is not None:
-            return  # a file is being opened; the next change brings this one
-        try:
-            ckpt = run_off_gui_thread(lambda: load_checkpoint(path))
-        except CheckpointError:
-            return  # being replaced right now; the next change brings it
-        if self._follower is None:
-            return  # following stopped (another model opened) while the file was read
-        followed = self._follower.run_id if self._follower is not None else None
-        if followed and ckpt.trainer_state.get("run_id") != followed:
-            self.open_checkpoint(path)  # another run now writes this file: show it as if opened
-            return
+    def _on_followed_checkpoint(self, ckpt) -> None:
         self._checkpoint = ckpt
-        self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=False)
-        epoch = ckpt.trainer_state.get("epoch", 0)
-        self.run_label.setText(f"following a run · epoch {epoch} reloaded")
+
+    def _on_followed_file_taken_over(self, path: str) -> None:
+        if self._opening is None:
+            self.open_checkpoint(path)  # another run now writes this file: show it as if opened
 
     # == dropping a checkpoint on the window (the canvas takes image drops itself) ===================
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
