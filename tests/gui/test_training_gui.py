@@ -278,3 +278,27 @@ def test_a_new_model_of_another_dimension_reaches_the_explorer(make_window, qtbo
         final = window.training.live_run.trainer.model.state_dict().values()
         for a, b in zip(window.model.state_dict().values(), final):
             assert torch.equal(a, b.cpu())  # the last snapshot is the final model
+
+
+def test_a_full_disk_keeps_a_warning_up_and_lists_no_unwritten_file(make_window, qtbot, tiny_data, monkeypatch):
+    from latentlab.core.checkpoint import CheckpointError
+    from latentlab.core.trainer import Trainer
+
+    def full(self, path):
+        raise CheckpointError(f"no space left on device: {path}")
+    monkeypatch.setattr(Trainer, "save", full)
+    window = make_window()
+    small_run(window.training_panel, epochs=2)
+    click(qtbot, window.training_panel.train_button)
+    wait_until_idle(window, qtbot)
+    run = window.training.live_run
+    assert run.trainer.status == "finished" and run.trainer.epoch == 2      # training went on
+    assert window.save_warning.isVisibleTo(window) and "no space left on device" in window.save_warning.text()
+    assert "NOT saved" in window.statusBar().currentMessage()
+    assert str(run.out) not in window.recent.paths() and not run.out.exists()
+    monkeypatch.undo()
+    window.training_panel.epochs.setValue(3)                                 # Continue: the next save works
+    click(qtbot, window.training_panel.train_button)
+    wait_until_idle(window, qtbot)
+    assert not window.save_warning.isVisibleTo(window) and window.training.live_run.out.exists()
+    assert str(window.training.live_run.out) in window.recent.paths()
