@@ -395,6 +395,8 @@ class TrainingPanel(QWidget):
             self.lr.setValue(max(self.lr.minimum(), cfg.lr / 10))
             self.show_message(f"This run diverged at step {self._diverged.get('step')} with learning rate "
                               f"{cfg.lr:g}; Continue suggests {self.lr.value():g}.", error=True)
+        else:
+            self.show_message("")
 
     def set_state(self, state: str) -> None:
         """idle | loading | running | paused"""

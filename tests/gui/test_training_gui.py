@@ -302,3 +302,22 @@ def test_a_full_disk_keeps_a_warning_up_and_lists_no_unwritten_file(make_window,
     wait_until_idle(window, qtbot)
     assert not window.save_warning.isVisibleTo(window) and window.training.live_run.out.exists()
     assert str(window.training.live_run.out) in window.recent.paths()
+
+
+def test_continue_after_a_divergence_suggests_a_smaller_rate(qtbot):
+    from latentlab.core.models import VAEConfig
+    from latentlab.core.trainer import TrainConfig
+    from latentlab.gui.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    stored = TrainConfig(lr=0.05, epochs=30, batch_size=64).to_dict()
+    panel.set_run(VAEConfig(), stored, {"dataset": "mnist"}, 3, continue_now=True,
+                  diverged={"step": 1234, "lr": 0.05})
+    assert panel.lr.value() == pytest.approx(0.005)
+    assert "diverged at step 1234" in panel.message.text()
+    changes = panel.continue_changes()
+    assert changes["lr"] == pytest.approx(0.005) and "batch_size" not in changes and "epochs" not in changes
+    panel.set_run(VAEConfig(), stored, {"dataset": "mnist"}, 3, continue_now=True)   # no divergence
+    assert panel.lr.value() == pytest.approx(0.05) and "lr" not in panel.continue_changes()
+    assert not panel.message.text()
