@@ -1,7 +1,8 @@
-"""Tests for latentlab.core.data: loading, file formats, downloading, conversions.
+"""Tests for latentlab.core.data and .datasets: the registry, loading, conversions, image folders.
 
 No internet and no shared data: the data sets are the tiny ones built from resources/samples
-(see conftest.py), and downloads go to a local HTTP server on 127.0.0.1.
+(see conftest.py), and downloads go to a local HTTP server on 127.0.0.1 (tests/file_server.py).
+The file formats are tested in test_formats.py, the downloader in test_download.py.
 """
 
 from __future__ import annotations
@@ -9,10 +10,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
-import http.server
-import socket
-import threading
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+import file_server
 from dataset_files import (
     IDX_IMAGES_MAGIC,
     IDX_LABELS_MAGIC,
@@ -32,6 +30,7 @@ from dataset_files import (
     write_idx_gz,
     write_mnist_layout,
 )
+from file_server import FileServer
 from latentlab.core import datasets
 from latentlab.core.data import (
     DATASETS,
@@ -118,41 +117,7 @@ def test_registry_lists_files_checksums_and_mirrors():
     assert DATASETS["mnist"].files_for("train")[0].md5 == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
 
 
-# --------------------------------------------------------------------------- IDX parsing
-
-
-def test_idx_bad_magic(tmp_path):
-    images, labels = read_samples("mnist")
-    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    write_idx_gz(tmp_path / "mnist/train-images-idx3-ubyte.gz", images, IDX_LABELS_MAGIC + 7)
-    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*magic"):
-        load_dataset("mnist", data_dir=tmp_path, download=False)
-
-
-def test_idx_truncated_gzip(tmp_path):
-    images, labels = read_samples("mnist")
-    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    path = tmp_path / "mnist/train-images-idx3-ubyte.gz"
-    path.write_bytes(path.read_bytes()[:500])
-    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*(gzip|truncated)"):
-        load_dataset("mnist", data_dir=tmp_path, download=False)
-
-
-def test_idx_not_gzip_at_all(tmp_path):
-    images, labels = read_samples("mnist")
-    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    (tmp_path / "mnist/train-labels-idx1-ubyte.gz").write_bytes(b"<html>Not found</html>")
-    with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz"):
-        load_dataset("mnist", data_dir=tmp_path, download=False)
-
-
-def test_idx_header_promises_more_than_the_data(tmp_path):
-    images, labels = read_samples("mnist")
-    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    short = idx_bytes(images, IDX_IMAGES_MAGIC)[:-28]  # one image row missing
-    (tmp_path / "mnist/train-images-idx3-ubyte.gz").write_bytes(gzip.compress(short))
-    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*truncated"):
-        load_dataset("mnist", data_dir=tmp_path, download=False)
+# --------------------------------------------------------------------------- MNIST layout
 
 
 def test_image_and_label_counts_must_match(tmp_path):
@@ -163,30 +128,11 @@ def test_image_and_label_counts_must_match(tmp_path):
         load_dataset("mnist", data_dir=tmp_path, download=False)
 
 
-# --------------------------------------------------------------------------- MAT v5 reader
+# --------------------------------------------------------------------------- Frey Face file
 
 
 def _random_faces(count: int = 7) -> np.ndarray:
     return np.random.default_rng(1).integers(8, 239, size=(count, 28, 20), dtype=np.uint8)
-
-
-@pytest.mark.parametrize("compress", [False, True], ids=["miMATRIX", "miCOMPRESSED"])
-def test_mat_round_trip(tmp_path, compress):
-    faces = _random_faces()
-    ff = faces.reshape(len(faces), -1).T
-    path = tmp_path / "faces.mat"
-    path.write_bytes(mat_v5_bytes({"ff": ff, "tiny": np.array([[3, 4]], np.uint8)}, compress))
-    variables = datasets.read_mat(path)
-    assert variables["ff"].dtype == np.uint8
-    assert np.array_equal(variables["ff"], ff)
-    assert np.array_equal(variables["tiny"], [[3, 4]])  # 2 bytes: small-data-element format
-
-
-def test_mat_big_endian(tmp_path):
-    ff = _random_faces().reshape(7, -1).T
-    path = tmp_path / "big.mat"
-    path.write_bytes(mat_v5_bytes({"ff": ff}, order=">"))
-    assert np.array_equal(datasets.read_mat(path)["ff"], ff)
 
 
 def test_frey_loads_from_compressed_mat(tmp_path):
@@ -196,31 +142,6 @@ def test_frey_loads_from_compressed_mat(tmp_path):
     test = load_dataset("frey-face", "test", data_dir=tmp_path, download=False)
     got = torch.cat([train.images, test.images])[:, 0].numpy()
     assert sorted(f.tobytes() for f in got) == sorted(f.tobytes() for f in faces)
-
-
-@pytest.mark.parametrize(
-    "corrupt",
-    [
-        lambda data: data[:100],  # shorter than the header
-        lambda data: data[:-50],  # truncated variable
-        lambda data: data[:126] + b"XX" + data[128:],  # bad endian indicator
-    ],
-    ids=["short", "truncated", "endian"],
-)
-def test_mat_corrupt_files_name_the_file(tmp_path, corrupt):
-    path = tmp_path / "frey-face/frey_rawface.mat"
-    write_frey_mat(path, _random_faces())
-    path.write_bytes(corrupt(path.read_bytes()))
-    with pytest.raises(DataError, match="frey_rawface.mat"):
-        load_dataset("frey-face", data_dir=tmp_path, download=False)
-
-
-def test_mat_compressed_garbage(tmp_path):
-    path = tmp_path / "bad.mat"
-    header = mat_v5_bytes({})
-    path.write_bytes(header + (15).to_bytes(4, "little") + (8).to_bytes(4, "little") + b"notzlib!")
-    with pytest.raises(DataError, match="bad.mat"):
-        datasets.read_mat(path)
 
 
 def test_frey_without_ff_variable(tmp_path):
@@ -234,123 +155,15 @@ def test_frey_without_ff_variable(tmp_path):
 # --------------------------------------------------------------------------- downloads
 
 
-class _FileServer(http.server.ThreadingHTTPServer):
-    """Serves ``files`` (URL path -> bytes); anything else is a 404."""
-
-    def __init__(self, files: dict[str, bytes]):
-        super().__init__(("127.0.0.1", 0), _FileHandler)
-        self.files = files
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _FileHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = self.server.files.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        if self.path.startswith("/lying/"):  # promises more bytes than it sends
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body) + 1000))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-PAYLOAD = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
-PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
-PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
-
-
 @pytest.fixture
 def server():
-    files = {"/data/file.bin": PAYLOAD, "/lying/file.bin": PAYLOAD}
-    httpd = _FileServer(files)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with FileServer() as httpd:
+        yield httpd
 
 
 @pytest.fixture
 def refused_url() -> str:
-    """A localhost URL on a port nobody listens on (connection refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/file.bin"
-
-
-def test_download_good_file_with_progress(server, tmp_path):
-    calls = []
-    dest = tmp_path / "sub" / "file.bin"
-    result = download_file(
-        [server.url + "/data/file.bin"], dest, md5=PAYLOAD_MD5, sha256=PAYLOAD_SHA256,
-        progress=lambda done, total, name: calls.append((done, total, name)),
-    )
-    assert result == dest and dest.read_bytes() == PAYLOAD
-    size = len(PAYLOAD)
-    assert calls[0] == (0, size, "file.bin") and calls[-1] == (size, size, "file.bin")
-    assert [done for done, _, _ in calls] == sorted(done for done, _, _ in calls)
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["file.bin"]  # no temp file left
-
-
-@pytest.mark.parametrize("which", ["md5", "sha256"])
-def test_download_wrong_checksum_leaves_nothing(server, tmp_path, which):
-    wrong = "0" * (32 if which == "md5" else 64)
-    sums = {"md5": PAYLOAD_MD5, "sha256": PAYLOAD_SHA256, which: wrong}
-    with pytest.raises(DataError) as info:
-        download_file([server.url + "/data/file.bin"], tmp_path / "file.bin", **sums)
-    message = str(info.value)
-    assert "file.bin" in message and "expected " + "0" * 32 in message
-    assert (PAYLOAD_MD5 if which == "md5" else PAYLOAD_SHA256) in message  # what we got
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_404_and_refused(server, tmp_path, refused_url):
-    dead = server.url + "/data/missing.bin"
-    with pytest.raises(DataError) as info:
-        download_file([dead, refused_url], tmp_path / "file.bin", timeout=5)
-    message = str(info.value)
-    assert "file.bin" in message and dead in message and refused_url in message
-    assert "404" in message and "refused" in message.lower()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_falls_back_to_second_mirror(server, tmp_path, refused_url):
-    urls = [server.url + "/data/missing.bin", refused_url, server.url + "/data/file.bin"]
-    download_file(urls, tmp_path / "file.bin", md5=PAYLOAD_MD5, timeout=5)
-    assert (tmp_path / "file.bin").read_bytes() == PAYLOAD
-
-
-def test_download_truncated_body_is_an_error(server, tmp_path):
-    with pytest.raises(DataError, match="lying/file.bin"):
-        download_file([server.url + "/lying/file.bin"], tmp_path / "file.bin", timeout=5)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_cancel_midway(server, tmp_path):
-    cancel = threading.Event()
-
-    def cancel_after_first_chunk(done, total, name):
-        if done > 0:
-            cancel.set()
-
-    with pytest.raises(DataError, match="download cancelled"):
-        download_file([server.url + "/data/file.bin", server.url + "/data/file.bin"],
-                      tmp_path / "file.bin", progress=cancel_after_first_chunk, cancel=cancel)
-    assert list(tmp_path.iterdir()) == []
+    return file_server.refused_url()
 
 
 def test_load_dataset_downloads_from_env_mirror(server, tmp_path, monkeypatch, refused_url):
@@ -360,7 +173,7 @@ def test_load_dataset_downloads_from_env_mirror(server, tmp_path, monkeypatch, r
         "t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images, IDX_IMAGES_MAGIC)),
         "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels, IDX_LABELS_MAGIC)),
     }
-    server.files.update({f"/mirror/mnist/{name}": body for name, body in files.items()})
+    server.routes.update({f"/mirror/mnist/{name}": body for name, body in files.items()})
     tiny_files = tuple(
         datasets.RemoteFile(name, len(body), hashlib.md5(body).hexdigest(),
                             hashlib.sha256(body).hexdigest())
