@@ -203,6 +203,17 @@ def test_load_dataset_download_failure_says_what_to_do(tmp_path, monkeypatch, re
     assert not (tmp_path / "frey-face" / "frey_rawface.mat").exists()
 
 
+def test_load_dataset_refuses_a_mirror_file_of_another_size(server, tmp_path, monkeypatch):
+    """The registry's known size reaches the downloader: a wrong file is refused unread."""
+    server.routes["/frey/frey_rawface.mat"] = b"<html>a login page</html>"
+    spec = dataclasses.replace(DATASETS["frey-face"], base_urls=(server.url + "/frey/",))
+    monkeypatch.setitem(DATASETS, "frey-face", spec)
+    with pytest.raises(DataError) as info:
+        load_dataset("frey-face", data_dir=tmp_path)
+    assert "announces 25 bytes, but frey_rawface.mat is 1,100,584 bytes" in str(info.value)
+    assert list((tmp_path / "frey-face").iterdir()) == []
+
+
 def test_mirror_urls_env_first():
     spec = DATASETS["fashion-mnist"]
     urls = datasets.mirror_urls(spec, "t10k-labels-idx1-ubyte.gz")

@@ -7,14 +7,16 @@ the network.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import time
 
 import numpy as np
 import pytest
 
 import file_server
 from file_server import FileServer, Route
-from latentlab.core.download import DataError, download_file
+from latentlab.core.download import STALE_PART_SECONDS, DataError, download_file
 
 PAYLOAD = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
@@ -92,3 +94,124 @@ def test_download_cancel_midway(server, tmp_path):
         download_file([server.url + "/data/file.bin", server.url + "/data/file.bin"],
                       tmp_path / "file.bin", progress=cancel_after_first_chunk, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- slow and stalling servers
+
+
+def _cancel_when(event: threading.Event, cancel: threading.Event) -> None:
+    """Set ``cancel`` as soon as ``event`` is (from another thread, as the GUI does)."""
+    threading.Thread(target=lambda: event.wait(10) and cancel.set(), daemon=True).start()
+
+
+@pytest.mark.parametrize("where", ["mid-body", "before the headers"])
+def test_cancel_does_not_wait_for_a_stalled_server(tmp_path, where):
+    """The server sends part of the body (or nothing) and then holds the connection open. Cancel
+    must end the download while the server still holds it, i.e. without waiting for the server."""
+    route = Route(PAYLOAD, hold_after=1000) if where == "mid-body" else \
+        Route(PAYLOAD, hold_before_headers=True)
+    cancel = threading.Event()
+    with FileServer({"/stall/file.bin": route}) as server:
+        _cancel_when(server.holding, cancel)
+        with pytest.raises(DataError, match="download cancelled"):
+            download_file([server.url + "/stall/file.bin"], tmp_path / "file.bin", cancel=cancel)
+        assert server.holding.is_set() and not server.hold_timed_out.is_set()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancel_does_not_wait_for_a_trickling_server(tmp_path):
+    cancel = threading.Event()
+    with FileServer({"/slow/file.bin": Route(PAYLOAD[:100], trickle_s=0.5)}) as server:
+        with pytest.raises(DataError, match="download cancelled"):
+            download_file([server.url + "/slow/file.bin"], tmp_path / "file.bin", cancel=cancel,
+                          progress=lambda done, total, name: done > 0 and cancel.set())
+        assert len(server.requests) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_trickling_server_fails_the_low_speed_limit(tmp_path):
+    with FileServer({"/slow/file.bin": Route(PAYLOAD[:200], trickle_s=0.05)}) as server:
+        url = server.url + "/slow/file.bin"
+        with pytest.raises(DataError) as info:
+            download_file([url], tmp_path / "file.bin", low_speed_bytes=1000, low_speed_seconds=0.3)
+    message = str(info.value)
+    assert url in message and "file.bin" in message
+    assert "too slow" in message and "1,000 bytes per 0.3 s" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_server_that_never_answers_fails_the_low_speed_limit_then_the_next_mirror_works(tmp_path):
+    routes = {"/silent/file.bin": Route(PAYLOAD, hold_before_headers=True), "/ok/file.bin": PAYLOAD}
+    with FileServer(routes) as server:
+        dest = download_file([server.url + "/silent/file.bin", server.url + "/ok/file.bin"],
+                             tmp_path / "file.bin", sha256=PAYLOAD_SHA256,
+                             low_speed_bytes=1, low_speed_seconds=0.3)
+        assert not server.hold_timed_out.is_set()
+    assert dest.read_bytes() == PAYLOAD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.bin"]
+
+
+def test_a_slow_server_above_the_limit_is_fine(tmp_path):
+    body = PAYLOAD[:20]
+    with FileServer({"/slow/file.bin": Route(body, trickle_s=0.01)}) as server:
+        dest = download_file([server.url + "/slow/file.bin"], tmp_path / "file.bin",
+                             sha256=hashlib.sha256(body).hexdigest(),
+                             low_speed_bytes=1, low_speed_seconds=5)
+    assert dest.read_bytes() == body
+
+
+# --------------------------------------------------------------------------- known sizes
+
+
+def test_a_content_length_other_than_the_known_size_is_refused_before_the_body(tmp_path):
+    with FileServer({"/big/file.bin": Route(PAYLOAD, hold_after=0)}) as server:
+        with pytest.raises(DataError) as info:
+            download_file([server.url + "/big/file.bin"], tmp_path / "file.bin", size=1000)
+        assert not server.hold_timed_out.is_set()  # refused without waiting for the body
+    message = str(info.value)
+    assert f"announces {len(PAYLOAD):,} bytes" in message and "file.bin is 1,000 bytes" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_body_without_content_length_stops_at_the_known_size(tmp_path):
+    with FileServer({"/endless/file.bin": Route(PAYLOAD, content_length=None)}) as server:
+        with pytest.raises(DataError, match="more than the 1,000 bytes file.bin has"):
+            download_file([server.url + "/endless/file.bin"], tmp_path / "file.bin", size=1000)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_body_without_content_length_of_the_known_size_downloads(tmp_path):
+    calls = []
+    with FileServer({"/plain/file.bin": Route(PAYLOAD, content_length=None)}) as server:
+        download_file([server.url + "/plain/file.bin"], tmp_path / "file.bin", size=len(PAYLOAD),
+                      sha256=PAYLOAD_SHA256, progress=lambda *call: calls.append(call))
+    assert (tmp_path / "file.bin").read_bytes() == PAYLOAD
+    assert calls[0] == (0, len(PAYLOAD), "file.bin")  # the known size stands in for the header
+
+
+def test_a_body_without_content_length_shorter_than_the_known_size_is_an_error(tmp_path):
+    with FileServer({"/short/file.bin": Route(PAYLOAD[:500], content_length=None)}) as server:
+        with pytest.raises(DataError, match="closed after 500 of 1,000|500 of 1000"):
+            download_file([server.url + "/short/file.bin"], tmp_path / "file.bin", size=1000)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- stale part files
+
+
+def test_stale_part_files_are_removed_by_the_next_download(server, tmp_path):
+    def part(name: str, age_s: float):
+        path = tmp_path / name
+        path.write_bytes(b"half a file")
+        os.utime(path, (time.time() - age_s, time.time() - age_s))
+        return path
+
+    killed = part(".file.bin.k1ll3d_x.part", 2 * STALE_PART_SECONDS)  # a download killed long ago
+    other_killed = part(".t10k.gz.abcdefgh.part", 2 * STALE_PART_SECONDS)
+    live = part(".other.bin.l1ve0000.part", 10)  # another process is writing it now
+    users = [part("notes.part", 2 * STALE_PART_SECONDS), part(".notes.part", 2 * STALE_PART_SECONDS)]
+
+    download_file([server.url + "/data/file.bin"], tmp_path / "file.bin", sha256=PAYLOAD_SHA256)
+
+    assert not killed.exists() and not other_killed.exists()
+    assert live.exists() and all(p.exists() for p in users)

@@ -319,7 +319,8 @@ def _ensure_file(spec, remote: RemoteFile, folder: Path, data_dir, download, pro
         raise DataError(_missing_message(spec, path, data_dir, "Downloading is turned off."))
     try:
         download_file(
-            mirror_urls(spec, remote.name), path, remote.md5, remote.sha256, progress, cancel
+            mirror_urls(spec, remote.name), path, remote.md5, remote.sha256, progress, cancel,
+            size=remote.size,
         )
     except DataError as exc:
         if cancel is not None and cancel.is_set():
