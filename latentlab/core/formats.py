@@ -8,7 +8,9 @@ gives a clear message rather than a numpy reshape error.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -18,7 +20,16 @@ import numpy as np
 
 from latentlab.core.download import DataError
 
-__all__ = ["IDX_IMAGES_MAGIC", "IDX_LABELS_MAGIC", "read_idx", "read_mat"]
+__all__ = ["IDX_IMAGES_MAGIC", "IDX_LABELS_MAGIC", "MAX_DECOMPRESSED_BYTES", "read_idx", "read_mat"]
+
+
+# --------------------------------------------------------------------------- limits
+
+#: The most one data file may decompress to: 256 MiB, five times the largest built-in file
+#: (Fashion-MNIST's training images, 47 MB). Readers decompress only as much as a file's own
+#: header promises, and refuse a promise above this before decompressing it, so a small
+#: "decompression bomb" (a 2 MB gzip of 4 GB of zeros) costs a few bytes of memory, not 4 GB.
+MAX_DECOMPRESSED_BYTES = 256 * 2**20
 
 
 # --------------------------------------------------------------------------- IDX format
@@ -27,40 +38,66 @@ IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
 IDX_LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
 
 
-def read_idx(path: str | os.PathLike, expected_magic: int) -> np.ndarray:
+def read_idx(
+    path: str | os.PathLike, expected_magic: int, max_bytes: int = MAX_DECOMPRESSED_BYTES
+) -> np.ndarray:
     """Read a gzip-compressed IDX file of unsigned bytes, validating header and length.
 
     IDX: big-endian uint32 magic (0x00 0x00 dtype ndim), one uint32 per dimension, then the
-    data in row-major order.
+    data in row-major order. The header is decompressed first; then exactly the bytes it
+    promises (at most ``max_bytes`` in all), and one more to make sure nothing follows.
     """
     path = Path(path)
-    raw = _gunzip(path)
     ndim = expected_magic & 0xFF
     header_bytes = 4 + 4 * ndim
-    if len(raw) < header_bytes:
-        raise DataError(f"{path} is too short to be an IDX file ({len(raw)} bytes).")
-    magic = struct.unpack_from(">I", raw)[0]
-    if magic != expected_magic:
-        raise DataError(
-            f"{path} is not the expected IDX file: magic number {magic} (0x{magic:08x}), "
-            f"expected {expected_magic} (0x{expected_magic:08x})."
-        )
-    dims = struct.unpack_from(f">{ndim}I", raw, 4)
-    expected_bytes = header_bytes + int(np.prod(dims))
-    if len(raw) != expected_bytes:
-        raise DataError(
-            f"{path} has {len(raw) - header_bytes} data bytes, but its header "
-            f"{dims} promises {expected_bytes - header_bytes}. The file is truncated or corrupt."
-        )
-    return np.frombuffer(raw, np.uint8, offset=header_bytes).reshape(dims)
+    with _open_gzip(path) as stream:
+        header = _read(stream, header_bytes, path)
+        if len(header) < header_bytes:
+            raise DataError(f"{path} is too short to be an IDX file ({len(header)} bytes).")
+        magic = struct.unpack_from(">I", header)[0]
+        if magic != expected_magic:
+            raise DataError(
+                f"{path} is not the expected IDX file: magic number {magic} (0x{magic:08x}), "
+                f"expected {expected_magic} (0x{expected_magic:08x})."
+            )
+        dims = struct.unpack_from(f">{ndim}I", header, 4)
+        data_bytes = math.prod(dims)
+        if header_bytes + data_bytes > max_bytes:
+            raise DataError(
+                f"{path}: its header {dims} promises {data_bytes:,} bytes of data, more than "
+                f"the {max_bytes:,} latentlab reads from one file. It is corrupt or not a data "
+                "set file; nothing was decompressed."
+            )
+        data = _read(stream, data_bytes, path)
+        if len(data) != data_bytes:
+            raise DataError(
+                f"{path} has {len(data)} data bytes, but its header {dims} promises "
+                f"{data_bytes}. The file is truncated or corrupt."
+            )
+        if _read(stream, 1, path):
+            raise DataError(
+                f"{path} holds more data than its header {dims} promises ({data_bytes:,} bytes); "
+                "reading stopped there. The file is corrupt."
+            )
+    return np.frombuffer(data, np.uint8).reshape(dims)
 
 
-def _gunzip(path: Path) -> bytes:
+@contextlib.contextmanager
+def _open_gzip(path: Path):
     try:
-        with gzip.open(path, "rb") as stream:
-            return stream.read()
+        stream = gzip.open(path, "rb")
     except FileNotFoundError:
         raise DataError(f"Missing data file: {path}") from None
+    except OSError as exc:
+        raise DataError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    with stream:
+        yield stream
+
+
+def _read(stream, count: int, path: Path) -> bytes:
+    """Up to ``count`` decompressed bytes (gzip decompresses no more than it is asked for)."""
+    try:
+        return stream.read(count)
     except (OSError, EOFError, zlib.error) as exc:
         # gzip raises BadGzipFile (an OSError) for bad headers and EOFError for truncation.
         raise DataError(f"{path} is not a valid gzip file or is truncated ({exc}).") from exc
@@ -106,39 +143,74 @@ class _MatFormatError(Exception):
     """Internal: malformed MAT data; turned into a DataError naming the file."""
 
 
-def read_mat(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def read_mat(path: str | os.PathLike, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> dict[str, np.ndarray]:
     """Read the numeric arrays of a MATLAB v5/v7 MAT-file (no scipy needed).
 
     Returns {variable name: array} in MATLAB's shape. Variables of other kinds (cells,
     structs, sparse, char, objects) are skipped. Not supported: v7.3 files (HDF5).
+    The file plus everything its compressed variables inflate to is at most ``max_bytes``.
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DataError(
+                f"{path} is {size:,} bytes, more than the {max_bytes:,} latentlab reads from "
+                "one file; it is not the expected MAT-file."
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"Missing data file: {path}") from None
     except OSError as exc:
         raise DataError(f"Cannot read {path}: {exc.strerror or exc}") from exc
     try:
-        return _parse_mat(data)
+        return _parse_mat(data, max_bytes - len(data))
     except (_MatFormatError, struct.error, ValueError, zlib.error) as exc:
         raise DataError(f"{path} is not a readable MATLAB v5 MAT-file: {exc}") from exc
 
 
-def _parse_mat(data: bytes) -> dict[str, np.ndarray]:
+def _parse_mat(data: bytes, inflate_budget: int) -> dict[str, np.ndarray]:
     order = _mat_byte_order(data)
     variables: dict[str, np.ndarray] = {}
     position = _MAT_HEADER_BYTES
     while position < len(data):
         data_type, payload, position = _next_element(data, position, order)
         if data_type == _MI_COMPRESSED:
-            inner_type, inner_payload, _ = _next_element(zlib.decompress(payload), 0, order)
-            data_type, payload = inner_type, inner_payload
+            inflated = _inflate_element(payload, order, inflate_budget)
+            inflate_budget -= len(inflated)
+            data_type, payload, _ = _next_element(inflated, 0, order)
         if data_type == _MI_MATRIX:
             variable = _parse_matrix(payload, order)
             if variable is not None:
                 variables[variable[0]] = variable[1]
     return variables
+
+
+def _inflate_element(payload: bytes, order: str, budget: int) -> bytes:
+    """Inflate an miCOMPRESSED payload: its 8-byte tag first, then only the bytes the tag counts.
+
+    Refuses a tag counting more than ``budget`` before inflating it, and a stream that holds
+    more than its tag counts (so a zlib bomb is never inflated beyond the tag's promise).
+    """
+    inflater = zlib.decompressobj()
+    tag = inflater.decompress(payload, 8)
+    if len(tag) < 8:
+        raise _MatFormatError("a compressed variable ends inside its tag")
+    first_word, second_word = struct.unpack(f"{order}II", tag)
+    # A small data element (see above) is all in its 8-byte tag.
+    body_bytes = 0 if first_word >> 16 else _round_up_to_8(second_word)
+    if 8 + body_bytes > budget:
+        raise _MatFormatError(
+            f"a compressed variable claims {second_word:,} bytes, more than the "
+            f"{max(budget, 0):,} left of the limit of what latentlab reads from one file"
+        )
+    body = inflater.decompress(inflater.unconsumed_tail, body_bytes) if body_bytes else b""
+    if inflater.decompress(inflater.unconsumed_tail, 1):  # max_length=1: one byte at most
+        raise _MatFormatError(
+            f"a compressed variable inflates to more than the {8 + body_bytes:,} bytes its tag "
+            "counts; reading stopped there"
+        )
+    return tag + body
 
 
 def _mat_byte_order(data: bytes) -> str:
