@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +27,13 @@ from dataset_files import (
     idx_bytes,
     mat_v5_bytes,
     read_samples,
+    record_checksum,
     write_frey_mat,
     write_idx_gz,
     write_mnist_layout,
 )
 from file_server import FileServer
-from latentlab.core import datasets
+from latentlab.core import checksums, datasets
 from latentlab.core.data import (
     DATASETS,
     DataError,
@@ -39,7 +41,6 @@ from latentlab.core.data import (
     ImageDataset,
     binarize,
     data_root,
-    download_file,
     load_dataset,
     load_image_folder,
     split_train_val,
@@ -117,13 +118,111 @@ def test_registry_lists_files_checksums_and_mirrors():
     assert DATASETS["mnist"].files_for("train")[0].md5 == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
 
 
+# --------------------------------------------------------------------------- checksums on load
+
+
+def _flip_one_pixel(path: Path) -> None:
+    """Rewrite an IDX .gz with one data byte changed: still a valid gzip and a valid IDX file."""
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[-1] ^= 0x01
+    before = path.stat().st_mtime_ns
+    path.write_bytes(gzip.compress(bytes(raw)))
+    # A damaged copy is written later than the good one; made explicit, since two writes in a row
+    # can share one tick of the file system's clock.
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+@pytest.fixture
+def mnist_root(tmp_path) -> Path:
+    images, labels = read_samples("mnist")
+    write_mnist_layout(tmp_path / "mnist", images, labels)
+    return tmp_path
+
+
+@pytest.fixture
+def hash_count(monkeypatch) -> list[Path]:
+    """The files hashed (really read and hashed, not remembered) from now on."""
+    hashed = []
+    real = checksums._hash_file
+
+    def counting(path):
+        hashed.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(checksums, "_hash_file", counting)
+    monkeypatch.setattr(checksums, "_known", {})  # as in a fresh process
+    return hashed
+
+
+def test_a_bit_flip_in_a_listed_file_is_caught_on_load(mnist_root):
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)  # fine, and remembered
+    path = mnist_root / "mnist/train-images-idx3-ubyte.gz"
+    _flip_one_pixel(path)
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    message = str(info.value)
+    assert f"Damaged data file {path}" in message and "SHA-256" in message
+    assert str(mnist_root / "SHA256SUMS") in message and "replace it with a good copy" in message
+
+
+def test_a_bit_flip_in_a_publisher_file_is_caught_on_load(mnist_root, monkeypatch):
+    """Without a SHA256SUMS list, files are checked against the registry (the publisher's sums)."""
+    (mnist_root / "SHA256SUMS").unlink()
+    folder = mnist_root / "mnist"
+    sums = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.gz")}
+    files = {split: tuple(dataclasses.replace(f, sha256=sums[f.name]) for f in DATASETS["mnist"].files_for(split))
+             for split in ("train", "test")}
+    monkeypatch.setitem(DATASETS, "mnist", dataclasses.replace(DATASETS["mnist"], files=files))
+    assert len(load_dataset("mnist", "test", data_dir=mnist_root, download=False)) == 100
+    _flip_one_pixel(folder / "t10k-images-idx3-ubyte.gz")
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", "test", data_dir=mnist_root, download=False)
+    message = str(info.value)
+    assert "t10k-images-idx3-ubyte.gz" in message and "the publisher's is " + sums["t10k-images-idx3-ubyte.gz"] in message
+    assert "delete it so that latentlab downloads it again" in message
+    assert DATASETS["mnist"].base_urls[0] + "t10k-images-idx3-ubyte.gz" in message
+
+
+def test_the_real_registry_refuses_the_tiny_files_without_a_list(mnist_root):
+    (mnist_root / "SHA256SUMS").unlink()
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*the publisher's is 440fcabf"):
+        load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+
+
+def test_data_root_files_are_hashed_once_not_on_every_load(mnist_root, hash_count, monkeypatch):
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    assert sorted(p.name for p in hash_count) == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    hash_count.clear()
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    assert hash_count == []  # remembered in this process
+    monkeypatch.setattr(checksums, "_known", {})  # a new process: the stamps remember
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    assert hash_count == []
+    assert (mnist_root / "mnist/.train-images-idx3-ubyte.gz.verified").is_file()
+    labels = mnist_root / "mnist/train-labels-idx1-ubyte.gz"
+    os.utime(labels, ns=(labels.stat().st_mtime_ns + 10**9,) * 2)  # touched: hashed again
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    assert hash_count == [labels]
+
+
+def test_a_read_only_data_root_hashes_once_per_process(mnist_root, hash_count, monkeypatch):
+    def read_only(target, text):
+        raise PermissionError(13, "Read-only file system", str(target))
+
+    monkeypatch.setattr(checksums, "_write_atomically", read_only)
+    load_dataset("mnist", "test", data_dir=mnist_root, download=False)
+    load_dataset("mnist", "test", data_dir=mnist_root, download=False)
+    assert len(hash_count) == 2  # each of the two files once
+    assert not list((mnist_root / "mnist").glob(".*"))  # no stamp, no temporary file
+
+
 # --------------------------------------------------------------------------- MNIST layout
 
 
 def test_image_and_label_counts_must_match(tmp_path):
     images, labels = read_samples("mnist")
     write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    write_idx_gz(tmp_path / "mnist/train-labels-idx1-ubyte.gz", labels[:99], IDX_LABELS_MAGIC)
+    record_checksum(write_idx_gz(tmp_path / "mnist/train-labels-idx1-ubyte.gz", labels[:99], IDX_LABELS_MAGIC))
     with pytest.raises(DataError, match="100 images.*99 labels"):
         load_dataset("mnist", data_dir=tmp_path, download=False)
 
@@ -148,6 +247,7 @@ def test_frey_without_ff_variable(tmp_path):
     path = tmp_path / "frey-face/frey_rawface.mat"
     path.parent.mkdir()
     path.write_bytes(mat_v5_bytes({"faces": np.zeros((560, 2), np.uint8)}))
+    record_checksum(path)
     with pytest.raises(DataError, match="no variable 'ff'"):
         load_dataset("frey-face", data_dir=tmp_path, download=False)
 
@@ -189,7 +289,8 @@ def test_load_dataset_downloads_from_env_mirror(server, tmp_path, monkeypatch, r
                       progress=lambda done, total, name: seen.append(name))
 
     assert len(ds) == 100 and torch.equal(ds.labels, torch.from_numpy(labels))
-    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(files)
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(
+        [*files, *(f".{name}.verified" for name in files)])  # stamps: not hashed again on the next load
     assert set(seen) == set(files)
 
 

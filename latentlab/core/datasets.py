@@ -8,6 +8,15 @@ Files live under a *data root*, laid out exactly as the publishers named them::
 
 A missing file is downloaded (checksum-verified) into that layout unless downloading is off.
 The file formats themselves (IDX, MAT) are read by :mod:`latentlab.core.formats`.
+
+Every file is checked against its SHA-256 each time it is loaded, not only when downloaded, so a
+damaged file gives a clear error instead of training silently; the hash is computed once and
+remembered while the file is unchanged (:mod:`latentlab.core.checksums`), so loading stays fast.
+The expected hash is the publisher's (the registry below), unless the data root has a
+``SHA256SUMS`` list (the format of ``sha256sum``, paths relative to the root, e.g.
+``mnist/train-images-idx3-ubyte.gz``) naming the file: then the listed hash is expected. That is
+how a data root of one's own (a subset, the test suite's tiny copy) declares its files, and still
+has every one of them checked.
 """
 
 from __future__ import annotations
@@ -21,10 +30,12 @@ import numpy as np
 import platformdirs
 import torch
 
+from latentlab.core.checksums import file_sha256, read_sha256sums, remember_sha256
 from latentlab.core.download import DataError, ProgressCallback, download_file
 from latentlab.core.formats import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx, read_mat
 
 __all__ = [
+    "CHECKSUMS_FILE",
     "DATASETS",
     "DatasetSpec",
     "FREY_TEST_COUNT",
@@ -182,6 +193,7 @@ DATASETS: dict[str, DatasetSpec] = {
 
 DATA_ENV_VAR = "LATENTLAB_DATA"
 MIRRORS_ENV_VAR = "LATENTLAB_MIRRORS"
+CHECKSUMS_FILE = "SHA256SUMS"  # at the data root: a data root's own list of its files' SHA-256s
 
 
 def data_root(data_dir: str | os.PathLike | None = None) -> Path:
@@ -311,10 +323,14 @@ def _lookup(name: str) -> DatasetSpec:
 
 
 def _ensure_file(spec, remote: RemoteFile, folder: Path, data_dir, download, progress, cancel):
-    """Make sure ``folder/remote.name`` exists, downloading it if allowed."""
+    """Make sure ``folder/remote.name`` exists and is the expected file, downloading it if allowed."""
     path = folder / remote.name
-    if path.is_file():
-        return
+    if not path.is_file():
+        _download(spec, remote, path, data_dir, download, progress, cancel)
+    _verify(spec, remote, path)
+
+
+def _download(spec, remote: RemoteFile, path: Path, data_dir, download, progress, cancel):
     if not download:
         raise DataError(_missing_message(spec, path, data_dir, "Downloading is turned off."))
     try:
@@ -326,6 +342,33 @@ def _ensure_file(spec, remote: RemoteFile, folder: Path, data_dir, download, pro
         if cancel is not None and cancel.is_set():
             raise
         raise DataError(_missing_message(spec, path, data_dir, str(exc))) from exc
+    remember_sha256(path, remote.sha256)  # download_file checked it: no need to hash it again
+
+
+def _verify(spec: DatasetSpec, remote: RemoteFile, path: Path) -> None:
+    """Raise a DataError saying what to do if ``path`` does not hash to what is expected of it."""
+    root = path.parent.parent
+    listed = read_sha256sums(root / CHECKSUMS_FILE).get(f"{spec.name}/{remote.name}")
+    expected = listed or remote.sha256
+    if file_sha256(path) == expected:
+        return
+    got = file_sha256(path, fresh=True)  # before calling it damaged: not a stale remembered hash
+    if got == expected:
+        return
+    if listed:
+        source = f"the one listed for it in {root / CHECKSUMS_FILE}"
+        fix = (f"replace it with a good copy, or, if it was changed on purpose, put its new "
+               f"SHA-256 in {root / CHECKSUMS_FILE}")
+    else:
+        source = "the publisher's"
+        fix = (f"delete it so that latentlab downloads it again, or copy it again from the publisher "
+               f"({spec.base_urls[0]}{remote.name})")
+    raise DataError(
+        f"Damaged data file {path} ({spec.title}): its SHA-256 is {got}, "
+        f"but {source} is {expected}. The file is damaged or not the expected one, and "
+        f"training on it would silently use wrong data.\n"
+        f"To fix: {fix}."
+    )
 
 
 def _missing_message(spec: DatasetSpec, path: Path, data_dir, reason: str) -> str:
