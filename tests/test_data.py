@@ -36,6 +36,7 @@ from file_server import FileServer
 from latentlab.core import checksums, datasets
 from latentlab.core.data import (
     DATASETS,
+    IMAGE_SUFFIXES,
     DataError,
     DataWarning,
     ImageDataset,
@@ -429,6 +430,16 @@ def test_image_folder_auto_inverts_dark_ink_on_paper_only(tmp_path):
     face = load_image_folder(SAMPLES_DIR / "frey-face" / "face_0000.png", image_shape=(1, 28, 20))
     original = np.array(Image.open(SAMPLES_DIR / "frey-face" / "face_0000.png"))
     assert torch.equal(face.images[0, 0], torch.from_numpy(original))  # photos stay as they are
+
+
+def test_image_folder_reads_every_supported_suffix(tmp_path):
+    digits, _ = read_samples("mnist")
+    for i, suffix in enumerate(IMAGE_SUFFIXES):
+        _save(tmp_path / f"{i}{suffix}", digits[i])
+    (tmp_path / "drawing.eps").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n")  # not an image suffix
+    ds = load_image_folder(tmp_path, invert=False)
+    assert len(ds) == len(IMAGE_SUFFIXES) == 8
+    assert torch.equal(ds.images[0, 0], torch.from_numpy(digits[0]))
 
 
 def test_image_folder_errors(tmp_path):
