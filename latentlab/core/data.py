@@ -5,9 +5,11 @@ Everything other code needs is importable from here::
     from latentlab.core.data import (DataError, ImageDataset, load_dataset, load_image_folder,
         data_root, download_file, DATASETS, binarize, to_float, split_train_val)
 
-The built-in data sets and their file formats live in :mod:`latentlab.core.datasets`, the
-safe downloader in :mod:`latentlab.core.download`. This module adds loading a folder of the
-user's own images and the small conversions the trainer applies to every batch.
+The built-in data sets live in :mod:`latentlab.core.datasets`, their file formats in
+:mod:`latentlab.core.formats`, the checks of files on disk in :mod:`latentlab.core.checksums`,
+the safe downloader in :mod:`latentlab.core.download`, and the reading of one image file in
+:mod:`latentlab.core.images`. This module adds loading a folder of the user's own images and
+the small conversions the trainer applies to every batch.
 """
 
 from __future__ import annotations
