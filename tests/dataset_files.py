@@ -1,13 +1,19 @@
 """Test-only writers for the data set file formats, and a reader for the sample PNGs.
 
-Used by conftest.py to build a tiny data root from resources/samples, and by test_data.py
-to make deliberately broken files. The writers follow the published formats independently of
-latentlab's readers, so a round trip checks the reader against the format, not against itself.
+Used by conftest.py to build a tiny data root from resources/samples, and by test_data.py and
+test_formats.py to make deliberately broken files. The layout writers (`write_mnist_layout`,
+`write_frey_mat`) also list what they write in the data root's SHA256SUMS, as a data root of
+one's own must (latentlab checks every file it loads against the publisher's checksum or that
+list); a test that rewrites a file on purpose calls `record_checksum` itself.
+
+The writers follow the published formats independently of latentlab's readers, so a round trip
+checks the reader against the format, not against itself.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 import struct
 import zlib
@@ -21,6 +27,24 @@ SAMPLES_DIR = REPO_ROOT / "resources" / "samples"
 
 IDX_IMAGES_MAGIC = 2051
 IDX_LABELS_MAGIC = 2049
+
+
+# --------------------------------------------------------------------------- checksum list
+
+
+def record_checksum(path: Path) -> Path:
+    """List ``<root>/<set>/<file>`` with its SHA-256 in ``<root>/SHA256SUMS`` (sha256sum format).
+
+    ``path`` is a file in a data set folder of a data root; an existing line for it is replaced.
+    """
+    root = path.parent.parent
+    name = f"{path.parent.name}/{path.name}"
+    sums_path = root / "SHA256SUMS"
+    lines = sums_path.read_text().splitlines() if sums_path.exists() else []
+    lines = [line for line in lines if line.split("  ", 1)[-1] != name]
+    lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {name}")
+    sums_path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 # --------------------------------------------------------------------------- sample PNGs
@@ -60,10 +84,10 @@ def write_idx_gz(path: Path, array: np.ndarray, magic: int) -> Path:
 
 
 def write_mnist_layout(folder: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    """The four MNIST-named files, with the same images for train and t10k."""
+    """The four MNIST-named files, with the same images for train and t10k, listed in SHA256SUMS."""
     for prefix in ("train", "t10k"):
-        write_idx_gz(folder / f"{prefix}-images-idx3-ubyte.gz", images, IDX_IMAGES_MAGIC)
-        write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", labels, IDX_LABELS_MAGIC)
+        record_checksum(write_idx_gz(folder / f"{prefix}-images-idx3-ubyte.gz", images, IDX_IMAGES_MAGIC))
+        record_checksum(write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", labels, IDX_LABELS_MAGIC))
 
 
 # --------------------------------------------------------------------------- MAT v5
@@ -108,8 +132,8 @@ def mat_v5_bytes(
 
 
 def write_frey_mat(path: Path, faces: np.ndarray, compress: bool = False) -> Path:
-    """frey_rawface.mat layout: variable ``ff`` (560, N), one 28x20 face per column."""
+    """frey_rawface.mat layout: variable ``ff`` (560, N), one 28x20 face per column; in SHA256SUMS."""
     ff = faces.reshape(len(faces), -1).T
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(mat_v5_bytes({"ff": ff}, compress=compress))
-    return path
+    return record_checksum(path)

@@ -107,3 +107,22 @@ def vanished_path(folder: Path) -> Path:
     path.write_bytes(sample().read_bytes())
     path.unlink()
     return path
+
+
+def write_eps_named_png(folder: Path) -> Path:
+    """A PostScript (EPS) drawing saved under a .png name: Pillow would hand it to Ghostscript."""
+    path = folder / "drawing.png"
+    path.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n%%EndComments\n"
+                     b"newpath 4 4 moveto 24 24 lineto stroke\nshowpage\n%%EOF\n")
+    return path
+
+
+def write_in_format(folder: Path, pillow_format: str, name: str, **options) -> tuple[Path, np.ndarray]:
+    """A real digit saved by Pillow in ``pillow_format`` under ``name``; returns (path, 8-bit original)."""
+    original = np.asarray(Image.open(sample()).convert("L"))
+    image = Image.fromarray(original)
+    if pillow_format == "ICO":
+        image = image.convert("RGBA")
+    path = folder / name
+    image.save(path, format=pillow_format, **options)
+    return path, original

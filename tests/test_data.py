@@ -1,7 +1,8 @@
-"""Tests for latentlab.core.data: loading, file formats, downloading, conversions.
+"""Tests for latentlab.core.data and .datasets: the registry, loading, conversions, image folders.
 
 No internet and no shared data: the data sets are the tiny ones built from resources/samples
-(see conftest.py), and downloads go to a local HTTP server on 127.0.0.1.
+(see conftest.py), and downloads go to a local HTTP server on 127.0.0.1 (tests/file_server.py).
+The file formats are tested in test_formats.py, the downloader in test_download.py.
 """
 
 from __future__ import annotations
@@ -9,10 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
-import http.server
-import socket
-import threading
-import zlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
+import file_server
 from dataset_files import (
     IDX_IMAGES_MAGIC,
     IDX_LABELS_MAGIC,
@@ -28,19 +27,21 @@ from dataset_files import (
     idx_bytes,
     mat_v5_bytes,
     read_samples,
+    record_checksum,
     write_frey_mat,
     write_idx_gz,
     write_mnist_layout,
 )
-from latentlab.core import datasets
+from file_server import FileServer
+from latentlab.core import checksums, datasets
 from latentlab.core.data import (
     DATASETS,
+    IMAGE_SUFFIXES,
     DataError,
     DataWarning,
     ImageDataset,
     binarize,
     data_root,
-    download_file,
     load_dataset,
     load_image_folder,
     split_train_val,
@@ -118,75 +119,120 @@ def test_registry_lists_files_checksums_and_mirrors():
     assert DATASETS["mnist"].files_for("train")[0].md5 == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
 
 
-# --------------------------------------------------------------------------- IDX parsing
+# --------------------------------------------------------------------------- checksums on load
 
 
-def test_idx_bad_magic(tmp_path):
+def _flip_one_pixel(path: Path) -> None:
+    """Rewrite an IDX .gz with one data byte changed: still a valid gzip and a valid IDX file."""
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[-1] ^= 0x01
+    before = path.stat().st_mtime_ns
+    path.write_bytes(gzip.compress(bytes(raw)))
+    # A damaged copy is written later than the good one; made explicit, since two writes in a row
+    # can share one tick of the file system's clock.
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+@pytest.fixture
+def mnist_root(tmp_path) -> Path:
     images, labels = read_samples("mnist")
-    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    write_idx_gz(tmp_path / "mnist/train-images-idx3-ubyte.gz", images, IDX_LABELS_MAGIC + 7)
-    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*magic"):
-        load_dataset("mnist", data_dir=tmp_path, download=False)
+    write_mnist_layout(tmp_path / "mnist", images, labels)
+    return tmp_path
 
 
-def test_idx_truncated_gzip(tmp_path):
-    images, labels = read_samples("mnist")
-    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    path = tmp_path / "mnist/train-images-idx3-ubyte.gz"
-    path.write_bytes(path.read_bytes()[:500])
-    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*(gzip|truncated)"):
-        load_dataset("mnist", data_dir=tmp_path, download=False)
+@pytest.fixture
+def hash_count(monkeypatch) -> list[Path]:
+    """The files hashed (really read and hashed, not remembered) from now on."""
+    hashed = []
+    real = checksums._hash_file
+
+    def counting(path):
+        hashed.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(checksums, "_hash_file", counting)
+    monkeypatch.setattr(checksums, "_known", {})  # as in a fresh process
+    return hashed
 
 
-def test_idx_not_gzip_at_all(tmp_path):
-    images, labels = read_samples("mnist")
-    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    (tmp_path / "mnist/train-labels-idx1-ubyte.gz").write_bytes(b"<html>Not found</html>")
-    with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz"):
-        load_dataset("mnist", data_dir=tmp_path, download=False)
+def test_a_bit_flip_in_a_listed_file_is_caught_on_load(mnist_root):
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)  # fine, and remembered
+    path = mnist_root / "mnist/train-images-idx3-ubyte.gz"
+    _flip_one_pixel(path)
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    message = str(info.value)
+    assert f"Damaged data file {path}" in message and "SHA-256" in message
+    assert str(mnist_root / "SHA256SUMS") in message and "replace it with a good copy" in message
 
 
-def test_idx_header_promises_more_than_the_data(tmp_path):
-    images, labels = read_samples("mnist")
-    write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    short = idx_bytes(images, IDX_IMAGES_MAGIC)[:-28]  # one image row missing
-    (tmp_path / "mnist/train-images-idx3-ubyte.gz").write_bytes(gzip.compress(short))
-    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*truncated"):
-        load_dataset("mnist", data_dir=tmp_path, download=False)
+def test_a_bit_flip_in_a_publisher_file_is_caught_on_load(mnist_root, monkeypatch):
+    """Without a SHA256SUMS list, files are checked against the registry (the publisher's sums)."""
+    (mnist_root / "SHA256SUMS").unlink()
+    folder = mnist_root / "mnist"
+    sums = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.gz")}
+    files = {split: tuple(dataclasses.replace(f, sha256=sums[f.name]) for f in DATASETS["mnist"].files_for(split))
+             for split in ("train", "test")}
+    monkeypatch.setitem(DATASETS, "mnist", dataclasses.replace(DATASETS["mnist"], files=files))
+    assert len(load_dataset("mnist", "test", data_dir=mnist_root, download=False)) == 100
+    _flip_one_pixel(folder / "t10k-images-idx3-ubyte.gz")
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", "test", data_dir=mnist_root, download=False)
+    message = str(info.value)
+    assert "t10k-images-idx3-ubyte.gz" in message and "the publisher's is " + sums["t10k-images-idx3-ubyte.gz"] in message
+    assert "delete it so that latentlab downloads it again" in message
+    assert DATASETS["mnist"].base_urls[0] + "t10k-images-idx3-ubyte.gz" in message
+
+
+def test_the_real_registry_refuses_the_tiny_files_without_a_list(mnist_root):
+    (mnist_root / "SHA256SUMS").unlink()
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz.*the publisher's is 440fcabf"):
+        load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+
+
+def test_data_root_files_are_hashed_once_not_on_every_load(mnist_root, hash_count, monkeypatch):
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    assert sorted(p.name for p in hash_count) == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+    hash_count.clear()
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    assert hash_count == []  # remembered in this process
+    monkeypatch.setattr(checksums, "_known", {})  # a new process: the stamps remember
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    assert hash_count == []
+    assert (mnist_root / "mnist/.train-images-idx3-ubyte.gz.verified").is_file()
+    labels = mnist_root / "mnist/train-labels-idx1-ubyte.gz"
+    os.utime(labels, ns=(labels.stat().st_mtime_ns + 10**9,) * 2)  # touched: hashed again
+    load_dataset("mnist", "train", data_dir=mnist_root, download=False)
+    assert hash_count == [labels]
+
+
+def test_a_read_only_data_root_hashes_once_per_process(mnist_root, hash_count, monkeypatch):
+    def read_only(target, text):
+        raise PermissionError(13, "Read-only file system", str(target))
+
+    monkeypatch.setattr(checksums, "_write_atomically", read_only)
+    load_dataset("mnist", "test", data_dir=mnist_root, download=False)
+    load_dataset("mnist", "test", data_dir=mnist_root, download=False)
+    assert len(hash_count) == 2  # each of the two files once
+    assert not list((mnist_root / "mnist").glob(".*"))  # no stamp, no temporary file
+
+
+# --------------------------------------------------------------------------- MNIST layout
 
 
 def test_image_and_label_counts_must_match(tmp_path):
     images, labels = read_samples("mnist")
     write_mnist_layout(tmp_path / "mnist", images, labels)  # valid, then break one file
-    write_idx_gz(tmp_path / "mnist/train-labels-idx1-ubyte.gz", labels[:99], IDX_LABELS_MAGIC)
+    record_checksum(write_idx_gz(tmp_path / "mnist/train-labels-idx1-ubyte.gz", labels[:99], IDX_LABELS_MAGIC))
     with pytest.raises(DataError, match="100 images.*99 labels"):
         load_dataset("mnist", data_dir=tmp_path, download=False)
 
 
-# --------------------------------------------------------------------------- MAT v5 reader
+# --------------------------------------------------------------------------- Frey Face file
 
 
 def _random_faces(count: int = 7) -> np.ndarray:
     return np.random.default_rng(1).integers(8, 239, size=(count, 28, 20), dtype=np.uint8)
-
-
-@pytest.mark.parametrize("compress", [False, True], ids=["miMATRIX", "miCOMPRESSED"])
-def test_mat_round_trip(tmp_path, compress):
-    faces = _random_faces()
-    ff = faces.reshape(len(faces), -1).T
-    path = tmp_path / "faces.mat"
-    path.write_bytes(mat_v5_bytes({"ff": ff, "tiny": np.array([[3, 4]], np.uint8)}, compress))
-    variables = datasets.read_mat(path)
-    assert variables["ff"].dtype == np.uint8
-    assert np.array_equal(variables["ff"], ff)
-    assert np.array_equal(variables["tiny"], [[3, 4]])  # 2 bytes: small-data-element format
-
-
-def test_mat_big_endian(tmp_path):
-    ff = _random_faces().reshape(7, -1).T
-    path = tmp_path / "big.mat"
-    path.write_bytes(mat_v5_bytes({"ff": ff}, order=">"))
-    assert np.array_equal(datasets.read_mat(path)["ff"], ff)
 
 
 def test_frey_loads_from_compressed_mat(tmp_path):
@@ -198,35 +244,11 @@ def test_frey_loads_from_compressed_mat(tmp_path):
     assert sorted(f.tobytes() for f in got) == sorted(f.tobytes() for f in faces)
 
 
-@pytest.mark.parametrize(
-    "corrupt",
-    [
-        lambda data: data[:100],  # shorter than the header
-        lambda data: data[:-50],  # truncated variable
-        lambda data: data[:126] + b"XX" + data[128:],  # bad endian indicator
-    ],
-    ids=["short", "truncated", "endian"],
-)
-def test_mat_corrupt_files_name_the_file(tmp_path, corrupt):
-    path = tmp_path / "frey-face/frey_rawface.mat"
-    write_frey_mat(path, _random_faces())
-    path.write_bytes(corrupt(path.read_bytes()))
-    with pytest.raises(DataError, match="frey_rawface.mat"):
-        load_dataset("frey-face", data_dir=tmp_path, download=False)
-
-
-def test_mat_compressed_garbage(tmp_path):
-    path = tmp_path / "bad.mat"
-    header = mat_v5_bytes({})
-    path.write_bytes(header + (15).to_bytes(4, "little") + (8).to_bytes(4, "little") + b"notzlib!")
-    with pytest.raises(DataError, match="bad.mat"):
-        datasets.read_mat(path)
-
-
 def test_frey_without_ff_variable(tmp_path):
     path = tmp_path / "frey-face/frey_rawface.mat"
     path.parent.mkdir()
     path.write_bytes(mat_v5_bytes({"faces": np.zeros((560, 2), np.uint8)}))
+    record_checksum(path)
     with pytest.raises(DataError, match="no variable 'ff'"):
         load_dataset("frey-face", data_dir=tmp_path, download=False)
 
@@ -234,123 +256,15 @@ def test_frey_without_ff_variable(tmp_path):
 # --------------------------------------------------------------------------- downloads
 
 
-class _FileServer(http.server.ThreadingHTTPServer):
-    """Serves ``files`` (URL path -> bytes); anything else is a 404."""
-
-    def __init__(self, files: dict[str, bytes]):
-        super().__init__(("127.0.0.1", 0), _FileHandler)
-        self.files = files
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _FileHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = self.server.files.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        if self.path.startswith("/lying/"):  # promises more bytes than it sends
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body) + 1000))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-PAYLOAD = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
-PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
-PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
-
-
 @pytest.fixture
 def server():
-    files = {"/data/file.bin": PAYLOAD, "/lying/file.bin": PAYLOAD}
-    httpd = _FileServer(files)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+    with FileServer() as httpd:
+        yield httpd
 
 
 @pytest.fixture
 def refused_url() -> str:
-    """A localhost URL on a port nobody listens on (connection refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/file.bin"
-
-
-def test_download_good_file_with_progress(server, tmp_path):
-    calls = []
-    dest = tmp_path / "sub" / "file.bin"
-    result = download_file(
-        [server.url + "/data/file.bin"], dest, md5=PAYLOAD_MD5, sha256=PAYLOAD_SHA256,
-        progress=lambda done, total, name: calls.append((done, total, name)),
-    )
-    assert result == dest and dest.read_bytes() == PAYLOAD
-    size = len(PAYLOAD)
-    assert calls[0] == (0, size, "file.bin") and calls[-1] == (size, size, "file.bin")
-    assert [done for done, _, _ in calls] == sorted(done for done, _, _ in calls)
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["file.bin"]  # no temp file left
-
-
-@pytest.mark.parametrize("which", ["md5", "sha256"])
-def test_download_wrong_checksum_leaves_nothing(server, tmp_path, which):
-    wrong = "0" * (32 if which == "md5" else 64)
-    sums = {"md5": PAYLOAD_MD5, "sha256": PAYLOAD_SHA256, which: wrong}
-    with pytest.raises(DataError) as info:
-        download_file([server.url + "/data/file.bin"], tmp_path / "file.bin", **sums)
-    message = str(info.value)
-    assert "file.bin" in message and "expected " + "0" * 32 in message
-    assert (PAYLOAD_MD5 if which == "md5" else PAYLOAD_SHA256) in message  # what we got
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_404_and_refused(server, tmp_path, refused_url):
-    dead = server.url + "/data/missing.bin"
-    with pytest.raises(DataError) as info:
-        download_file([dead, refused_url], tmp_path / "file.bin", timeout=5)
-    message = str(info.value)
-    assert "file.bin" in message and dead in message and refused_url in message
-    assert "404" in message and "refused" in message.lower()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_falls_back_to_second_mirror(server, tmp_path, refused_url):
-    urls = [server.url + "/data/missing.bin", refused_url, server.url + "/data/file.bin"]
-    download_file(urls, tmp_path / "file.bin", md5=PAYLOAD_MD5, timeout=5)
-    assert (tmp_path / "file.bin").read_bytes() == PAYLOAD
-
-
-def test_download_truncated_body_is_an_error(server, tmp_path):
-    with pytest.raises(DataError, match="lying/file.bin"):
-        download_file([server.url + "/lying/file.bin"], tmp_path / "file.bin", timeout=5)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_cancel_midway(server, tmp_path):
-    cancel = threading.Event()
-
-    def cancel_after_first_chunk(done, total, name):
-        if done > 0:
-            cancel.set()
-
-    with pytest.raises(DataError, match="download cancelled"):
-        download_file([server.url + "/data/file.bin", server.url + "/data/file.bin"],
-                      tmp_path / "file.bin", progress=cancel_after_first_chunk, cancel=cancel)
-    assert list(tmp_path.iterdir()) == []
+    return file_server.refused_url()
 
 
 def test_load_dataset_downloads_from_env_mirror(server, tmp_path, monkeypatch, refused_url):
@@ -360,7 +274,7 @@ def test_load_dataset_downloads_from_env_mirror(server, tmp_path, monkeypatch, r
         "t10k-images-idx3-ubyte.gz": gzip.compress(idx_bytes(images, IDX_IMAGES_MAGIC)),
         "t10k-labels-idx1-ubyte.gz": gzip.compress(idx_bytes(labels, IDX_LABELS_MAGIC)),
     }
-    server.files.update({f"/mirror/mnist/{name}": body for name, body in files.items()})
+    server.routes.update({f"/mirror/mnist/{name}": body for name, body in files.items()})
     tiny_files = tuple(
         datasets.RemoteFile(name, len(body), hashlib.md5(body).hexdigest(),
                             hashlib.sha256(body).hexdigest())
@@ -376,7 +290,8 @@ def test_load_dataset_downloads_from_env_mirror(server, tmp_path, monkeypatch, r
                       progress=lambda done, total, name: seen.append(name))
 
     assert len(ds) == 100 and torch.equal(ds.labels, torch.from_numpy(labels))
-    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(files)
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == sorted(
+        [*files, *(f".{name}.verified" for name in files)])  # stamps: not hashed again on the next load
     assert set(seen) == set(files)
 
 
@@ -388,6 +303,17 @@ def test_load_dataset_download_failure_says_what_to_do(tmp_path, monkeypatch, re
     message = str(info.value)
     assert "frey_rawface.mat" in message and refused_url in message and "LATENTLAB_DATA" in message
     assert not (tmp_path / "frey-face" / "frey_rawface.mat").exists()
+
+
+def test_load_dataset_refuses_a_mirror_file_of_another_size(server, tmp_path, monkeypatch):
+    """The registry's known size reaches the downloader: a wrong file is refused unread."""
+    server.routes["/frey/frey_rawface.mat"] = b"<html>a login page</html>"
+    spec = dataclasses.replace(DATASETS["frey-face"], base_urls=(server.url + "/frey/",))
+    monkeypatch.setitem(DATASETS, "frey-face", spec)
+    with pytest.raises(DataError) as info:
+        load_dataset("frey-face", data_dir=tmp_path)
+    assert "announces 25 bytes, but frey_rawface.mat is 1,100,584 bytes" in str(info.value)
+    assert list((tmp_path / "frey-face").iterdir()) == []
 
 
 def test_mirror_urls_env_first():
@@ -504,6 +430,16 @@ def test_image_folder_auto_inverts_dark_ink_on_paper_only(tmp_path):
     face = load_image_folder(SAMPLES_DIR / "frey-face" / "face_0000.png", image_shape=(1, 28, 20))
     original = np.array(Image.open(SAMPLES_DIR / "frey-face" / "face_0000.png"))
     assert torch.equal(face.images[0, 0], torch.from_numpy(original))  # photos stay as they are
+
+
+def test_image_folder_reads_every_supported_suffix(tmp_path):
+    digits, _ = read_samples("mnist")
+    for i, suffix in enumerate(IMAGE_SUFFIXES):
+        _save(tmp_path / f"{i}{suffix}", digits[i])
+    (tmp_path / "drawing.eps").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n")  # not an image suffix
+    ds = load_image_folder(tmp_path, invert=False)
+    assert len(ds) == len(IMAGE_SUFFIXES) == 8
+    assert torch.equal(ds.images[0, 0], torch.from_numpy(digits[0]))
 
 
 def test_image_folder_errors(tmp_path):

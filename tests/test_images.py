@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 
 import image_files as files
-from latentlab.core.images import (MAX_PIXELS, ImageError, PreparedImage, fit_and_pad, load_image,
-                                   looks_like_paper, prepare_picture)
+from latentlab.core import data
+from latentlab.core.images import (IMAGE_FORMATS, IMAGE_SUFFIXES, MAX_PIXELS, ImageError, PreparedImage,
+                                   fit_and_pad, load_image, looks_like_paper, prepare_picture)
 
 
 def test_a_real_mnist_digit_passes_through_unchanged():
@@ -136,3 +137,39 @@ def test_cmyk_jpeg_is_converted(tmp_path):
     prepared = load_image(path, (1, 28, 28))
     assert prepared.notes == ["CMYK converted to RGB"]
     assert np.abs(prepared.pixels[0].astype(int) - original).mean() < 2    # JPEG noise only
+
+
+# -- formats: only the ones latentlab supports are opened at all ------------------------------------
+@pytest.mark.parametrize("pillow_format, name, options", [
+    ("PNG", "d.png", {}), ("JPEG", "d.jpg", {"quality": 95}), ("BMP", "d.bmp", {}), ("GIF", "d.gif", {}),
+    ("TIFF", "d.tif", {}), ("WEBP", "d.webp", {"lossless": True}), ("JPEG", "a-jpeg-named.png", {}),
+])
+def test_every_supported_format_is_read(tmp_path, pillow_format, name, options):
+    path, original = files.write_in_format(tmp_path, pillow_format, name, **options)
+    pixels = load_image(path, (1, 28, 28)).pixels[0]
+    assert np.abs(pixels.astype(int) - original).mean() < 3   # JPEG noise at most
+
+
+def test_an_eps_renamed_png_never_reaches_the_eps_reader(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    opened = []
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", lambda self: opened.append(self))
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: opened.append("ghostscript"))
+    path = files.write_eps_named_png(tmp_path)
+    with pytest.raises(ImageError, match="drawing.png is in EPS format; latentlab reads PNG, JPEG"):
+        load_image(path)
+    assert opened == []
+
+
+@pytest.mark.parametrize("pillow_format", ["PPM", "PCX", "ICO", "SGI"])
+def test_other_formats_pillow_knows_are_refused_by_name(tmp_path, pillow_format):
+    path, _ = files.write_in_format(tmp_path, pillow_format, "digit.png")
+    with pytest.raises(ImageError, match=f"digit.png is in {pillow_format} format"):
+        load_image(path)
+
+
+def test_image_suffixes_are_the_supported_formats_and_one_list():
+    registered = Image.registered_extensions()
+    assert {registered[suffix] for suffix in IMAGE_SUFFIXES} == set(IMAGE_FORMATS)
+    assert data.IMAGE_SUFFIXES is IMAGE_SUFFIXES

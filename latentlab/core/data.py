@@ -5,9 +5,11 @@ Everything other code needs is importable from here::
     from latentlab.core.data import (DataError, ImageDataset, load_dataset, load_image_folder,
         data_root, download_file, DATASETS, binarize, to_float, split_train_val)
 
-The built-in data sets and their file formats live in :mod:`latentlab.core.datasets`, the
-safe downloader in :mod:`latentlab.core.download`. This module adds loading a folder of the
-user's own images and the small conversions the trainer applies to every batch.
+The built-in data sets live in :mod:`latentlab.core.datasets`, their file formats in
+:mod:`latentlab.core.formats`, the checks of files on disk in :mod:`latentlab.core.checksums`,
+the safe downloader in :mod:`latentlab.core.download`, and the reading of one image file in
+:mod:`latentlab.core.images`. This module adds loading a folder of the user's own images and
+the small conversions the trainer applies to every batch.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 
 from latentlab.core.datasets import DATASETS, ImageDataset, data_root, load_dataset
 from latentlab.core.download import DataError, DownloadCancelled, download_file
-from latentlab.core.images import ImageError, check_image_shape, load_image
+from latentlab.core.images import IMAGE_SUFFIXES, ImageError, check_image_shape, load_image
 
 __all__ = [
     "DATASETS",
@@ -96,8 +98,8 @@ def split_train_val(
 
 
 # --------------------------------------------------------------------------- image folders
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+#
+# IMAGE_SUFFIXES (re-exported above) is defined with the formats it stands for in core/images.py.
 
 
 def load_image_folder(
@@ -105,7 +107,7 @@ def load_image_folder(
     image_shape: tuple[int, int, int] = (1, 28, 28),
     invert: bool | str = "auto",
 ) -> ImageDataset:
-    """Load the user's own PNG/JPEG images as an ImageDataset.
+    """Load the user's own images (PNG, JPEG, ...: `IMAGE_SUFFIXES`) as an ImageDataset.
 
     If ``path`` has sub-folders with images, each sub-folder is a class (sorted by name; the
     labels index ``label_names``) and loose files at the top are ignored. Otherwise every
@@ -138,7 +140,9 @@ def load_image_folder(
             stacklevel=2,
         )
     if not images:
-        raise DataError(f"No readable images (PNG or JPEG) found in {root}.")
+        raise DataError(
+            f"No readable images ({', '.join(IMAGE_SUFFIXES)}) found in {root}."
+        )
     return ImageDataset(
         name=root.stem if root.is_file() else root.name,
         images=torch.from_numpy(np.stack(images)),

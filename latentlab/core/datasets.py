@@ -1,4 +1,4 @@
-"""The built-in data sets (MNIST, Fashion-MNIST, Frey Face): registry, file formats, loading.
+"""The built-in data sets (MNIST, Fashion-MNIST, Frey Face): registry, downloads, splits, loading.
 
 Files live under a *data root*, laid out exactly as the publishers named them::
 
@@ -7,17 +7,22 @@ Files live under a *data root*, laid out exactly as the publishers named them::
     <root>/frey-face/frey_rawface.mat
 
 A missing file is downloaded (checksum-verified) into that layout unless downloading is off.
-Every parser validates what it reads and raises :class:`DataError` naming the file, so a
-corrupt or truncated download gives a clear message rather than a numpy reshape error.
+The file formats themselves (IDX, MAT) are read by :mod:`latentlab.core.formats`.
+
+Every file is checked against its SHA-256 each time it is loaded, not only when downloaded, so a
+damaged file gives a clear error instead of training silently; the hash is computed once and
+remembered while the file is unchanged (:mod:`latentlab.core.checksums`), so loading stays fast.
+The expected hash is the publisher's (the registry below), unless the data root has a
+``SHA256SUMS`` list (the format of ``sha256sum``, paths relative to the root, e.g.
+``mnist/train-images-idx3-ubyte.gz``) naming the file: then the listed hash is expected. That is
+how a data root of one's own (a subset, the test suite's tiny copy) declares its files, and still
+has every one of them checked.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-import struct
 import threading
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +30,12 @@ import numpy as np
 import platformdirs
 import torch
 
+from latentlab.core.checksums import file_sha256, read_sha256sums, remember_sha256
 from latentlab.core.download import DataError, ProgressCallback, download_file
+from latentlab.core.formats import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx, read_mat
 
 __all__ = [
+    "CHECKSUMS_FILE",
     "DATASETS",
     "DatasetSpec",
     "FREY_TEST_COUNT",
@@ -36,8 +44,6 @@ __all__ = [
     "data_root",
     "load_dataset",
     "mirror_urls",
-    "read_idx",
-    "read_mat",
 ]
 
 SPLITS = ("train", "test")
@@ -187,6 +193,7 @@ DATASETS: dict[str, DatasetSpec] = {
 
 DATA_ENV_VAR = "LATENTLAB_DATA"
 MIRRORS_ENV_VAR = "LATENTLAB_MIRRORS"
+CHECKSUMS_FILE = "SHA256SUMS"  # at the data root: a data root's own list of its files' SHA-256s
 
 
 def data_root(data_dir: str | os.PathLike | None = None) -> Path:
@@ -222,49 +229,7 @@ def mirror_urls(spec: DatasetSpec, filename: str) -> list[str]:
     return urls
 
 
-# --------------------------------------------------------------------------- IDX format
-
-IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions
-IDX_LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension
-
-
-def read_idx(path: str | os.PathLike, expected_magic: int) -> np.ndarray:
-    """Read a gzip-compressed IDX file of unsigned bytes, validating header and length.
-
-    IDX: big-endian uint32 magic (0x00 0x00 dtype ndim), one uint32 per dimension, then the
-    data in row-major order.
-    """
-    path = Path(path)
-    raw = _gunzip(path)
-    ndim = expected_magic & 0xFF
-    header_bytes = 4 + 4 * ndim
-    if len(raw) < header_bytes:
-        raise DataError(f"{path} is too short to be an IDX file ({len(raw)} bytes).")
-    magic = struct.unpack_from(">I", raw)[0]
-    if magic != expected_magic:
-        raise DataError(
-            f"{path} is not the expected IDX file: magic number {magic} (0x{magic:08x}), "
-            f"expected {expected_magic} (0x{expected_magic:08x})."
-        )
-    dims = struct.unpack_from(f">{ndim}I", raw, 4)
-    expected_bytes = header_bytes + int(np.prod(dims))
-    if len(raw) != expected_bytes:
-        raise DataError(
-            f"{path} has {len(raw) - header_bytes} data bytes, but its header "
-            f"{dims} promises {expected_bytes - header_bytes}. The file is truncated or corrupt."
-        )
-    return np.frombuffer(raw, np.uint8, offset=header_bytes).reshape(dims)
-
-
-def _gunzip(path: Path) -> bytes:
-    try:
-        with gzip.open(path, "rb") as stream:
-            return stream.read()
-    except FileNotFoundError:
-        raise DataError(f"Missing data file: {path}") from None
-    except (OSError, EOFError, zlib.error) as exc:
-        # gzip raises BadGzipFile (an OSError) for bad headers and EOFError for truncation.
-        raise DataError(f"{path} is not a valid gzip file or is truncated ({exc}).") from exc
+# --------------------------------------------------------------------------- MNIST layout
 
 
 def _load_idx_split(folder: Path, files: tuple[RemoteFile, ...], spec: DatasetSpec) -> ImageDataset:
@@ -285,159 +250,6 @@ def _load_idx_split(folder: Path, files: tuple[RemoteFile, ...], spec: DatasetSp
         labels=torch.from_numpy(labels.astype(np.int64)),
         label_names=list(spec.label_names),
     )
-
-
-# --------------------------------------------------------------------------- MAT v5 format
-#
-# A MATLAB level-5 MAT-file is a 128-byte header followed by *data elements*. Each element
-# starts with an 8-byte tag, (data type, byte count), followed by its data padded to a
-# multiple of 8 bytes. Two twists:
-#   * Small data element: if the data is 4 bytes or fewer, the tag packs (byte count << 16 |
-#     data type) into its first 4 bytes and the data into the next 4, so the whole element
-#     is 8 bytes. You can tell by the upper 16 bits of the first word being non-zero.
-#   * miCOMPRESSED: the data is a zlib stream that inflates to one ordinary element
-#     (normally an miMATRIX). Used by MATLAB 7+ ("-v7") files. Not padded.
-# A variable is an miMATRIX element whose data is itself a sequence of sub-elements:
-# array flags (class), dimensions, name, then the real part (and an imaginary part if
-# complex). Numbers are stored column-major, and MATLAB may store them in a smaller type
-# than the array's class (e.g. doubles that are whole numbers as uint8), so we cast.
-
-_MI_INT8, _MI_UINT8, _MI_INT16, _MI_UINT16, _MI_INT32, _MI_UINT32 = 1, 2, 3, 4, 5, 6
-_MI_SINGLE, _MI_DOUBLE, _MI_INT64, _MI_UINT64 = 7, 9, 12, 13
-_MI_MATRIX, _MI_COMPRESSED = 14, 15
-
-# Element data type -> numpy type (byte order is applied separately).
-_MI_DTYPES = {
-    _MI_INT8: "i1", _MI_UINT8: "u1", _MI_INT16: "i2", _MI_UINT16: "u2",
-    _MI_INT32: "i4", _MI_UINT32: "u4", _MI_SINGLE: "f4", _MI_DOUBLE: "f8",
-    _MI_INT64: "i8", _MI_UINT64: "u8",
-}
-
-# Array class (low byte of the array flags) -> numpy type, numeric classes only.
-_MX_CLASS_DTYPES = {
-    6: "f8", 7: "f4", 8: "i1", 9: "u1", 10: "i2", 11: "u2",
-    12: "i4", 13: "u4", 14: "i8", 15: "u8",
-}
-_MX_COMPLEX_FLAG = 0x0800  # in the array-flags word, next to the class byte
-
-_MAT_HEADER_BYTES = 128
-
-
-class _MatFormatError(Exception):
-    """Internal: malformed MAT data; turned into a DataError naming the file."""
-
-
-def read_mat(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read the numeric arrays of a MATLAB v5/v7 MAT-file (no scipy needed).
-
-    Returns {variable name: array} in MATLAB's shape. Variables of other kinds (cells,
-    structs, sparse, char, objects) are skipped. Not supported: v7.3 files (HDF5).
-    """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"Missing data file: {path}") from None
-    except OSError as exc:
-        raise DataError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        return _parse_mat(data)
-    except (_MatFormatError, struct.error, ValueError, zlib.error) as exc:
-        raise DataError(f"{path} is not a readable MATLAB v5 MAT-file: {exc}") from exc
-
-
-def _parse_mat(data: bytes) -> dict[str, np.ndarray]:
-    order = _mat_byte_order(data)
-    variables: dict[str, np.ndarray] = {}
-    position = _MAT_HEADER_BYTES
-    while position < len(data):
-        data_type, payload, position = _next_element(data, position, order)
-        if data_type == _MI_COMPRESSED:
-            inner_type, inner_payload, _ = _next_element(zlib.decompress(payload), 0, order)
-            data_type, payload = inner_type, inner_payload
-        if data_type == _MI_MATRIX:
-            variable = _parse_matrix(payload, order)
-            if variable is not None:
-                variables[variable[0]] = variable[1]
-    return variables
-
-
-def _mat_byte_order(data: bytes) -> str:
-    """The header ends with version (2 bytes) and the characters 'MI' written as an int16."""
-    if len(data) < _MAT_HEADER_BYTES:
-        raise _MatFormatError(f"only {len(data)} bytes, shorter than the 128-byte header")
-    indicator = data[126:128]
-    if indicator == b"IM":
-        order = "<"
-    elif indicator == b"MI":
-        order = ">"
-    else:
-        raise _MatFormatError(f"bad endian indicator {indicator!r} (is this a v4 MAT-file?)")
-    version = struct.unpack_from(f"{order}H", data, 124)[0]
-    if version != 0x0100:  # v7.3 files say 0x0200 and are HDF5 inside
-        raise _MatFormatError(f"version 0x{version:04x} is not supported (v7.3/HDF5?); use -v7")
-    return order
-
-
-def _next_element(data: bytes, position: int, order: str) -> tuple[int, bytes, int]:
-    """Read the element at ``position``; return (data type, payload, next position)."""
-    if position + 8 > len(data):
-        raise _MatFormatError(f"truncated element tag at byte {position}")
-    first_word, second_word = struct.unpack_from(f"{order}II", data, position)
-    small_byte_count = first_word >> 16
-    if small_byte_count:  # small data element: tag and up to 4 data bytes share 8 bytes
-        data_type = first_word & 0xFFFF
-        if small_byte_count > 4:
-            raise _MatFormatError(f"small element claims {small_byte_count} bytes")
-        return data_type, data[position + 4 : position + 4 + small_byte_count], position + 8
-    data_type, byte_count = first_word, second_word
-    start = position + 8
-    end = start + byte_count
-    if end > len(data):
-        raise _MatFormatError(
-            f"element at byte {position} needs {byte_count} bytes, only {len(data) - start} left"
-        )
-    padded_end = end if data_type == _MI_COMPRESSED else start + _round_up_to_8(byte_count)
-    return data_type, data[start:end], padded_end
-
-
-def _round_up_to_8(count: int) -> int:
-    return (count + 7) // 8 * 8
-
-
-def _parse_matrix(payload: bytes, order: str) -> tuple[str, np.ndarray] | None:
-    """Decode one miMATRIX payload; None for array kinds we do not read."""
-    if not payload:  # MATLAB writes empty miMATRIX elements for empty cells
-        return None
-    _, flags_bytes, position = _next_element(payload, 0, order)
-    flags = struct.unpack_from(f"{order}I", flags_bytes)[0]
-    array_class = flags & 0xFF
-    if array_class not in _MX_CLASS_DTYPES:
-        return None
-
-    dims_type, dims_bytes, position = _next_element(payload, position, order)
-    dims = tuple(int(d) for d in _element_array(dims_type, dims_bytes, order))
-    _, name_bytes, position = _next_element(payload, position, order)
-    name = name_bytes.decode("ascii", errors="replace")
-
-    class_dtype = _MX_CLASS_DTYPES[array_class]
-    real_type, real_bytes, position = _next_element(payload, position, order)
-    values = _element_array(real_type, real_bytes, order).astype(class_dtype)
-    if values.size != int(np.prod(dims)):
-        raise _MatFormatError(f"variable {name!r}: {values.size} values for dimensions {dims}")
-    if flags & _MX_COMPLEX_FLAG:
-        imag_type, imag_bytes, _ = _next_element(payload, position, order)
-        values = values + 1j * _element_array(imag_type, imag_bytes, order).astype(class_dtype)
-    return name, values.reshape(dims, order="F")  # MATLAB is column-major
-
-
-def _element_array(data_type: int, payload: bytes, order: str) -> np.ndarray:
-    if data_type not in _MI_DTYPES:
-        raise _MatFormatError(f"unsupported numeric data type {data_type}")
-    dtype = np.dtype(_MI_DTYPES[data_type]).newbyteorder(order)
-    if len(payload) % dtype.itemsize:
-        raise _MatFormatError(f"{len(payload)} bytes is not a whole number of {dtype} values")
-    return np.frombuffer(payload, dtype).astype(dtype.newbyteorder("="))
 
 
 # --------------------------------------------------------------------------- Frey Face
@@ -511,20 +323,52 @@ def _lookup(name: str) -> DatasetSpec:
 
 
 def _ensure_file(spec, remote: RemoteFile, folder: Path, data_dir, download, progress, cancel):
-    """Make sure ``folder/remote.name`` exists, downloading it if allowed."""
+    """Make sure ``folder/remote.name`` exists and is the expected file, downloading it if allowed."""
     path = folder / remote.name
-    if path.is_file():
-        return
+    if not path.is_file():
+        _download(spec, remote, path, data_dir, download, progress, cancel)
+    _verify(spec, remote, path)
+
+
+def _download(spec, remote: RemoteFile, path: Path, data_dir, download, progress, cancel):
     if not download:
         raise DataError(_missing_message(spec, path, data_dir, "Downloading is turned off."))
     try:
         download_file(
-            mirror_urls(spec, remote.name), path, remote.md5, remote.sha256, progress, cancel
+            mirror_urls(spec, remote.name), path, remote.md5, remote.sha256, progress, cancel,
+            size=remote.size,
         )
     except DataError as exc:
         if cancel is not None and cancel.is_set():
             raise
         raise DataError(_missing_message(spec, path, data_dir, str(exc))) from exc
+    remember_sha256(path, remote.sha256)  # download_file checked it: no need to hash it again
+
+
+def _verify(spec: DatasetSpec, remote: RemoteFile, path: Path) -> None:
+    """Raise a DataError saying what to do if ``path`` does not hash to what is expected of it."""
+    root = path.parent.parent
+    listed = read_sha256sums(root / CHECKSUMS_FILE).get(f"{spec.name}/{remote.name}")
+    expected = listed or remote.sha256
+    if file_sha256(path) == expected:
+        return
+    got = file_sha256(path, fresh=True)  # before calling it damaged: not a stale remembered hash
+    if got == expected:
+        return
+    if listed:
+        source = f"the one listed for it in {root / CHECKSUMS_FILE}"
+        fix = (f"replace it with a good copy, or, if it was changed on purpose, put its new "
+               f"SHA-256 in {root / CHECKSUMS_FILE}")
+    else:
+        source = "the publisher's"
+        fix = (f"delete it so that latentlab downloads it again, or copy it again from the publisher "
+               f"({spec.base_urls[0]}{remote.name})")
+    raise DataError(
+        f"Damaged data file {path} ({spec.title}): its SHA-256 is {got}, "
+        f"but {source} is {expected}. The file is damaged or not the expected one, and "
+        f"training on it would silently use wrong data.\n"
+        f"To fix: {fix}."
+    )
 
 
 def _missing_message(spec: DatasetSpec, path: Path, data_dir, reason: str) -> str:

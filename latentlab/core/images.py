@@ -4,7 +4,8 @@ Shared by the image-folder data set (`data.load_image_folder`) and the GUI's dro
 "Encode image...": one picture goes through the same steps everywhere:
 
 1. read with Pillow, refusing before any pixel is decoded what would be slow or wrong to read
-   (see `ImageError` below for every refusal and its message);
+   (see `ImageError` below for every refusal and its message); only the formats in
+   `IMAGE_FORMATS` are read at all;
 2. EXIF orientation applied, transparency flattened onto white (as drawing tools show it);
 3. converted to grey (C = 1) or RGB (C = 3); 16-bit grey is scaled to 8 bits, not clipped;
 4. inverted when it is dark ink on light paper (so strokes end up bright, like MNIST);
@@ -20,6 +21,9 @@ Decisions worth knowing:
   result says so in `PreparedImage.notes`, which the GUI shows in the status bar.
 * Images above `MAX_PIXELS` are refused from their header alone, so a 20,000 x 20,000 file costs
   a few microseconds, not 400 MB and seconds of decoding.
+* Only `IMAGE_FORMATS` are opened, whatever the file's name says: Pillow knows some 40 formats,
+  and some hand the file to other programs (an EPS renamed .png reaches Ghostscript). Any other
+  format is refused with its real name, found from the file's first bytes alone.
 """
 
 from __future__ import annotations
@@ -40,6 +44,14 @@ MAX_PIXELS = 40_000_000
 # on light paper and inverted. Deliberately high: photos such as Frey faces have mid-grey borders
 # (~150) and must stay as they are.
 PAPER_BRIGHTNESS = 192
+
+
+# The image formats latentlab reads (Pillow's names) and the file suffixes that stand for them:
+# the one list for the image folders, drops, paste, file dialogs. GIF is read as a still (an
+# animated one is refused, see above); TIFF too (a multi-page one counts as animated).
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_FORMAT_TITLES = "PNG, JPEG, BMP, GIF, TIFF or WebP"
 
 
 class ImageError(ValueError):
@@ -110,11 +122,15 @@ def open_image(path: Path) -> Image.Image:
     if size == 0:
         raise ImageError(f"{name} is empty (0 bytes)")
     try:
-        image = Image.open(path)
+        image = Image.open(path, formats=IMAGE_FORMATS)
     except FileNotFoundError:
         raise ImageError(f"{name} no longer exists (was it moved or deleted?)") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image latentlab can read (PNG, JPEG, GIF, BMP, ...)") from None
+        real = sniff_format(path)
+        if real is not None and real not in IMAGE_FORMATS:
+            raise ImageError(f"{name} is in {real} format; latentlab reads {_FORMAT_TITLES} "
+                             "images") from None
+        raise ImageError(f"{name} is not an image latentlab can read ({_FORMAT_TITLES})") from None
     except Image.DecompressionBombError as e:  # Pillow's own guard fires in open() above ~179 MP
         found = re.search(r"\((\d+) pixels\)", str(e))
         size = f"{int(found.group(1)) / 1e6:,.0f} megapixels" if found else \
@@ -133,6 +149,28 @@ def open_image(path: Path) -> Image.Image:
         image.close()
         raise
     return image
+
+
+def sniff_format(path: Path) -> str | None:
+    """The format Pillow would take ``path`` for, from its first bytes only; None if none.
+
+    Runs only each format's signature check (the ``accept`` function Pillow itself tries first),
+    never a format's parser, so it is safe on any file. Formats without a signature are skipped.
+    """
+    try:
+        with open(path, "rb") as stream:
+            prefix = stream.read(16)
+    except OSError:
+        return None
+    Image.init()
+    for format_name in Image.ID:
+        _, accept = Image.OPEN[format_name]
+        try:
+            if accept is not None and accept(prefix):
+                return format_name
+        except Exception:  # a signature check that trips over a short prefix
+            continue
+    return None
 
 
 def prepare_pil(image: Image.Image, channels: int) -> Image.Image:

@@ -224,7 +224,7 @@ def test_missing_data_offline_says_where_to_put_the_files(make_window, qtbot, tm
 def test_a_download_shows_progress_and_can_be_cancelled(make_window, qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("LATENTLAB_DATA", str(tmp_path / "no-data"))
 
-    def slow_download(urls, dest, md5=None, sha256=None, progress=None, cancel=None, timeout=30):
+    def slow_download(urls, dest, md5=None, sha256=None, progress=None, cancel=None, timeout=30, **kwargs):
         total = 10_000_000
         for done in range(0, total, 10_000):
             if cancel is not None and cancel.is_set():
