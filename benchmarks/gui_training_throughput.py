@@ -58,6 +58,11 @@ def ensure_data(scratch: Path) -> str:
             f.write(struct.pack(">IIII", 2051, count, 28, 28) + pixels)
         with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb", compresslevel=1) as f:
             f.write(struct.pack(">II", 2049, count) + tags)
+    # Not the publisher's files: list their checksums, as a data root of one's own does.
+    import hashlib
+
+    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  mnist/{p.name}" for p in sorted(folder.iterdir())]
+    (scratch / "data" / "SHA256SUMS").write_text("\n".join(sums) + "\n")
     os.environ["LATENTLAB_DATA"] = str(scratch / "data")
     return "resources/samples repeated to 60,000 images"
 
