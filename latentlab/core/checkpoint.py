@@ -6,6 +6,9 @@ the optimizer state (for resume), the data set's name and a format version. It i
 tensors and plain Python containers only: a file that tries to run code is refused, never run.
 Everything stored is therefore converted to tensors, dicts, lists, str, int, float, bool or None.
 
+On load every section is then validated field by field (checkpoint_schema.py), so a damaged or
+hand-edited file gives one message naming the file and the field instead of a traceback later.
+
 Saving writes a temporary file in the same folder, fsyncs it and renames it over the target, so
 a process killed mid-save (or a full disk) leaves the previous file intact.
 """
@@ -25,6 +28,7 @@ from typing import Any
 
 import torch
 
+from .checkpoint_schema import FieldError, validate_payload
 from .models import VAE, VAEConfig
 
 FORMAT_NAME = "latentlab-checkpoint"
@@ -37,14 +41,14 @@ class CheckpointError(Exception):
 
 @dataclass
 class Checkpoint:
-    """What a checkpoint file holds, in memory."""
+    """What a checkpoint file holds, in memory (validated: see checkpoint_schema)."""
 
     model: VAE
     train_config: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)          # {"dataset": "mnist", "binarize": "dynamic", ...}
     history: dict = field(default_factory=dict)       # see trainer.History.to_dict
     optimizer_state: dict | None = None
-    trainer_state: dict = field(default_factory=dict)  # epoch, step, RNG state: what resume needs
+    trainer_state: dict = field(default_factory=dict)  # epoch, step, batch_in_epoch: what resume needs
     extras: dict = field(default_factory=dict)        # e.g. encoded test means + labels for the scatter
     meta: dict = field(default_factory=dict)          # format version, latentlab version
 
@@ -156,7 +160,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def read_payload(path: str | os.PathLike) -> dict:
-    """Load and validate the raw dict of a checkpoint file without building a model."""
+    """Load a checkpoint file's dict and validate every section (checkpoint_schema), without
+    building the model. Returns the cleaned dict; raises CheckpointError naming the file (and
+    the field, for a bad one)."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"No such checkpoint: {path}")
@@ -186,13 +192,16 @@ def read_payload(path: str | os.PathLike) -> dict:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is not a latentlab checkpoint (it is a PyTorch file of another kind)")
     version = payload.get("format_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise CheckpointError(f"{path} has no valid format version")
     if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{path} was written by a newer latentlab ({payload.get('latentlab_version', '?')}, checkpoint "
             f"format {version}); this version reads format {FORMAT_VERSION} and older. Upgrade latentlab.")
-    return payload
+    try:
+        return validate_payload(payload)
+    except FieldError as e:
+        raise CheckpointError(f"{path}: {e}") from e
 
 
 def _names_code(data: bytes, error: str) -> bool:
@@ -216,21 +225,20 @@ def _names_code(data: bytes, error: str) -> bool:
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Read a checkpoint; raises CheckpointError with a clear message on anything unexpected."""
     payload = read_payload(path)
-    try:
-        config = VAEConfig.from_dict(dict(payload["model_config"]))
-        model = VAE(config)
+    try:  # validated, so this cannot fail short of a bug; the message still names the file
+        model = VAE(VAEConfig.from_dict(dict(payload["model_config"])))
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path} is a damaged latentlab checkpoint: {e}") from e
     model.to(device).eval()
     return Checkpoint(
         model=model,
-        train_config=dict(payload.get("train_config") or {}),
-        data=dict(payload.get("data") or {}),
-        history=dict(payload.get("history") or {}),
-        optimizer_state=payload.get("optimizer"),
-        trainer_state=dict(payload.get("trainer_state") or {}),
-        extras=dict(payload.get("extras") or {}),
+        train_config=payload["train_config"],
+        data=payload["data"],
+        history=payload["history"],
+        optimizer_state=payload["optimizer"],
+        trainer_state=payload["trainer_state"],
+        extras=payload["extras"],
         meta={"format_version": payload["format_version"],
               "latentlab_version": payload.get("latentlab_version")},
     )
