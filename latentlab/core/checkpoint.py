@@ -6,16 +6,15 @@ the optimizer state (for resume), the data set's name and a format version. It i
 tensors and plain Python containers only: a file that tries to run code is refused, never run.
 Everything stored is therefore converted to tensors, dicts, lists, str, int, float, bool or None.
 
-On load every section is then validated field by field (checkpoint_schema.py), so a damaged or
-hand-edited file gives one message naming the file and the field instead of a traceback later.
-
 Saving writes a temporary file in the same folder, fsyncs it and renames it over the target, so
-a process killed mid-save (or a full disk) leaves the previous file intact.
+a process killed mid-save (or a full disk) leaves the previous file intact. checkpoint_files.py
+opens only regular files of sane size; checkpoint_schema.py validates every section on load, so a
+damaged or hand-edited file gives one message naming the file and the field instead of a
+traceback later.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import pickletools
@@ -24,19 +23,19 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
+from .checkpoint_files import MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, open_checked
 from .checkpoint_schema import FieldError, validate_payload
 from .models import VAE, VAEConfig
 
+__all__ = ["Checkpoint", "CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "MAX_CHECKPOINT_BYTES",
+           "check_checkpoint_file", "export_compact", "load_checkpoint", "read_payload", "save_checkpoint"]
+
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
-
-
-class CheckpointError(Exception):
-    """A checkpoint could not be read or written; the message is meant for the user."""
 
 
 @dataclass
@@ -53,6 +52,7 @@ class Checkpoint:
     meta: dict = field(default_factory=dict)          # format version, latentlab version
 
 
+# == writing ======================================================================================
 def _plain(value: Any) -> Any:
     """Convert numpy values, tuples and paths into what weights_only loading accepts."""
     if isinstance(value, torch.Tensor):
@@ -159,36 +159,14 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def read_payload(path: str | os.PathLike) -> dict:
+# == reading ======================================================================================
+def read_payload(path: str | os.PathLike, *, max_bytes: int = MAX_CHECKPOINT_BYTES) -> dict:
     """Load a checkpoint file's dict and validate every section (checkpoint_schema), without
     building the model. Returns the cleaned dict; raises CheckpointError naming the file (and
     the field, for a bad one)."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"No such checkpoint: {path}")
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CheckpointError(f"Cannot read {path}: {e.strerror or e}") from e
-    if not data:
-        raise CheckpointError(f"{path} is empty: not a latentlab checkpoint")
-    try:
-        with warnings.catch_warnings():  # torch warns about odd pickle protocols; we report errors ourselves
-            warnings.simplefilter("ignore", UserWarning)
-            payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        if _names_code(data, str(e)):
-            raise CheckpointError(
-                f"Refused to open {path}: it contains Python objects that could run code when loaded, "
-                "which no latentlab checkpoint does. Nothing from it was run.") from e
-        raise CheckpointError(f"{path} is damaged or not a latentlab checkpoint") from e
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path} is damaged or not a latentlab checkpoint "
-                              f"(it may be truncated): {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
-    except Exception as e:  # anything else the unpickler raises on garbage
-        raise CheckpointError(f"{path} is not a readable latentlab checkpoint ({type(e).__name__})") from e
+    with open_checked(path, max_bytes) as f:
+        payload = _load(path, f)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is not a latentlab checkpoint (it is a PyTorch file of another kind)")
     version = payload.get("format_version")
@@ -204,7 +182,26 @@ def read_payload(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"{path}: {e}") from e
 
 
-def _names_code(data: bytes, error: str) -> bool:
+def _load(path: Path, f: BinaryIO) -> Any:
+    """torch.load from the open file (read as needed, not slurped whole), errors made readable."""
+    try:
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols; we report errors ourselves
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(f, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if _names_code(f, str(e)):
+            raise CheckpointError(
+                f"Refused to open {path}: it contains Python objects that could run code when loaded, "
+                "which no latentlab checkpoint does. Nothing from it was run.") from e
+        raise CheckpointError(f"{path} is damaged or not a latentlab checkpoint") from e
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path} is damaged or not a latentlab checkpoint "
+                              f"(it may be truncated): {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+    except Exception as e:  # anything else the unpickler raises on garbage
+        raise CheckpointError(f"{path} is not a readable latentlab checkpoint ({type(e).__name__})") from e
+
+
+def _names_code(f: BinaryIO, error: str) -> bool:
     """Did the restricted unpickler refuse the file because it imports callables (could run code)?
 
     torch's own zip format legitimately names a few torch rebuild functions, which weights_only
@@ -213,18 +210,21 @@ def _names_code(data: bytes, error: str) -> bool:
     """
     if "Unsupported global" in error:
         return True
-    if zipfile.is_zipfile(io.BytesIO(data)):
-        return False
     try:
+        f.seek(0)
+        if zipfile.is_zipfile(f):
+            return False
+        f.seek(0)
         return any(op.name in ("GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE")
-                   for op, _, _ in pickletools.genops(data))
+                   for op, _, _ in pickletools.genops(f))
     except Exception:  # not a pickle at all: garbage
         return False
 
 
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", *,
+                    max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint:
     """Read a checkpoint; raises CheckpointError with a clear message on anything unexpected."""
-    payload = read_payload(path)
+    payload = read_payload(path, max_bytes=max_bytes)
     try:  # validated, so this cannot fail short of a bug; the message still names the file
         model = VAE(VAEConfig.from_dict(dict(payload["model_config"])))
         model.load_state_dict(payload["state_dict"])
