@@ -6,11 +6,10 @@ the optimizer state (for resume), the data set's name and a format version. It i
 tensors and plain Python containers only: a file that tries to run code is refused, never run.
 Everything stored is therefore converted to tensors, dicts, lists, str, int, float, bool or None.
 
-Saving writes a temporary file in the same folder, fsyncs it and renames it over the target, so
-a process killed mid-save (or a full disk) leaves the previous file intact. checkpoint_files.py
-opens only regular files of sane size; checkpoint_schema.py validates every section on load, so a
-damaged or hand-edited file gives one message naming the file and the field instead of a
-traceback later.
+Two helpers do the rest: checkpoint_files.py opens only regular files of sane size and replaces a
+file atomically (a killed save or a full disk leaves the previous file; the next save removes the
+killed one's temporary file); checkpoint_schema.py validates every section on load, so a damaged
+or hand-edited file gives one message naming the file and the field instead of a traceback later.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import os
 import pickle
 import pickletools
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -27,12 +25,14 @@ from typing import Any, BinaryIO
 
 import torch
 
-from .checkpoint_files import MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, open_checked
+from .checkpoint_files import (MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, open_checked,
+                               remove_stale_temp_files, write_atomically)
 from .checkpoint_schema import FieldError, validate_payload
 from .models import VAE, VAEConfig
 
 __all__ = ["Checkpoint", "CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "MAX_CHECKPOINT_BYTES",
-           "check_checkpoint_file", "export_compact", "load_checkpoint", "read_payload", "save_checkpoint"]
+           "check_checkpoint_file", "export_compact", "load_checkpoint", "read_payload",
+           "remove_stale_temp_files", "save_checkpoint"]
 
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
@@ -74,8 +74,12 @@ def _plain(value: Any) -> Any:
 def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict | None = None,
                     data: dict | None = None, history: dict | None = None,
                     optimizer_state: dict | None = None, trainer_state: dict | None = None,
-                    extras: dict | None = None, weights_dtype: torch.dtype | None = None) -> Path:
-    """Write a checkpoint atomically. Raises CheckpointError (e.g. disk full); the old file survives."""
+                    extras: dict | None = None, weights_dtype: torch.dtype | None = None,
+                    max_bytes: int = MAX_CHECKPOINT_BYTES) -> Path:
+    """Write a checkpoint atomically. Raises CheckpointError (e.g. disk full); the old file survives.
+
+    A file above `max_bytes` is refused here too, since it could not be read back.
+    """
     from .. import __version__
 
     path = Path(path)
@@ -93,30 +97,19 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict |
         "trainer_state": trainer_state or {},
         "extras": extras or {},
     })
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise CheckpointError(f"Cannot write checkpoint {path}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; a checkpoint is an ordinary file
-        os.replace(tmp_name, path)
-        _fsync_dir(path.parent)
-    except BaseException as e:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if isinstance(e, (OSError, RuntimeError)):
-            reason = getattr(e, "strerror", None) or str(e)
-            raise CheckpointError(f"Could not save checkpoint {path}: {reason}. "
-                                  "The previous file, if any, is unchanged.") from e
-        raise
-    return path
+    return write_atomically(path, lambda f: torch.save(payload, f), needed_bytes=_payload_bytes(payload),
+                            max_bytes=max_bytes)
+
+
+def _payload_bytes(value: Any) -> int:
+    """The bytes of tensor data in a payload: a lower bound on the size of its file."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_payload_bytes(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_payload_bytes(v) for v in value)
+    return 0
 
 
 def export_compact(src: str | os.PathLike, dst: str | os.PathLike, half: bool = True) -> Path:
@@ -135,28 +128,6 @@ def export_compact(src: str | os.PathLike, dst: str | os.PathLike, half: bool = 
     return save_checkpoint(dst, model, train_config=ckpt.train_config, data=ckpt.data, history=ckpt.history,
                            optimizer_state=None, trainer_state=ckpt.trainer_state, extras=ckpt.extras,
                            weights_dtype=torch.float16 if half else None)
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not safe to flip in threads
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not supported on every platform (Windows); the rename itself is atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # == reading ======================================================================================
