@@ -181,25 +181,27 @@ def _save_error(path: Path, e: BaseException, tmp_name: str | None, needed_bytes
     An OSError carries its errno, possibly as the context of torch's own error. torch's C++ writer
     reports a short write as "[enforce fail at inline_container.cc:...] unexpected pos ..." with no
     errno, so then the disk is asked: if its free space plus what was already written is less than
-    the file needs, the disk was full.
+    the file needs, the disk was full. Call it before deleting the temporary file.
     """
-    needed = needed_bytes + (1 << 20)  # + pickle and zip overhead, generously
+    written = 0
+    try:
+        written = os.stat(tmp_name).st_size if tmp_name else 0
+    except OSError:
+        pass
     quota = next((_NO_SPACE[err.errno] for err in _chain(e)
                   if isinstance(err, OSError) and err.errno in _NO_SPACE), None)
-    if quota is None and isinstance(e, RuntimeError):
-        try:
-            written = os.stat(tmp_name).st_size if tmp_name else 0
-            if shutil.disk_usage(path.parent).free + written < needed:
-                quota = ""
-        except OSError:
-            pass
+    free = None
+    try:
+        free = shutil.disk_usage(path.parent).free + written  # what is free once the temp file is gone
+    except OSError:
+        pass
+    short = free is not None and free < needed_bytes + (1 << 20)  # + pickle and zip overhead, generously
+    if quota is None and isinstance(e, RuntimeError) and short:
+        quota = ""
     if quota is not None:
-        detail = ""
-        try:
-            free = shutil.disk_usage(path.parent).free
-            detail = f" (it needs about {format_size(needed)}; {format_size(free)} free there)"
-        except OSError:
-            pass
+        # The sizes only when they tell the story (not for a quota, nor for a disk out of inodes).
+        detail = f" (it needs at least {format_size(needed_bytes)}; {format_size(free)} free there)" \
+            if quota == "" and short else ""
         return CheckpointError(f"No space left on device{quota}: could not save checkpoint {path}{detail}. "
                                f"Free some space or save elsewhere. {_UNCHANGED}")
     text = getattr(e, "strerror", None) or (str(e).splitlines()[0] if str(e) else type(e).__name__)
