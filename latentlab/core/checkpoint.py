@@ -6,50 +6,54 @@ the optimizer state (for resume), the data set's name and a format version. It i
 tensors and plain Python containers only: a file that tries to run code is refused, never run.
 Everything stored is therefore converted to tensors, dicts, lists, str, int, float, bool or None.
 
-Saving writes a temporary file in the same folder, fsyncs it and renames it over the target, so
-a process killed mid-save (or a full disk) leaves the previous file intact.
+Two helpers do the rest: checkpoint_files.py opens only regular files of sane size and replaces a
+file atomically (a killed save or a full disk leaves the previous file; the next save removes the
+killed one's temporary file); checkpoint_schema.py validates every section on load, so a damaged
+or hand-edited file gives one message naming the file and the field instead of a traceback later.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import pickletools
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 
+from .checkpoint_files import (MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, open_checked,
+                               remove_stale_temp_files, write_atomically)
+from .checkpoint_schema import FieldError, validate_payload
 from .models import VAE, VAEConfig
+
+__all__ = ["Checkpoint", "CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "MAX_CHECKPOINT_BYTES",
+           "check_checkpoint_file", "export_compact", "load_checkpoint", "read_payload",
+           "remove_stale_temp_files", "save_checkpoint"]
 
 FORMAT_NAME = "latentlab-checkpoint"
 FORMAT_VERSION = 1
 CHECKPOINT_SUFFIXES = (".pt", ".pth")   # what File > Open, drops and the canvas take as checkpoints
 
 
-class CheckpointError(Exception):
-    """A checkpoint could not be read or written; the message is meant for the user."""
-
-
 @dataclass
 class Checkpoint:
-    """What a checkpoint file holds, in memory."""
+    """What a checkpoint file holds, in memory (validated: see checkpoint_schema)."""
 
     model: VAE
     train_config: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)          # {"dataset": "mnist", "binarize": "dynamic", ...}
     history: dict = field(default_factory=dict)       # see trainer.History.to_dict
     optimizer_state: dict | None = None
-    trainer_state: dict = field(default_factory=dict)  # epoch, step, RNG state: what resume needs
+    trainer_state: dict = field(default_factory=dict)  # epoch, step, batch_in_epoch: what resume needs
     extras: dict = field(default_factory=dict)        # e.g. encoded test means + labels for the scatter
     meta: dict = field(default_factory=dict)          # format version, latentlab version
 
 
+# == writing ======================================================================================
 def _plain(value: Any) -> Any:
     """Convert numpy values, tuples and paths into what weights_only loading accepts."""
     if isinstance(value, torch.Tensor):
@@ -71,8 +75,12 @@ def _plain(value: Any) -> Any:
 def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict | None = None,
                     data: dict | None = None, history: dict | None = None,
                     optimizer_state: dict | None = None, trainer_state: dict | None = None,
-                    extras: dict | None = None, weights_dtype: torch.dtype | None = None) -> Path:
-    """Write a checkpoint atomically. Raises CheckpointError (e.g. disk full); the old file survives."""
+                    extras: dict | None = None, weights_dtype: torch.dtype | None = None,
+                    max_bytes: int = MAX_CHECKPOINT_BYTES) -> Path:
+    """Write a checkpoint atomically. Raises CheckpointError (e.g. disk full); the old file survives.
+
+    A file above `max_bytes` is refused here too, since it could not be read back.
+    """
     from .. import __version__
 
     path = Path(path)
@@ -90,30 +98,19 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict |
         "trainer_state": trainer_state or {},
         "extras": extras or {},
     })
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise CheckpointError(f"Cannot write checkpoint {path}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; a checkpoint is an ordinary file
-        os.replace(tmp_name, path)
-        _fsync_dir(path.parent)
-    except BaseException as e:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if isinstance(e, (OSError, RuntimeError)):
-            reason = getattr(e, "strerror", None) or str(e)
-            raise CheckpointError(f"Could not save checkpoint {path}: {reason}. "
-                                  "The previous file, if any, is unchanged.") from e
-        raise
-    return path
+    return write_atomically(path, lambda f: torch.save(payload, f), needed_bytes=_payload_bytes(payload),
+                            max_bytes=max_bytes)
+
+
+def _payload_bytes(value: Any) -> int:
+    """The bytes of tensor data in a payload: a lower bound on the size of its file."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_payload_bytes(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_payload_bytes(v) for v in value)
+    return 0
 
 
 def export_compact(src: str | os.PathLike, dst: str | os.PathLike, half: bool = True) -> Path:
@@ -134,47 +131,37 @@ def export_compact(src: str | os.PathLike, dst: str | os.PathLike, half: bool = 
                            weights_dtype=torch.float16 if half else None)
 
 
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not safe to flip in threads
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not supported on every platform (Windows); the rename itself is atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def read_payload(path: str | os.PathLike) -> dict:
-    """Load and validate the raw dict of a checkpoint file without building a model."""
+# == reading ======================================================================================
+def read_payload(path: str | os.PathLike, *, max_bytes: int = MAX_CHECKPOINT_BYTES) -> dict:
+    """Load a checkpoint file's dict and validate every section (checkpoint_schema), without
+    building the model. Returns the cleaned dict; raises CheckpointError naming the file (and
+    the field, for a bad one)."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"No such checkpoint: {path}")
-    if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
+    with open_checked(path, max_bytes) as f:
+        payload = _load(path, f)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path} is not a latentlab checkpoint (it is a PyTorch file of another kind)")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(f"{path} has no valid format version")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} was written by a newer latentlab ({payload.get('latentlab_version', '?')}, checkpoint "
+            f"format {version}); this version reads format {FORMAT_VERSION} and older. Upgrade latentlab.")
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CheckpointError(f"Cannot read {path}: {e.strerror or e}") from e
-    if not data:
-        raise CheckpointError(f"{path} is empty: not a latentlab checkpoint")
+        return validate_payload(payload)
+    except FieldError as e:
+        raise CheckpointError(f"{path}: {e}") from e
+
+
+def _load(path: Path, f: BinaryIO) -> Any:
+    """torch.load from the open file (read as needed, not slurped whole), errors made readable."""
     try:
         with warnings.catch_warnings():  # torch warns about odd pickle protocols; we report errors ourselves
             warnings.simplefilter("ignore", UserWarning)
-            payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            return torch.load(f, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        if _names_code(data, str(e)):
+        if _names_code(f, str(e)):
             raise CheckpointError(
                 f"Refused to open {path}: it contains Python objects that could run code when loaded, "
                 "which no latentlab checkpoint does. Nothing from it was run.") from e
@@ -184,19 +171,9 @@ def read_payload(path: str | os.PathLike) -> dict:
                               f"(it may be truncated): {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
     except Exception as e:  # anything else the unpickler raises on garbage
         raise CheckpointError(f"{path} is not a readable latentlab checkpoint ({type(e).__name__})") from e
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path} is not a latentlab checkpoint (it is a PyTorch file of another kind)")
-    version = payload.get("format_version")
-    if not isinstance(version, int):
-        raise CheckpointError(f"{path} has no valid format version")
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path} was written by a newer latentlab ({payload.get('latentlab_version', '?')}, checkpoint "
-            f"format {version}); this version reads format {FORMAT_VERSION} and older. Upgrade latentlab.")
-    return payload
 
 
-def _names_code(data: bytes, error: str) -> bool:
+def _names_code(f: BinaryIO, error: str) -> bool:
     """Did the restricted unpickler refuse the file because it imports callables (could run code)?
 
     torch's own zip format legitimately names a few torch rebuild functions, which weights_only
@@ -205,33 +182,35 @@ def _names_code(data: bytes, error: str) -> bool:
     """
     if "Unsupported global" in error:
         return True
-    if zipfile.is_zipfile(io.BytesIO(data)):
-        return False
     try:
+        f.seek(0)
+        if zipfile.is_zipfile(f):
+            return False
+        f.seek(0)
         return any(op.name in ("GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE")
-                   for op, _, _ in pickletools.genops(data))
+                   for op, _, _ in pickletools.genops(f))
     except Exception:  # not a pickle at all: garbage
         return False
 
 
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", *,
+                    max_bytes: int = MAX_CHECKPOINT_BYTES) -> Checkpoint:
     """Read a checkpoint; raises CheckpointError with a clear message on anything unexpected."""
-    payload = read_payload(path)
-    try:
-        config = VAEConfig.from_dict(dict(payload["model_config"]))
-        model = VAE(config)
+    payload = read_payload(path, max_bytes=max_bytes)
+    try:  # validated, so this cannot fail short of a bug; the message still names the file
+        model = VAE(VAEConfig.from_dict(dict(payload["model_config"])))
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path} is a damaged latentlab checkpoint: {e}") from e
     model.to(device).eval()
     return Checkpoint(
         model=model,
-        train_config=dict(payload.get("train_config") or {}),
-        data=dict(payload.get("data") or {}),
-        history=dict(payload.get("history") or {}),
-        optimizer_state=payload.get("optimizer"),
-        trainer_state=dict(payload.get("trainer_state") or {}),
-        extras=dict(payload.get("extras") or {}),
+        train_config=payload["train_config"],
+        data=payload["data"],
+        history=payload["history"],
+        optimizer_state=payload["optimizer"],
+        trainer_state=payload["trainer_state"],
+        extras=payload["extras"],
         meta={"format_version": payload["format_version"],
               "latentlab_version": payload.get("latentlab_version")},
     )
