@@ -7,8 +7,10 @@ import textwrap
 import pytest
 import torch
 
-from latentlab import CheckpointError, VAE, load_checkpoint, save_checkpoint
+from latentlab import VAE, CheckpointError, load_checkpoint, save_checkpoint
 from latentlab.core.checkpoint import FORMAT_VERSION, export_compact
+from latentlab.core.pipeline import DataSpec
+from latentlab.core.training_config import TrainConfig
 
 
 def _model():
@@ -29,7 +31,8 @@ def test_round_trip_keeps_everything_resume_needs(tmp_path):
     for a, b in zip(model.state_dict().values(), ck.model.state_dict().values()):
         assert torch.equal(a, b)
     assert ck.model.config == model.config
-    assert ck.train_config == {"lr": 0.001} and ck.data == {"dataset": "mnist"}
+    # the settings come back whole: what was stored, and the defaults of what was not
+    assert ck.train_config == TrainConfig(lr=0.001).to_dict() and ck.data == DataSpec(dataset="mnist").to_dict()
     assert ck.history["steps"]["loss"].tolist() == [3.0, 2.0]
     assert ck.trainer_state == {"epoch": 1, "step": 2}
     assert torch.equal(ck.extras["scatter_means"], torch.ones(5, 3))
@@ -41,9 +44,12 @@ def test_round_trip_keeps_everything_resume_needs(tmp_path):
 def test_numpy_values_and_paths_are_stored_as_plain_values(tmp_path):
     import numpy as np
 
-    save_checkpoint(tmp_path / "a.pt", _model(), data={"path": tmp_path, "n": np.int64(3), "arr": np.ones(2)})
-    data = load_checkpoint(tmp_path / "a.pt").data
-    assert data["path"] == str(tmp_path) and data["n"] == 3 and data["arr"].tolist() == [1.0, 1.0]
+    save_checkpoint(tmp_path / "a.pt", _model(), extras={"path": tmp_path, "n": np.int64(3), "arr": np.ones(2)},
+                    data={"dataset": "folder", "folder": tmp_path})
+    ck = load_checkpoint(tmp_path / "a.pt")
+    extras = ck.extras
+    assert extras["path"] == str(tmp_path) and extras["n"] == 3 and extras["arr"].tolist() == [1.0, 1.0]
+    assert ck.data["folder"] == str(tmp_path)
 
 
 class _RunsCode:

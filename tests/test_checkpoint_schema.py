@@ -6,7 +6,6 @@ edited (torch.load weights_only, mutate, torch.save).
 """
 
 import math
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,14 @@ from latentlab.core import checkpoint_schema as schema
 from latentlab.core import pipeline
 from latentlab.core.checkpoint import read_payload
 from latentlab.core.datasets import ImageDataset
-from latentlab.core.trainer import EPOCH_COLUMNS, STEP_COLUMNS, History, TrainConfig, Trainer
+from latentlab.core.session import TrainingSession
+from latentlab.core.trainer import (
+    EPOCH_COLUMNS,
+    STEP_COLUMNS,
+    History,
+    TrainConfig,
+    Trainer,
+)
 
 LATENT_DIM = 3
 N_IMAGES = 48
@@ -32,18 +38,15 @@ def _images():
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
-    """A checkpoint as latentlab writes one today: Trainer.save after a short run, with the scatter
-    extras of pipeline.scatter_extras and the data info of pipeline.new_trainer."""
+    """A checkpoint as latentlab writes one today: a TrainingSession's final save after a short run
+    (the scatter extras of pipeline.scatter_extras, the data info and the run id of the session)."""
     data = _images()
     splits = pipeline.Splits(data.subset(slice(0, 40)), data.subset(slice(40, None)), data)
-    torch.manual_seed(0)
-    trainer = pipeline.new_trainer(pipeline.DataSpec("mnist"), splits,
-                                   VAEConfig(latent_dim=LATENT_DIM, hidden_sizes=(16,)),
-                                   TrainConfig(epochs=1, batch_size=16, device="cpu"))
-    assert trainer.run() == "finished"
-    trainer.extras = pipeline.scatter_extras(trainer.model, data, "dynamic")
     path = tmp_path_factory.mktemp("written") / "model.pt"
-    trainer.save(path)
+    session = TrainingSession.new(pipeline.DataSpec("mnist"), VAEConfig(latent_dim=LATENT_DIM, hidden_sizes=(16,)),
+                                  TrainConfig(epochs=1, batch_size=16, device="cpu"), path)
+    session.splits = splits
+    assert session.run() == "finished"
     return path
 
 
@@ -107,11 +110,11 @@ BAD = [  # (id, edit, the field the message must name)
     ("latent_dim-too-large", _set("model_config.latent_dim", 300), "model_config.latent_dim"),
     ("hidden_sizes-negative", _set("model_config.hidden_sizes", [16, -1]), "model_config.hidden_sizes"),
     ("image_shape-two-numbers", _set("model_config.image_shape", [28, 28]), "model_config.image_shape"),
-    ("likelihood-unknown", _set("model_config.likelihood", "poisson"), "model_config"),
-    ("model-setting-unknown", _set("model_config.surprise", 1), "model_config"),
+    ("likelihood-unknown", _set("model_config.likelihood", "poisson"), "model_config.likelihood"),
+    ("model-setting-unknown", _set("model_config.surprise", 1), "model_config.surprise"),
     ("fixed_std-zero", _set("model_config.gaussian_fixed_std", 0.0), "model_config.gaussian_fixed_std"),
     # a config claiming a model of 10^12 weights: checked against the file's weights, nothing allocated
-    ("hidden_sizes-huge", _set("model_config.hidden_sizes", [10**9]), f"state_dict.{_FIRST_WEIGHT}"),
+    ("hidden_sizes-huge", _set("model_config.hidden_sizes", [10**9]), "model_config.hidden_sizes"),
     # state_dict
     ("state_dict-missing", _set("state_dict", _DELETE), "state_dict"),
     ("state_dict-a-number", _set("state_dict", 5), "state_dict"),
@@ -125,7 +128,7 @@ BAD = [  # (id, edit, the field the message must name)
     ("lr-a-string", _set("train_config.lr", "fast"), "train_config.lr"),
     ("lr-negative", _set("train_config.lr", -0.1), "train_config.lr"),
     ("epochs-zero", _set("train_config.epochs", 0), "train_config.epochs"),
-    ("batch_size-a-float", _set("train_config.batch_size", 12.0), "train_config.batch_size"),
+    ("batch_size-a-fraction", _set("train_config.batch_size", 12.5), "train_config.batch_size"),
     ("train-binarize-unknown", _set("train_config.binarize", "sometimes"), "train_config.binarize"),
     ("seed-a-string", _set("train_config.seed", "0"), "train_config.seed"),
     ("beta-nan", _set("train_config.beta", math.nan), "train_config.beta"),
@@ -200,7 +203,8 @@ def test_the_message_says_what_was_expected_and_what_was_found(written, tmp_path
 
 def test_a_checkpoint_written_today_loads_and_every_caller_can_use_it(written):
     ck = load_checkpoint(written)
-    assert ck.model.latent_dim == LATENT_DIM and ck.trainer_state == {"epoch": 1, "step": 3, "batch_in_epoch": 0}
+    assert ck.model.latent_dim == LATENT_DIM and len(ck.trainer_state.pop("run_id")) == 12
+    assert ck.trainer_state == {"epoch": 1, "step": 3, "batch_in_epoch": 0}
     assert ck.data["image_shape"] == [1, 28, 28] and ck.data["label_names"] == [str(d) for d in range(10)]
     assert ck.extras["scatter_means"].shape == (N_IMAGES, LATENT_DIM) and ck.extras["scatter_means"].dtype == torch.float32
     assert ck.extras["scatter_labels"].dtype == torch.int64
@@ -245,16 +249,20 @@ def test_the_shipped_models_are_all_tested():
     assert len(list(TRAINED.glob("*.pt"))) >= 6
 
 
-def test_unknown_keys_from_a_newer_minor_version_are_kept_and_not_checked(written, tmp_path):
-    def newer(payload):
+def test_unknown_settings_are_refused_and_unknown_record_keys_kept(written, tmp_path):
+    """One policy for settings (the config base's): an unknown key is refused by name. Records
+    (history, trainer_state, extras, the top level) keep keys they do not know, uninterpreted."""
+    def unknown_setting(payload):
         payload["train_config"]["scheduler"] = {"kind": "cosine"}
-        payload["data"]["augment"] = ["flip"]
+    with pytest.raises(CheckpointError, match="field train_config.scheduler is not one of the training settings"):
+        load_checkpoint(_edited(written, tmp_path / "setting.pt", unknown_setting))
+
+    def newer_records(payload):
         payload["history"]["notes"] = "x"
         payload["trainer_state"]["rng"] = torch.zeros(3)
         payload["extras"]["thumbnail"] = torch.zeros(8, 8)
         payload["future_section"] = 1
-    ck = load_checkpoint(_edited(written, tmp_path / "newer.pt", newer))
-    assert ck.train_config["scheduler"] == {"kind": "cosine"} and ck.data["augment"] == ["flip"]
+    ck = load_checkpoint(_edited(written, tmp_path / "newer.pt", newer_records))
     assert ck.trainer_state["rng"].shape == (3,) and ck.extras["thumbnail"].shape == (8, 8)
     assert TrainConfig.from_dict(ck.train_config).lr == pytest.approx(1e-3)
 
@@ -281,15 +289,14 @@ def test_loaded_values_are_cleaned_to_the_shapes_the_writers_produce(written, tm
     assert history.steps["loss"] == [3.0, 2.0] and history.epoch_kl_per_dim == []
 
 
-def test_the_schema_knows_every_field_the_writers_write():
-    """The schema's tables repeat names defined elsewhere (so reading stays light); keep them equal."""
-    from latentlab.core.data import BINARIZE_MODES
-
-    assert set(schema.TRAIN_CONFIG_FIELDS) == {f.name for f in fields(TrainConfig)}
-    assert set(schema.MODEL_CONFIG_FIELDS) == {f.name for f in fields(VAEConfig)}
-    assert set(schema.DATA_FIELDS) >= set(pipeline.DataSpec().to_dict())
-    assert schema.BINARIZE_MODES == BINARIZE_MODES
+def test_the_schema_reads_settings_through_the_config_dataclasses():
+    """No second list of fields or ranges: a setting the dataclass refuses is refused by name."""
     assert schema.HISTORY_COLUMNS == {"steps": STEP_COLUMNS, "epochs": EPOCH_COLUMNS}
+    assert not hasattr(schema, "TRAIN_CONFIG_FIELDS") and not hasattr(schema, "BINARIZE_MODES")
+    with pytest.raises(schema.FieldError, match="field train_config.n_samples must be between 1 and 1000"):
+        schema.validate_train_config({"n_samples": 5000})
+    with pytest.raises(schema.FieldError, match="field data.bogus is not one of the data settings"):
+        schema.validate_data({"dataset": "mnist", "bogus": 1})
 
 
 def test_latentlab_eval_on_a_bad_checkpoint_prints_one_line_naming_the_field(written, tmp_path, capsys):
@@ -298,5 +305,5 @@ def test_latentlab_eval_on_a_bad_checkpoint_prints_one_line_naming_the_field(wri
     bad = _edited(written, tmp_path / "bad.pt", _set("data.image_shape", [1, 28]))
     assert main(["eval", str(bad), "--no-progress", "--no-download", "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == f"latentlab: error: {bad}: field data.image_shape must be a list of 3 positive " \
-                          f"integers, got [1, 28]"
+    assert err.strip() == f"latentlab: error: {bad}: field data.image_shape must be three positive whole " \
+                          f"numbers (C, H, W), got [1, 28]"

@@ -9,10 +9,11 @@ checkpoint.py adds the file's path. What passes comes back as clean plain values
 writers produce (`trainer.History.to_dict`, `pipeline.scatter_extras`, ...): callers need no checks.
 
 Compatibility: every checkpoint written so far passes (the tests load those of `trained/` and
-one written by the trainer). Keys this version does not know are kept as read and never
-interpreted, so files from a newer minor version still open; a known key of the wrong type is an
-error. The one exception is `model_config`: a setting the model does not know would silently
-give a different network, so `VAEConfig.from_dict` refuses it.
+one written by the trainer). The settings sections (`model_config`, `train_config`, `data`) are
+read by their dataclasses, with the config base's one policy: a key they do not know is refused
+by name (a change that older versions cannot read raises the format version, which is refused
+first); a missing key takes its default, so older files open. Sections that are records rather
+than settings (`trainer_state`, `extras`, `history`) keep keys they do not know, uninterpreted.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from typing import Any, NoReturn
 
 import torch
 
+from .config import SettingError
+from .history import EPOCH_COLUMNS, STEP_COLUMNS
 from .models import VAE, VAEConfig
-
-# The binarisation modes (the same as data.BINARIZE_MODES; a test checks they agree). Defined here
-# so reading a checkpoint does not import the data-set machinery.
-BINARIZE_MODES = ("dynamic", "threshold", "grey")
+from .pipeline import DataSpec
+from .training_config import TrainConfig
 
 
 class FieldError(ValueError):
@@ -167,57 +168,32 @@ def _numbers(value: Any, field: str, expected: str) -> torch.Tensor:
 
 
 # -- the sections ---------------------------------------------------------------------------------
-# model_config: what VAEConfig accepts, with types checked first so the message names the field.
-MODEL_CONFIG_FIELDS = {
-    "image_shape": lambda v, f: _positive_ints(v, f, 3),
-    "latent_dim": lambda v, f: _int(v, f, 1, 256),
-    "architecture": _str,
-    "hidden_sizes": _positive_ints,
-    "conv_channels": lambda v, f: _positive_ints(v, f, 2),
-    "conv_hidden": lambda v, f: _int(v, f, 1),
-    "likelihood": _str,
-    "gaussian_variance": _str,
-    "gaussian_fixed_std": lambda v, f: _float(v, f, low=0, low_open=True),  # log(0) in every decode
-}
-
-# train_config: trainer.TrainConfig's fields, with the ranges its __post_init__ (and Adam) enforce.
-TRAIN_CONFIG_FIELDS = {
-    "epochs": lambda v, f: _int(v, f, 1),
-    "batch_size": lambda v, f: _int(v, f, 1),
-    "lr": lambda v, f: _float(v, f, low=0, low_open=True),
-    "weight_decay": lambda v, f: _float(v, f, low=0),
-    "grad_clip": lambda v, f: _float(v, f, low=0),
-    "n_samples": lambda v, f: _int(v, f, 1),
-    "beta": lambda v, f: _float(v, f, low=0),
-    "kl_warmup_epochs": lambda v, f: _float(v, f, low=0),
-    "binarize": lambda v, f: _str(v, f, BINARIZE_MODES),
-    "seed": _int,
-    "device": _str,
-    "num_threads": lambda v, f: _int(v, f, 0),
-}
-
-# data: pipeline.DataSpec.to_dict plus what the trainer adds (binarize, label_names).
-DATA_FIELDS = {
-    "dataset": _str,
-    "folder": lambda v, f: None if v is None else _str(v, f),
-    "image_shape": lambda v, f: _positive_ints(v, f, 3),
-    "val_fraction": lambda v, f: _float(v, f, low=0, high=1, low_open=True, high_open=True),
-    "binarize": lambda v, f: _str(v, f, BINARIZE_MODES),
-    "label_names": _str_list,
-}
-
-# history: the columns trainer.History writes (STEP_COLUMNS, EPOCH_COLUMNS; a test checks they agree).
-HISTORY_COLUMNS = {
-    "steps": ("step", "epoch", "loss", "neg_elbo", "kl", "recon"),
-    "epochs": ("epoch", "step", "train_neg_elbo", "val_neg_elbo", "val_kl", "val_recon", "active_units", "seconds"),
-}
+# model_config, train_config and data are checked by their own dataclasses (core/config.py): the
+# ranges and vocabularies live there, once, and their errors name the field.
+HISTORY_COLUMNS = {"steps": STEP_COLUMNS, "epochs": EPOCH_COLUMNS}
 
 TRAINER_STATE_FIELDS = {
     "epoch": lambda v, f: _int(v, f, 0),
     "step": lambda v, f: _int(v, f, 0),
     "batch_in_epoch": lambda v, f: _int(v, f, 0),
     "run_id": _str,
+    "diverged": lambda v, f: _fields(v, f, {"step": lambda w, g: _int(w, g, 0),
+                                            "lr": lambda w, g: _float(w, g, low=0, low_open=True)}),
 }
+
+
+def _config(cls, value: Any, section: str, optional: bool):
+    """A config section through its dataclass: (clean dict, typed config or None when empty)."""
+    d = _mapping(value if value is not None or not optional else {}, section)
+    if not d and optional:
+        return {}, None    # a model saved without a run (save_checkpoint(path, model))
+    try:
+        config = cls.from_dict(d)
+    except SettingError as e:
+        raise FieldError(f"{section}.{e.field}", e.problem) from e
+    except (TypeError, ValueError) as e:
+        raise FieldError(section, f"is invalid: {e}") from e
+    return config.to_dict(), config
 
 
 def _fields(value: Any, section: str, checks: dict) -> dict:
@@ -231,9 +207,8 @@ def validate_model_config(value: Any) -> tuple[dict, VAEConfig, VAE]:
     the weights against: building it allocates nothing, however large the config claims to be."""
     if value is None:
         raise FieldError("model_config", "is missing")
-    d = _fields(value, "model_config", MODEL_CONFIG_FIELDS)
+    d, config = _config(VAEConfig, value, "model_config", optional=False)
     try:
-        config = VAEConfig.from_dict(d)
         with torch.device("meta"):
             skeleton = VAE(config)
     except (TypeError, ValueError, RuntimeError) as e:
@@ -263,11 +238,11 @@ def validate_state_dict(value: Any, skeleton: VAE) -> dict:
 
 
 def validate_train_config(value: Any) -> dict:
-    return _fields(value, "train_config", TRAIN_CONFIG_FIELDS)
+    return _config(TrainConfig, value, "train_config", optional=True)[0]
 
 
 def validate_data(value: Any) -> dict:
-    return _fields(value, "data", DATA_FIELDS)
+    return _config(DataSpec, value, "data", optional=True)[0]
 
 
 def validate_trainer_state(value: Any) -> dict:

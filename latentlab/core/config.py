@@ -90,6 +90,14 @@ class Limits:
         return value
 
 
+class SettingError(ValueError):
+    """A setting's value is not allowed; `field` names it, `problem` says why ("must be ...")."""
+
+    def __init__(self, field: str, problem: str):
+        self.field, self.problem = field, problem
+        super().__init__(f"{field} {problem}")
+
+
 def _num(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
@@ -114,8 +122,15 @@ class Config:
             try:
                 object.__setattr__(self, f.name, limits.check(value))
             except ValueError as e:
-                raise ValueError(f"{f.name} {e}") from None
-        self.validate()
+                raise SettingError(f.name, str(e)) from None
+        try:
+            self.validate()
+        except SettingError:
+            raise
+        except ValueError as e:   # validate() says "image_shape must be ...": the field leads
+            field, _, problem = str(e).partition(" ")
+            raise SettingError(field if field in self.__dataclass_fields__ else self.section,
+                               problem if field in self.__dataclass_fields__ else str(e)) from None
 
     def validate(self) -> None:
         """Checks that involve several fields; subclasses override."""
@@ -151,7 +166,7 @@ class Config:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ValueError(f"unknown {cls.section}: {unknown}")
+            raise SettingError(unknown[0], f"is not one of the {cls.section} (unknown: {unknown})")
         return cls(**d)
 
     def to_json(self) -> str:

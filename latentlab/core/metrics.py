@@ -29,7 +29,7 @@ import warnings
 from collections import deque
 from pathlib import Path
 
-from .trainer import EpochEvent, StepEvent
+from .events import EpochEvent, StepEvent
 
 COLUMNS = ("split", "step", "epoch", "loss", "neg_elbo", "kl", "recon", "active_units")
 MAGIC = "# latentlab-metrics"

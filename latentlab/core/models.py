@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import objectives
-from .config import Config, setting
+from .config import Config, SettingError, setting
 
 # The vocabularies of a model's settings: the one list of each that the CLI and the panel use.
 ARCHITECTURES = ("mlp", "conv")
@@ -54,29 +54,29 @@ class VAEConfig(Config):
         self.image_shape = _int_tuple(self.image_shape, "image_shape")
         self.hidden_sizes = _int_tuple(self.hidden_sizes, "hidden_sizes")
         self.conv_channels = _int_tuple(self.conv_channels, "conv_channels")
-        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ValueError(f"image_shape must be (C, H, W) of positive sizes, got {self.image_shape}")
-        if self.image_shape[0] not in (1, 3) or max(self.image_shape[1:]) > MAX_IMAGE_SIDE:
-            raise ValueError(f"image_shape must have 1 or 3 channels and sides of at most {MAX_IMAGE_SIDE} "
-                             f"pixels, got {self.image_shape}")
-        if any(not 1 <= h <= MAX_LAYER_WIDTH for h in self.hidden_sizes + self.conv_channels):
-            raise ValueError(f"layer sizes must be between 1 and {MAX_LAYER_WIDTH}, got "
-                             f"hidden_sizes={self.hidden_sizes}, conv_channels={self.conv_channels}")
+        c_h_w = self.image_shape
+        if len(c_h_w) != 3 or c_h_w[0] not in (1, 3) or min(c_h_w) < 1 or max(c_h_w[1:]) > MAX_IMAGE_SIDE:
+            raise SettingError("image_shape", f"must be (C, H, W) with 1 or 3 channels and sides of 1 to "
+                                              f"{MAX_IMAGE_SIDE} pixels, got {list(c_h_w)}")
+        for name in ("hidden_sizes", "conv_channels"):
+            sizes = getattr(self, name)
+            if any(not 1 <= h <= MAX_LAYER_WIDTH for h in sizes):
+                raise SettingError(name, f"must be layer sizes between 1 and {MAX_LAYER_WIDTH}, got {list(sizes)}")
         if len(self.conv_channels) != 2:
-            raise ValueError(f"conv_channels must be two sizes, got {self.conv_channels}")
+            raise SettingError("conv_channels", f"must be two sizes, got {list(self.conv_channels)}")
         if self.architecture == "mlp" and not self.hidden_sizes:
-            raise ValueError("an MLP needs at least one hidden layer")
-        if self.architecture == "conv" and min(self.image_shape[1:]) < 4:
-            raise ValueError(f"the convolutional body needs images of at least 4x4, got {self.image_shape}")
+            raise SettingError("hidden_sizes", "must hold at least one layer for an MLP")
+        if self.architecture == "conv" and min(c_h_w[1:]) < 4:
+            raise SettingError("image_shape", f"must be at least 4x4 for the convolutional body, got {list(c_h_w)}")
 
 
 def _int_tuple(value, name: str) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be a list of whole numbers, got {value!r}")
+        raise SettingError(name, f"must be a list of whole numbers, got {value!r}")
     out = []
     for v in value:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v):
-            raise ValueError(f"{name} must be a list of whole numbers, got {list(value)!r}")
+            raise SettingError(name, f"must be a list of whole numbers, got {list(value)!r}")
         out.append(int(v))
     return tuple(out)
 

@@ -16,161 +16,20 @@ import copy
 import math
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable, ClassVar
 
 import torch
 
 from . import evaluation, objectives
 from .checkpoint import Checkpoint, save_checkpoint
-from .config import Config, setting
-from .data import BINARIZE_MODES, binarize, to_float
+from .data import binarize, to_float
+from .events import EpochEvent, Listener, StatusEvent, StepEvent
+from .history import EPOCH_COLUMNS, STEP_COLUMNS, History
 from .models import VAE
+from .training_config import DEVICE_NAMES, TrainConfig, check_device_name, resolve_device
 
-
-@dataclass
-class TrainConfig(Config):
-    """How a model is trained. The help texts are those of `latentlab train --help`."""
-
-    section: ClassVar[str] = "training settings"
-
-    epochs: int = setting(30, "total epochs of the run; a resumed run continues up to this total", min=1,
-                          max=1_000_000)
-    batch_size: int = setting(128, "images per step", min=1, max=65_536)
-    lr: float = setting(1e-3, "Adam learning rate", min=0.0, max=10.0, min_exclusive=True)
-    weight_decay: float = setting(0.0, "Adam weight decay", min=0.0, max=1.0)
-    grad_clip: float = setting(0.0, "max gradient norm, 0 = no clipping", min=0.0, max=1e6)
-    n_samples: int = setting(1, "N, Monte Carlo samples of z per image for the reconstruction term", min=1,
-                             max=1000, flag="--mc-samples")
-    beta: float = setting(1.0, "weight of the KL term (1 = the true ELBO)", min=0.0, max=1000.0)
-    kl_warmup_epochs: float = setting(0.0, "epochs of linear KL warm-up from 0 to beta, 0 = off", min=0.0,
-                                      max=1_000_000.0, flag="--kl-warmup")
-    binarize: str = setting("dynamic", "how grey levels become the decoder's targets", choices=BINARIZE_MODES)
-    seed: int = setting(0, "seed of the initial weights, shuffles and noise", min=0, max=2**63 - 1)
-    device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
-    num_threads: int = setting(0, "torch CPU threads for training, 0 = PyTorch's default", min=0, max=4096,
-                               flag="--threads")
-
-    def validate(self) -> None:
-        check_device_name(self.device)
-
-
-DEVICE_NAMES = ("auto", "cpu", "cuda", "cuda:N", "mps")
-
-
-def check_device_name(name: str) -> str:
-    """The device name's syntax (not whether this machine has it: see resolve_device)."""
-    if name in ("auto", "cpu", "cuda", "mps") or (name.startswith("cuda:") and name[5:].isdigit()):
-        return name
-    raise ValueError(f"device must be one of {', '.join(DEVICE_NAMES)}, got {name!r}")
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' picks CUDA, then Apple MPS, then the CPU; ValueError for a device this machine lacks."""
-    check_device_name(name)
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = mps is not None and mps.is_available()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps") if has_mps else torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError("CUDA was asked for but this PyTorch has no usable CUDA device "
-                             "(a CPU-only build, or no NVIDIA driver)")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"there is no {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    if device.type == "mps" and not has_mps:
-        raise ValueError("MPS was asked for but this machine has no Apple-silicon GPU available to PyTorch")
-    return device
-
-
-# -- events ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StepEvent:
-    step: int                 # global step, counted from 1
-    epoch: int                # the epoch this step belongs to, counted from 1
-    epoch_fraction: float     # how far through the current epoch (0..1]
-    loss: float               # the minimised objective (beta-weighted); equals neg_elbo when beta = 1
-    neg_elbo: float           # nats per image
-    kl: float
-    recon: float
-    kl_per_dim: tuple[float, ...]
-    kl_weight: float
-    steps_per_sec: float
-
-
-@dataclass(frozen=True)
-class EpochEvent:
-    epoch: int
-    step: int
-    train_neg_elbo: float     # mean of the epoch's step losses
-    val_neg_elbo: float
-    val_kl: float
-    val_recon: float
-    val_kl_per_dim: tuple[float, ...]
-    active_units: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class StatusEvent:
-    status: str               # "running", "paused", "resumed", "stopped", "finished", "diverged"
-    message: str = ""
-
-
-Listener = Callable[[object], None]
-
-
-# -- history --------------------------------------------------------------------------------------
-STEP_COLUMNS = ("step", "epoch", "loss", "neg_elbo", "kl", "recon")
-EPOCH_COLUMNS = ("epoch", "step", "train_neg_elbo", "val_neg_elbo", "val_kl", "val_recon", "active_units",
-                 "seconds")
-
-
-@dataclass
-class History:
-    """Per-step and per-epoch curves as plain lists (checkpoints store them as tensors)."""
-
-    steps: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in STEP_COLUMNS})
-    epochs: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in EPOCH_COLUMNS})
-    epoch_kl_per_dim: list[list[float]] = field(default_factory=list)
-
-    def add_step(self, e: StepEvent) -> None:
-        for c in STEP_COLUMNS:
-            self.steps[c].append(getattr(e, c))
-
-    def add_epoch(self, e: EpochEvent) -> None:
-        for c in EPOCH_COLUMNS:
-            self.epochs[c].append(getattr(e, c))
-        self.epoch_kl_per_dim.append(list(e.val_kl_per_dim))
-
-    def to_dict(self) -> dict:
-        return {
-            "steps": {c: torch.tensor(v, dtype=torch.float64) for c, v in self.steps.items()},
-            "epochs": {c: torch.tensor(v, dtype=torch.float64) for c, v in self.epochs.items()},
-            "epoch_kl_per_dim": torch.tensor(self.epoch_kl_per_dim, dtype=torch.float64),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "History":
-        h = cls()
-        if not d:
-            return h
-        for c in STEP_COLUMNS:
-            if c in d.get("steps", {}):
-                h.steps[c] = [float(v) for v in torch.as_tensor(d["steps"][c]).tolist()]
-        n_epochs = len(torch.as_tensor(d.get("epochs", {}).get("epoch", [])))
-        for c in EPOCH_COLUMNS:
-            if c in d.get("epochs", {}):
-                h.epochs[c] = [float(v) for v in torch.as_tensor(d["epochs"][c]).tolist()]
-            else:  # a column added after the file was written: keep the columns aligned
-                h.epochs[c] = [math.nan] * n_epochs
-        kl = d.get("epoch_kl_per_dim")
-        if kl is not None and torch.as_tensor(kl).numel():
-            h.epoch_kl_per_dim = torch.as_tensor(kl).tolist()
-        return h
+# Re-exported: the trainer's vocabulary, importable from here as before.
+__all__ = ["Trainer", "TrainingDiverged", "TrainConfig", "History", "StepEvent", "EpochEvent", "StatusEvent",
+           "Listener", "STEP_COLUMNS", "EPOCH_COLUMNS", "DEVICE_NAMES", "check_device_name", "resolve_device"]
 
 
 class TrainingDiverged(RuntimeError):

@@ -1,0 +1,45 @@
+"""What a training run reports: immutable events the trainer hands to its listeners (the
+metrics writer, the CLI's progress bar, the window's training thread). Plain values only, so they
+cross threads safely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    step: int                 # global step, counted from 1
+    epoch: int                # the epoch this step belongs to, counted from 1
+    epoch_fraction: float     # how far through the current epoch (0..1]
+    loss: float               # the minimised objective (beta-weighted); equals neg_elbo when beta = 1
+    neg_elbo: float           # nats per image
+    kl: float
+    recon: float
+    kl_per_dim: tuple[float, ...]
+    kl_weight: float
+    steps_per_sec: float
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    epoch: int
+    step: int
+    train_neg_elbo: float     # mean of the epoch's step losses
+    val_neg_elbo: float
+    val_kl: float
+    val_recon: float
+    val_kl_per_dim: tuple[float, ...]
+    active_units: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    status: str               # "running", "paused", "resumed", "stopped", "finished", "diverged"
+    message: str = ""
+
+
+Listener = Callable[[object], None]
