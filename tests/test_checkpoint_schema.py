@@ -16,7 +16,7 @@ from latentlab.core import checkpoint_schema as schema
 from latentlab.core import pipeline
 from latentlab.core.checkpoint import read_payload
 from latentlab.core.datasets import ImageDataset
-from latentlab.core.session import TrainingSession
+from latentlab.core.session import TrainingSession, resumed_config
 from latentlab.core.trainer import (
     EPOCH_COLUMNS,
     STEP_COLUMNS,
@@ -214,7 +214,8 @@ def test_a_checkpoint_written_today_loads_and_every_caller_can_use_it(written):
     assert pipeline.DataSpec.from_dict(ck.data).image_shape == (1, 28, 28)
     assert TrainConfig.from_dict(ck.train_config).batch_size == 16
     images = _images().images
-    trainer = Trainer.from_checkpoint(ck, images[:40], images[40:], epochs=2)  # train --resume
+    trainer = Trainer.from_checkpoint(ck, images[:40], images[40:],                    # train --resume
+                                      resumed_config(ck.train_config, {"epochs": 2}))
     assert trainer.run() == "finished" and trainer.step == 6
 
 
