@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage
 
-from .plane import Ellipse
+from latentlab.app.plane import Ellipse
 
 # Matplotlib's tab10: ten labels that stay distinguishable, also for most colour-blind readers.
 LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",

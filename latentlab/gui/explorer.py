@@ -36,11 +36,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from latentlab.core.images import ImageError, PreparedImage, load_image, prepare_picture
 
 from .canvas import LatentCanvas
-from .decoding import JobResult, LatestWinsWorker, Posterior, decode_point, decode_points, encode_pixels
+from .latest_wins import JobResult, LatestWinsWorker, Posterior, decode_point, decode_points, encode_pixels
 from .drawpad import DrawPad
 from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure
 from .image_view import ImageView, ThumbnailRow
-from .plane import Ellipse, LatentPlane, log_prior_density
+from latentlab.app.plane import Ellipse, LatentPlane, log_prior_density
 
 MAX_ENCODINGS = 8          # ellipses kept on the canvas; older ones are dropped first
 POSTERIOR_SAMPLES = 4      # draws from q(z|x) shown for the latest encoded image

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushB
 from latentlab.core import figures as core_figures
 
 from .image_view import ImageView
-from .plane import LatentPlane
+from latentlab.app.plane import LatentPlane
 
 
 class FigureWidget(QWidget):

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from latentlab.app.pacing import UpdatePacer
 from latentlab.core.checkpoint import Checkpoint
 from latentlab.core.pipeline import DataSpec
 from latentlab.core.trainer import TrainConfig, default_gui_threads
 
-from .budget import UpdatePacer
 from .settings import is_inside, new_run_folder, runs_dir
 from .worker import LiveRun, TrainingJob, TrainingWorker, save_trainer
 

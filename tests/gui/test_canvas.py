@@ -11,7 +11,7 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtTest import QTest
 
 from canvas_fixtures import WAIT_MS, drop_mime
-from latentlab.gui.plane import Ellipse, LatentPlane, log_prior_density
+from latentlab.app.plane import Ellipse, LatentPlane, log_prior_density
 
 
 # -- planes and ellipses (plain numpy) ---------------------------------------------------------------
@@ -64,7 +64,7 @@ def test_prior_density():
 
 # -- the worker ------------------------------------------------------------------------------------------
 def test_worker_runs_only_the_newest_request_per_key(qtbot):
-    from latentlab.gui.decoding import LatestWinsWorker
+    from latentlab.gui.latest_wins import LatestWinsWorker
 
     worker = LatestWinsWorker("test-worker")
     started, gate, ran, results = threading.Event(), threading.Event(), [], []
@@ -87,7 +87,7 @@ def test_worker_runs_only_the_newest_request_per_key(qtbot):
 
 
 def test_worker_reports_errors_and_goes_on(qtbot):
-    from latentlab.gui.decoding import LatestWinsWorker
+    from latentlab.gui.latest_wins import LatestWinsWorker
 
     worker = LatestWinsWorker("test-worker")
     results = []
@@ -105,7 +105,7 @@ def test_worker_reports_errors_and_goes_on(qtbot):
 def test_worker_results_arrive_on_the_gui_thread(qtbot):
     from PySide6.QtCore import QObject, QThread, Slot
 
-    from latentlab.gui.decoding import LatestWinsWorker
+    from latentlab.gui.latest_wins import LatestWinsWorker
 
     class Receiver(QObject):
         thread_seen = None

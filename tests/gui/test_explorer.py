@@ -19,7 +19,7 @@ from canvas_fixtures import (WAIT_MS, Messages, canvas_of, decoded_of, drop_file
                              encoded_scatter,
                              hover, latent_under, make_explorer, pixel_at, shipped, small_model, wait_encoded)
 from latentlab.core.images import load_image
-from latentlab.gui.decoding import decode_point
+from latentlab.gui.latest_wins import decode_point
 
 
 def expected_image(model, z) -> np.ndarray:
