@@ -1,9 +1,10 @@
 """The latent canvas: a pyqtgraph plot of a latent plane that reports the mouse and takes drops.
 
-It draws, in canvas coordinates (see `plane.py`): the prior's 1- and 2-sigma circles, the encoded
-test set coloured by label (with a legend), pinned points, posterior ellipses of encoded images,
-samples from q(z|x), and an interpolation path. It knows nothing about models: the explorer turns
-canvas coordinates into latents and decides what to draw.
+It draws, in canvas coordinates (see `latentlab/app/plane.py`): the prior's 1- and 2-sigma
+circles, the encoded test set coloured by label (with a legend), pinned points, posterior ellipses
+of encoded images, samples from q(z|x), and an interpolation path. It knows nothing about models:
+its presenter (canvas_presenter.py) turns canvas coordinates into latents and draws the
+explorer's state.
 
 Mouse: moving reports `hovered(u, v)`; a left click (without dragging) reports `clicked(u, v)`;
 left-drag pans and the wheel zooms, as everywhere in pyqtgraph. Files or image data dropped on
