@@ -488,3 +488,16 @@ def test_destroying_the_widget_stops_its_threads(qtbot, shipped):
     assert exceptions == []
     assert not any(thread.is_running() for thread in threads)
 
+
+def test_a_file_the_window_would_not_open_is_not_left_to_it(qtbot, make_explorer, shipped, tmp_path):
+    """One vocabulary: the canvas used to leave .ckpt/.safetensors drops to the window, which ignored them."""
+    from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES
+
+    assert CHECKPOINT_SUFFIXES == (".pt", ".pth")
+    explorer = make_explorer(shipped.model, shipped.extras)
+    messages = Messages(explorer)
+    path = tmp_path / "model.ckpt"
+    path.write_bytes(b"not a latentlab checkpoint")
+    assert drop_files(canvas_of(explorer), [path])    # taken by the canvas ...
+    assert "model.ckpt" in messages.wait_for(qtbot)    # ... which says why it cannot use it
+    assert explorer.encodings() == []
