@@ -36,7 +36,7 @@ FIGURES = ("manifold", "samples", "interpolation")
 EVENTS = (
     "scatter",          # the encoded test set (or its visibility: scatter_visible)
     "plane",            # the plane choice or the plane itself
-    "pins",             # pins added, removed or cleared
+    "pins",             # pins added, removed or cleared (they are anchors and ends too)
     "pin_images",       # decoded images of the pins
     "encodings",        # images added or removed, or one got its first posterior (new anchor/end)
     "endpoints",        # the interpolation's ends, or their candidates
@@ -218,7 +218,9 @@ class ExplorerState:
         self._flush()
 
     def pca_available(self) -> bool:
-        return self.scatter is not None and len(self.scatter.means) >= 2 and self.latent_dim > 2
+        """A PCA plane needs a test set of two points or more, and is offered above two dimensions."""
+        dim = self.latent_dim if self.model is None else self.model.latent_dim
+        return self.scatter is not None and len(self.scatter.means) >= 2 and dim > 2
 
     def _store_scatter(self, scatter) -> None:
         if scatter is not None and not isinstance(scatter, Scatter):
@@ -367,7 +369,7 @@ class ExplorerState:
         self._flush()
 
     def _pins_changed(self) -> None:
-        self._mark("pins", "encodings")     # the pins are anchors and ends, listed with the images
+        self._mark("pins")
         self._update_plane()
         self._update_endpoints()
         self._flush()

@@ -55,15 +55,12 @@ class ExplorerWork:
         for encoding in list(self.state.encodings.values()):
             if encoding.pixels is not None:
                 self.encode(encoding.id)
-        self._reprepare(change.reprepare, change.generation)
         self._dropped.extend(change.dropped)
-        if self._dropped or change.reprepare:
-            # After the images above (same priority, later ticket): one message for what was dropped.
-            self.reader.submit(REPORT, lambda: None, partial(self._report, change.generation),
-                               priority=ENCODE_PRIORITY, on_error=self._model_error)
+        self._reprepare(change.reprepare, change.generation)
 
     def _reprepare(self, encoding_ids, generation: int) -> None:
-        """Prepare images again from their originals for the current model's image shape."""
+        """Prepare images again from their originals for the current model's image shape; then
+        say in one message what was dropped (the report runs after them: same priority, later)."""
         shape = tuple(self.state.model.image_shape)
         for encoding_id in encoding_ids:
             encoding = self.state.encodings.get(encoding_id)
@@ -72,6 +69,9 @@ class ExplorerWork:
             self.reader.submit(("prepare", encoding_id), partial(encoding.source.prepare, shape),
                                partial(self._on_prepared, encoding_id, generation), priority=ENCODE_PRIORITY,
                                on_error=partial(self._on_prepare_failed, encoding_id, generation))
+        if self._dropped or encoding_ids:
+            self.reader.submit(REPORT, lambda: None, partial(self._report, generation),
+                               priority=ENCODE_PRIORITY, on_error=self._model_error)
 
     def _on_prepared(self, encoding_id: str, generation: int, prepared) -> None:
         self.state.set_pixels(encoding_id, prepared.pixels, generation)
@@ -80,7 +80,8 @@ class ExplorerWork:
         encoding = self.state.encodings.get(encoding_id)
         if encoding is None or not self.state.is_current(generation):
             return
-        self._dropped.append(f"{encoding.name} ({error})" if isinstance(error, (ImageError, ValueError))
+        # An ImageError's message names the file already ("x.png no longer exists ...").
+        self._dropped.append(str(error) if isinstance(error, ImageError)
                              else f"{encoding.name} ({type(error).__name__}: {error})")
         self.state.remove_encoding(encoding_id)
 

@@ -34,7 +34,8 @@ def _only_checkpoints(mime) -> bool:
     """True for a drag of model files only, which the main window opens (the canvas encodes images).
     The suffixes are the window's (app/vocabulary.py): a file it would not open is not left to it."""
     urls = mime.urls() if mime.hasUrls() else []
-    return bool(urls) and all(u.isLocalFile() and u.toLocalFile().lower().endswith(CHECKPOINT_SUFFIXES) for u in urls)
+    return bool(urls) and all(u.isLocalFile() and u.toLocalFile().lower().endswith(CHECKPOINT_SUFFIXES)
+                              for u in urls)
 
 
 def label_colour(index: int) -> QColor:

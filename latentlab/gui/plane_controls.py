@@ -38,7 +38,7 @@ class PlaneControls(QWidget):
             combo.activated.connect(self.changed)
         self.changed.connect(self._send)
         self._anchors: list[tuple[str, str]] = []
-        for event in (state.events.plane, state.events.encodings, state.events.scatter):
+        for event in (state.events.plane, state.events.pins, state.events.encodings, state.events.scatter):
             event.connect(self.render)
         self.render()
 

@@ -144,3 +144,48 @@ def test_figures_are_computed_when_shown_and_again_after_a_new_model(explorer, m
     with torch.no_grad():
         strip = core_figures.image_grid(other.decode(torch.tensor(state.path, dtype=torch.float32)), 10, 1)
     np.testing.assert_array_equal(state.figure_arrays["interpolation"], strip)
+
+
+class DeferredRunner:
+    """A runner that keeps jobs until `run()`: the order a thread could give them, made explicit."""
+
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, slot, fn, on_done, *, priority=10, on_error=None):
+        self.jobs = [job for job in self.jobs if job[0] != slot] + [(slot, fn, on_done, on_error)]   # latest wins
+
+    def cancel(self, slot):
+        self.jobs = [job for job in self.jobs if job[0] != slot]
+
+    def run(self):
+        while self.jobs:
+            slot, fn, on_done, on_error = self.jobs.pop(0)
+            with torch.inference_mode():
+                try:
+                    value = fn()
+                except Exception as e:  # noqa: BLE001 - as the queue does
+                    on_error(e)
+                    continue
+            on_done(value)
+
+
+def test_work_that_finishes_after_a_model_change_is_redone_for_the_new_model(make_model):
+    """A file read for the old image shape is prepared again for the new one, not refused."""
+    from latentlab.app.explorer_state import ExplorerState
+    from latentlab.app.explorer_work import ExplorerWork
+
+    state, model_runner, reader = ExplorerState(), DeferredRunner(), DeferredRunner()
+    messages = []
+    state.events.message.connect(messages.append)
+    work = ExplorerWork(state, model_runner, reader)
+    state.set_model(make_model(2))
+    work.read_files([files.sample()])
+    frey = make_model(2, image_shape=(1, 28, 20))
+    state.set_model(frey)                  # while the file is being read at 28 x 28
+    reader.run()                           # read at 28 x 28, then prepared again at 28 x 20
+    model_runner.run()
+    encoding, = state.encodings.values()
+    assert encoding.pixels.shape == (1, 28, 20)
+    np.testing.assert_allclose(encoding.posterior.mu, posterior_of(frey, files.sample())[0], atol=1e-6)
+    assert not any("Model error" in m for m in messages)
