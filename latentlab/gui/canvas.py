@@ -1,9 +1,10 @@
 """The latent canvas: a pyqtgraph plot of a latent plane that reports the mouse and takes drops.
 
-It draws, in canvas coordinates (see `plane.py`): the prior's 1- and 2-sigma circles, the encoded
-test set coloured by label (with a legend), pinned points, posterior ellipses of encoded images,
-samples from q(z|x), and an interpolation path. It knows nothing about models: the explorer turns
-canvas coordinates into latents and decides what to draw.
+It draws, in canvas coordinates (see `latentlab/app/plane.py`): the prior's 1- and 2-sigma
+circles, the encoded test set coloured by label (with a legend), pinned points, posterior ellipses
+of encoded images, samples from q(z|x), and an interpolation path. It knows nothing about models:
+its presenter (canvas_presenter.py) turns canvas coordinates into latents and draws the
+explorer's state.
 
 Mouse: moving reports `hovered(u, v)`; a left click (without dragging) reports `clicked(u, v)`;
 left-drag pans and the wheel zooms, as everywhere in pyqtgraph. Files or image data dropped on
@@ -17,7 +18,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage
 
-from .plane import Ellipse
+from latentlab.app.plane import Ellipse
+from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES
 
 # Matplotlib's tab10: ten labels that stay distinguishable, also for most colour-blind readers.
 LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -25,13 +27,12 @@ LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 # Colours for encoded images' ellipses: bright on the dark canvas and unlike the scatter's muted tones.
 ELLIPSE_COLOURS = ["#ffffff", "#ffd700", "#00ffff", "#ff66ff", "#7CFC00", "#ff8c00", "#87cefa", "#ff4040"]
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors")   # dropped on the canvas: for the window
-
 DEFAULT_RANGE = 3.2     # the view shows at least [-3.2, 3.2]^2 on reset: the prior's mass and some margin
 
 
 def _only_checkpoints(mime) -> bool:
-    """True for a drag of model files only, which the main window opens (the canvas encodes images)."""
+    """True for a drag of model files only, which the main window opens (the canvas encodes images).
+    The suffixes are the window's (app/vocabulary.py): a file it would not open is not left to it."""
     urls = mime.urls() if mime.hasUrls() else []
     return bool(urls) and all(u.isLocalFile() and u.toLocalFile().lower().endswith(CHECKPOINT_SUFFIXES)
                               for u in urls)

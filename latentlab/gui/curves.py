@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
-from .budget import UpdatePacer
-from .curve_data import TRAIN_SERIES, CurveData, peak_decimate
+from latentlab.app.curve_data import TRAIN_SERIES, CurveData, peak_decimate
+from latentlab.app.pacing import UpdatePacer
 
 REDRAW_INTERVAL_MS = 33          # at most ~30 redraws a second
 MAX_POINTS = 1000                # per drawn series: about one per pixel of a wide plot

@@ -1,34 +1,34 @@
 """Figures from the theory, live: the learned manifold, prior samples and interpolation strips.
 
-Each figure is a small widget with its settings and one `ImageView`. It does no model work
-itself: `job(model, plane)` returns a plain function that computes the figure's uint8 array from
-`latentlab.core.figures`, and the explorer runs that on its model thread and hands the array
-back with `show_array`. So the figures follow a model being trained without ever blocking the GUI.
+Each figure is a small widget with its settings and one `ImageView`: a view of the explorer state's
+figure settings, picture and caption. It does no model work: a setting the user changes goes to
+`state.set_figure_settings`, which marks the figure stale, and the explorer's work computes it on
+the model thread when it is shown (app/explorer_work.py). So the figures follow a model being
+trained without ever blocking the GUI.
 """
 
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from latentlab.core import figures as core_figures
+from latentlab.app import captions
+from latentlab.app.explorer_state import ExplorerState
 
 from .image_view import ImageView
-from .plane import LatentPlane
 
 
 class FigureWidget(QWidget):
-    """Settings row + one image. Subclasses add settings and implement `job`."""
+    """Settings row + one image + a caption. Subclasses add settings, `_settings()` and `_render_settings()`."""
 
     name = "figure"
-    requested = Signal()          # a setting changed: the explorer should run `job` again
+    requested = Signal()          # a setting changed: it goes to the state (which recomputes the figure)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None):
         super().__init__(parent)
+        self.state = state
         self.settings = QHBoxLayout()
         self.view = ImageView(self, min_side=140)
         self.caption = QLabel()
@@ -37,15 +37,39 @@ class FigureWidget(QWidget):
         layout.addLayout(self.settings)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.caption)
-
-    def job(self, model, plane: LatentPlane) -> Callable[[], np.ndarray] | None:
-        raise NotImplementedError
-
-    def show_array(self, array: np.ndarray | None) -> None:
-        self.view.set_image(array)
+        self._shown: np.ndarray | None = None
+        self.requested.connect(self._send)
+        state.events.figures.connect(self._render_array)
+        state.events.figure_settings.connect(self._sync_settings)
 
     def array(self) -> np.ndarray | None:
-        return self.view.image()
+        """The figure as computed (uint8), or None before it was shown."""
+        return self.state.figure_arrays[self.name]
+
+    def _send(self) -> None:
+        self.state.set_figure_settings(**self._settings())
+
+    def _settings(self) -> dict:
+        raise NotImplementedError
+
+    def _render_settings(self) -> None:
+        raise NotImplementedError
+
+    def _sync_settings(self) -> None:
+        widgets = self.findChildren(QWidget)
+        for widget in widgets:
+            widget.blockSignals(True)
+        try:
+            self._render_settings()
+        finally:
+            for widget in widgets:
+                widget.blockSignals(False)
+
+    def _render_array(self) -> None:
+        array = self.array()
+        if array is not self._shown:
+            self._shown = array
+            self.view.set_image(array)
 
     def _spin(self, lo: int, hi: int, value: int, tip: str, name: str) -> QSpinBox:
         spin = QSpinBox(minimum=lo, maximum=hi, value=value, objectName=name)
@@ -59,34 +83,24 @@ class ManifoldFigure(FigureWidget):
 
     name = "manifold"
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.size = self._spin(3, 40, 20, "Grid size n: n x n images", "manifoldSize")
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None):
+        super().__init__(state, parent)
+        self.size = self._spin(3, 40, state.figure_settings.manifold_size, "Grid size n: n x n images",
+                               "manifoldSize")
         self.settings.addWidget(QLabel("Grid"))
         self.settings.addWidget(self.size)
         self.settings.addStretch(1)
-        self.caption.setText("Decoded means of z = Φ⁻¹(p) for p evenly spaced in (0.05, 0.95) on both axes "
-                             "(Kingma & Welling 2014, Fig. 4): equal steps of prior probability, not of z.")
+        state.events.plane.connect(self._render_caption)
+        self._render_caption()
 
-    def job(self, model, plane: LatentPlane):
-        n = self.size.value()
-        if model.latent_dim == 2 and plane.kind == "axes" and tuple(np.argmax(plane.basis, axis=1)) == (0, 1):
-            return lambda: core_figures.manifold(model, n)     # the paper's figure exactly
-        return lambda: plane_manifold(model, plane, n)
+    def _settings(self) -> dict:
+        return {"manifold_size": self.size.value()}
 
-    def describe_plane(self, plane: LatentPlane, latent_dim: int) -> None:
-        if latent_dim > 2:
-            self.caption.setText(f"The grid spans the plane shown on the canvas ({plane.labels[0]}, "
-                                 f"{plane.labels[1]}); the other coordinates are held at the plane's anchor.")
+    def _render_settings(self) -> None:
+        self.size.setValue(self.state.figure_settings.manifold_size)
 
-
-def plane_manifold(model, plane: LatentPlane, n: int) -> np.ndarray:
-    """The manifold grid laid on any latent plane (for models with more than two dimensions)."""
-    import torch
-
-    uv = core_figures.manifold_latents(n).double().numpy()
-    z = torch.as_tensor(plane.to_latent(uv), dtype=torch.float32, device=model.device)
-    return core_figures.image_grid(model.decode(z), nrow=n, padding=0)
+    def _render_caption(self) -> None:
+        self.caption.setText(captions.manifold(self.state))
 
 
 class PriorSamplesFigure(FigureWidget):
@@ -94,98 +108,88 @@ class PriorSamplesFigure(FigureWidget):
 
     name = "samples"
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.count = self._spin(4, 400, 100, "How many samples", "sampleCount")
-        self.seed = self._spin(0, 2**31 - 1, 0, "Random seed of the z draws", "sampleSeed")
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None):
+        super().__init__(state, parent)
+        settings = state.figure_settings
+        self.count = self._spin(4, 400, settings.sample_count, "How many samples", "sampleCount")
+        self.seed = self._spin(0, 2**31 - 1, settings.sample_seed, "Random seed of the z draws", "sampleSeed")
         self.reseed = QPushButton("Reseed", objectName="reseedButton")
         self.reseed.clicked.connect(lambda: self.seed.setValue(self.seed.value() + 1))
         self.sample_x = QCheckBox("samples of p(x|z)", objectName="samplesFromLikelihood")
+        self.sample_x.setChecked(settings.sample_x)
         self.sample_x.setToolTip("Off: decoder means (as in the paper). On: a draw from p(x|z) for each z.")
         self.sample_x.toggled.connect(self.requested)
         for widget in (QLabel("n"), self.count, QLabel("seed"), self.seed, self.reseed, self.sample_x):
             self.settings.addWidget(widget)
         self.settings.addStretch(1)
-        self.caption.setText("z ~ N(0, I), decoded (Kingma & Welling 2014, Fig. 5). Works for any latent dimension.")
+        self.caption.setText(captions.PRIOR_SAMPLES)
 
-    def job(self, model, plane: LatentPlane):
-        n, seed, sample_x = self.count.value(), self.seed.value(), self.sample_x.isChecked()
-        return lambda: core_figures.prior_samples(model, n, seed, sample_x)
+    def _settings(self) -> dict:
+        return {"sample_count": self.count.value(), "sample_seed": self.seed.value(),
+                "sample_x": self.sample_x.isChecked()}
+
+    def _render_settings(self) -> None:
+        settings = self.state.figure_settings
+        self.count.setValue(settings.sample_count)
+        self.seed.setValue(settings.sample_seed)
+        self.sample_x.setChecked(settings.sample_x)
 
 
 class InterpolationFigure(FigureWidget):
-    """A strip of decodings along a path between two latents (pins or encoded images)."""
+    """A strip of decodings along a path between two latents (pins or encoded images), chosen by id."""
 
     name = "interpolation"
-    pathChanged = Signal(object)   # (S, D) latents of the current strip, or None
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None):
+        super().__init__(state, parent)
         self.start = QComboBox(objectName="interpolationStart")
         self.end = QComboBox(objectName="interpolationEnd")
-        self.steps = self._spin(2, 30, 10, "Number of images in the strip, ends included", "interpolationSteps")
+        self.steps = self._spin(2, 30, state.figure_settings.steps,
+                                "Number of images in the strip, ends included", "interpolationSteps")
         self.mode = QComboBox(objectName="interpolationMode")
         self.mode.addItem("linear", "linear")
         self.mode.addItem("spherical", "spherical")
         self.mode.setToolTip("Spherical (slerp) keeps the path at a typical distance from the origin, "
                              "where the prior puts its mass in high dimensions (White 2016)")
-        for combo in (self.start, self.end, self.mode):
-            combo.activated.connect(self.requested)
+        self.mode.currentIndexChanged.connect(self.requested)
         for combo in (self.start, self.end):
+            combo.activated.connect(self._send_endpoints)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)      # long file names must not widen the panel
         for widget in (QLabel("from"), self.start, QLabel("to"), self.end, QLabel("steps"), self.steps, self.mode):
             self.settings.addWidget(widget)
         self.settings.addStretch(1)
-        self._endpoints: list[tuple[str, np.ndarray]] = []
-        self.caption.setText("Pin two points (click the canvas) or encode two images to interpolate between them.")
-
-    def set_endpoints(self, endpoints: list[tuple[str, np.ndarray]]) -> None:
-        """Candidate ends: (name, latent (D,)). Keeps the chosen names when they still exist;
-        otherwise picks the last two (the most recent pins or images)."""
-        old_names = [name for name, _ in self._endpoints]
-        old_choice = (self.start.currentIndex(), self.end.currentIndex())
-        self._endpoints = list(endpoints)
-        names = [name for name, _ in endpoints]
-        # Same candidates (e.g. a new model re-encoded them): keep the user's choice. New ones: the
-        # user most likely wants the newest two.
-        choice = old_choice if names == old_names else (max(0, len(names) - 2), len(names) - 1)
-        for combo, index in zip((self.start, self.end), choice):
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItems(names)
-            combo.setCurrentIndex(index)
-            combo.blockSignals(False)
+        for event in (state.events.endpoints, state.events.path):
+            event.connect(self._render_endpoints)
+        self._render_endpoints()
 
     def endpoints(self) -> tuple[np.ndarray, np.ndarray] | None:
-        i, j = self.start.currentIndex(), self.end.currentIndex()
-        if len(self._endpoints) < 2 or i < 0 or j < 0 or i == j:
-            return None
-        return self._endpoints[i][1], self._endpoints[j][1]
+        """The latents at the two ends, or None without two distinct ends."""
+        return self.state.end_points()
 
     def path(self) -> np.ndarray | None:
         """The latents of the strip (steps, D), or None without two distinct ends."""
-        import torch
+        return self.state.path
 
-        ends = self.endpoints()
-        if ends is None:
-            return None
-        z0, z1 = (torch.as_tensor(e, dtype=torch.float64) for e in ends)
-        return core_figures.interpolate(z0, z1, self.steps.value(), self.mode.currentData()).numpy()
+    def _settings(self) -> dict:
+        return {"steps": self.steps.value(), "mode": self.mode.currentData()}
 
-    def job(self, model, plane: LatentPlane):
-        path = self.path()
-        self.pathChanged.emit(path)
-        if path is None:
-            return None
-        mode = self.mode.currentText()
-        self.caption.setText(f"{self.start.currentText()} → {self.end.currentText()}, {len(path)} steps, "
-                             f"{mode} (the path is drawn on the canvas).")
+    def _render_settings(self) -> None:
+        settings = self.state.figure_settings
+        self.steps.setValue(settings.steps)
+        self.mode.setCurrentIndex(self.mode.findData(settings.mode))
+        self.caption.setText(captions.interpolation(self.state))
 
-        def strip():
-            import torch
+    def _send_endpoints(self) -> None:
+        self.state.set_endpoints(self.start.currentData(), self.end.currentData())
 
-            z = torch.as_tensor(path, dtype=torch.float32, device=model.device)
-            return core_figures.image_grid(model.decode(z), nrow=len(path), padding=1)
-
-        return strip
+    def _render_endpoints(self) -> None:
+        choices = self.state.endpoint_choices()
+        for combo, chosen in zip((self.start, self.end), self.state.endpoints):
+            combo.blockSignals(True)
+            combo.clear()
+            for item_id, label in choices:
+                combo.addItem(label, item_id)
+            combo.setCurrentIndex(combo.findData(chosen) if chosen is not None else -1)
+            combo.blockSignals(False)
+        self.caption.setText(captions.interpolation(self.state))

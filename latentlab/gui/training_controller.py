@@ -14,10 +14,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from latentlab.app.pacing import UpdatePacer
 from latentlab.core.checkpoint import Checkpoint
 from latentlab.core.session import TrainingSession
 
-from .budget import UpdatePacer
 from .settings import is_inside, new_run_folder, runs_dir
 from .training_thread import TrainingThread, default_gui_threads
 

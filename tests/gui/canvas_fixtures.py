@@ -134,7 +134,7 @@ def hover(qtbot, explorer, pos: QPoint) -> np.ndarray:
     Qt drops a move to where the cursor already is, and the cursor is global (a previous test may
     have left it at this very pixel), so the mouse first moves one pixel away.
     """
-    from latentlab.gui.decoding import decode_point
+    from latentlab.app.jobs import decode_point
 
     canvas = canvas_of(explorer)
     QTest.mouseMove(canvas, pos + QPoint(1, 1))

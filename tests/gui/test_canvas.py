@@ -1,5 +1,6 @@
-"""The pieces under the explorer: latent planes and ellipses (no Qt), the latest-wins worker, the
-canvas widget's mouse and drop handling, the image view's fixed levels, the drawing pad."""
+"""The Qt pieces under the explorer: the latest-wins worker's delivery on the GUI thread, the canvas
+widget's mouse and drop handling, the image view's fixed levels, the drawing pad. (Planes and
+ellipses have no Qt: tests/app/test_plane.py.)"""
 
 from __future__ import annotations
 
@@ -11,116 +12,61 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtTest import QTest
 
 from canvas_fixtures import WAIT_MS, drop_mime
-from latentlab.gui.plane import Ellipse, LatentPlane, log_prior_density
+from latentlab.app.plane import Ellipse
 
 
-# -- planes and ellipses (plain numpy) ---------------------------------------------------------------
-def test_axis_plane_maps_canvas_points_to_latents_and_back():
-    anchor = np.array([0.5, -1.0, 2.0, 0.0, 3.0])
-    plane = LatentPlane.axes(5, 2, 4, anchor)
-    z = plane.to_latent((0.7, -1.1))
-    np.testing.assert_allclose(z, [0.5, -1.0, 0.7, 0.0, -1.1])      # the others stay at the anchor
-    np.testing.assert_allclose(plane.project(z), [0.7, -1.1])
-    assert plane.labels == ("z3", "z5")
-
-
-def test_a_2d_axis_plane_is_the_whole_space():
-    plane = LatentPlane.axes(2)
-    np.testing.assert_allclose(plane.to_latent((1.5, -2.0)), [1.5, -2.0])
-
-
-def test_pca_plane_spans_the_two_largest_directions():
-    rng = np.random.default_rng(0)
-    points = rng.normal(size=(500, 4)) * [5.0, 0.1, 2.0, 0.1] + [1, 2, 3, 4]
-    plane = LatentPlane.pca(points)
-    np.testing.assert_allclose(np.abs(plane.basis), [[1, 0, 0, 0], [0, 0, 1, 0]], atol=0.05)
-    np.testing.assert_allclose(plane.basis @ plane.basis.T, np.eye(2), atol=1e-12)
-    uv = plane.project(points.mean(axis=0))
-    np.testing.assert_allclose(plane.to_latent(uv), points.mean(axis=0), atol=1e-9)   # through the mean
-
-
-def test_a_diagonal_posterior_projects_to_its_own_sigmas_on_an_axis_plane():
-    mu, var = np.array([0.1, 0.2, 0.3]), np.array([0.04, 0.09, 0.25])
-    centre, cov = LatentPlane.axes(3, 0, 2).project_gaussian(mu, var)
-    ellipse = Ellipse.from_covariance(centre, cov)
-    np.testing.assert_allclose(ellipse.centre, [0.1, 0.3])
-    np.testing.assert_allclose(ellipse.semi_axes, [0.2, 0.5])
-    assert ellipse.angle == 0.0
-
-
-def test_a_rotated_ellipse_outline_has_the_covariance_it_came_from():
-    cov = np.array([[2.0, 0.8], [0.8, 1.0]])
-    ellipse = Ellipse.from_covariance([1.0, -1.0], cov)
-    outline = ellipse.outline(1.0, n=2001)[:-1] - [1.0, -1.0]
-    # Points uniform in the ellipse's angle parameter have covariance cov / 2.
-    np.testing.assert_allclose(np.cov(outline.T, bias=True) * 2, cov, atol=1e-3)
-    np.testing.assert_allclose(ellipse.outline(2.0)[0] - [1.0, -1.0], 2 * (ellipse.outline(1.0)[0] - [1.0, -1.0]))
-
-
-def test_prior_density():
-    assert log_prior_density([0.0, 0.0]) == pytest.approx(-np.log(2 * np.pi))
-    assert log_prior_density([1.0, 2.0, 2.0]) == pytest.approx(-1.5 * np.log(2 * np.pi) - 4.5)
-
-
-# -- the worker ------------------------------------------------------------------------------------------
-def test_worker_runs_only_the_newest_request_per_key(qtbot):
-    from latentlab.gui.decoding import LatestWinsWorker
+# -- the latest-wins worker: results on the GUI thread, to the callback that asked ----------------------
+def test_worker_runs_only_the_newest_request_per_slot(qtbot):
+    from latentlab.gui.latest_wins import LatestWinsWorker
 
     worker = LatestWinsWorker("test-worker")
-    started, gate, ran, results = threading.Event(), threading.Event(), [], []
-    worker.finished.connect(lambda r: results.append(r))
+    started, gate, ran, done = threading.Event(), threading.Event(), [], []
     try:
-        worker.submit("block", lambda: started.set() or gate.wait(5))   # keeps the thread busy meanwhile
-        assert started.wait(5)
+        worker.submit("block", lambda: started.set() or gate.wait(5), lambda v: done.append(("block", v)))
+        assert started.wait(5)                                    # keeps the thread busy meanwhile
         for i in range(50):
             if i == 1:
-                worker.submit("other", lambda: "other")
-            worker.submit("hover", lambda i=i: ran.append(i) or i, priority=0)
+                worker.submit("other", lambda: "other", lambda v: done.append(("other", v)))
+            worker.submit("hover", lambda i=i: ran.append(i) or i, lambda v: done.append(("hover", v)), priority=0)
         gate.set()
-        qtbot.waitUntil(lambda: len(results) == 3, timeout=WAIT_MS)
-        assert ran == [49]                                      # 49 stale hovers never ran
-        hover_result = next(r for r in results if r.key == "hover")
-        assert hover_result.value == 49 and worker.is_latest(hover_result)
-        assert [r.key for r in results] == ["block", "hover", "other"]   # hover (priority 0) jumps the queue
+        qtbot.waitUntil(lambda: len(done) == 3, timeout=WAIT_MS)
+        assert ran == [49]                                        # 49 stale hovers never ran
+        assert done == [("block", True), ("hover", 49), ("other", "other")]   # hover (priority 0) jumps the queue
     finally:
         worker.shutdown()
 
 
-def test_worker_reports_errors_and_goes_on(qtbot):
-    from latentlab.gui.decoding import LatestWinsWorker
+def test_worker_reports_errors_to_the_callers_error_callback_and_goes_on(qtbot):
+    from latentlab.gui.latest_wins import LatestWinsWorker
 
     worker = LatestWinsWorker("test-worker")
-    results = []
-    worker.finished.connect(results.append)
+    errors, values = [], []
     try:
-        worker.submit("bad", lambda: 1 / 0)
-        worker.submit("good", lambda: 42)
-        qtbot.waitUntil(lambda: len(results) == 2, timeout=WAIT_MS)
-        assert isinstance(results[0].error, ZeroDivisionError) and results[1].value == 42
+        worker.submit("bad", lambda: 1 / 0, values.append, on_error=errors.append)
+        worker.submit("good", lambda: 42, values.append, on_error=errors.append)
+        qtbot.waitUntil(lambda: len(values) == 1 and len(errors) == 1, timeout=WAIT_MS)
+        assert isinstance(errors[0], ZeroDivisionError) and values == [42]
     finally:
         worker.shutdown()
-    assert not worker._thread.is_alive()
+    assert not worker.is_running()
 
 
-def test_worker_results_arrive_on_the_gui_thread(qtbot):
-    from PySide6.QtCore import QObject, QThread, Slot
+def test_worker_callbacks_run_on_the_gui_thread_and_stale_results_are_dropped(qtbot):
+    from PySide6.QtCore import QThread
 
-    from latentlab.gui.decoding import LatestWinsWorker
+    from latentlab.gui.latest_wins import LatestWinsWorker
 
-    class Receiver(QObject):
-        thread_seen = None
-
-        @Slot(object)
-        def on_result(self, result):
-            self.thread_seen = QThread.currentThread()
-
-    receiver = Receiver()
     worker = LatestWinsWorker("test-worker")
-    worker.finished.connect(receiver.on_result)
+    threads, values, gate = [], [], threading.Event()
     try:
-        worker.submit("x", lambda: threading.current_thread().name)
-        qtbot.waitUntil(lambda: receiver.thread_seen is not None, timeout=WAIT_MS)
-        assert receiver.thread_seen is QThread.currentThread()    # the test runs on the GUI thread
+        worker.submit("x", lambda: gate.wait(5) and "first",
+                      lambda v: threads.append(QThread.currentThread()) or values.append(v))
+        worker.cancel("x")            # the running call's result is stale now: it must never arrive
+        worker.submit("y", lambda: "second", lambda v: threads.append(QThread.currentThread()) or values.append(v))
+        gate.set()
+        # "first" would be delivered before "second" (same thread, queued in order): never seen.
+        qtbot.waitUntil(lambda: values == ["second"], timeout=WAIT_MS)
+        assert threads == [QThread.currentThread()]              # the test runs on the GUI thread
     finally:
         worker.shutdown()
 

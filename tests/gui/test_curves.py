@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from latentlab.app.curve_data import CurveData, GrowingArray, ema_smooth, peak_decimate
+from latentlab.app.pacing import UpdatePacer
 from latentlab.core.metrics import read_metrics_csv
-from latentlab.gui.budget import UpdatePacer
-from latentlab.gui.curve_data import CurveData, GrowingArray, ema_smooth, peak_decimate
 
 
 def tensorboard_smoothing(values, weight):

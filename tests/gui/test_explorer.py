@@ -18,8 +18,9 @@ import image_files as files
 from canvas_fixtures import (WAIT_MS, Messages, canvas_of, decoded_of, drop_files, drop_mime,  # noqa: F401
                              encoded_scatter,
                              hover, latent_under, make_explorer, pixel_at, shipped, small_model, wait_encoded)
+from latentlab import load_checkpoint
+from latentlab.app.jobs import decode_point
 from latentlab.core.images import load_image
-from latentlab.gui.decoding import decode_point
 
 
 def expected_image(model, z) -> np.ndarray:
@@ -119,7 +120,7 @@ def test_dropped_pngs_get_ellipses_with_the_encoders_mean_and_sigma(qtbot, make_
     encodings = wait_encoded(qtbot, explorer, 2)
     for encoding, path in zip(encodings, paths):
         mu, logvar = expected_posterior(shipped.model, path)
-        glyph = explorer.canvas.posterior(encoding.key)
+        glyph = explorer.canvas.posterior(encoding.id)
         np.testing.assert_allclose(glyph.ellipse.centre, mu, rtol=0, atol=1e-6)
         np.testing.assert_allclose(glyph.ellipse.semi_axes, np.exp(logvar / 2), rtol=1e-6)
         # ... and what is drawn: the 1- and 2-sigma outlines reach exactly that far from the centre.
@@ -164,14 +165,14 @@ def test_bad_drops_give_a_message_and_change_nothing(qtbot, make_explorer, shipp
     drop_files(canvas, [files.sample()])
     wait_encoded(qtbot, explorer, 1)
     messages = Messages(explorer)
-    keys, input_shown = [e.key for e in explorer.encodings()], explorer.input_view.image()
+    keys, input_shown = [e.id for e in explorer.encodings()], explorer.input_view.image()
     write, expected = BAD[kind]
     path = write(tmp_path)
     drop_files(canvas, [path])
     message = messages.wait_for(qtbot)
     assert expected in message and path.name in message
     # Nothing else changed: same encoded images, same ellipses, same input shown.
-    assert [e.key for e in explorer.encodings()] == keys == explorer.canvas.posterior_keys()
+    assert [e.id for e in explorer.encodings()] == keys == explorer.canvas.posterior_keys()
     np.testing.assert_array_equal(explorer.input_view.image(), input_shown)
     hover(qtbot, explorer, pixel_at(canvas, 0.3, -0.7))      # and the app still works
     assert messages.texts == [message]
@@ -330,7 +331,7 @@ def test_a_5d_model_offers_axis_choice_and_decodes_on_hover(qtbot, make_explorer
     drop_files(canvas, [files.sample()])
     encoding, = wait_encoded(qtbot, explorer, 1)
     mu, logvar = expected_posterior(model, files.sample())
-    ellipse = explorer.canvas.posterior(encoding.key).ellipse
+    ellipse = explorer.canvas.posterior(encoding.id).ellipse
     np.testing.assert_allclose(ellipse.centre, mu[[2, 4]], atol=1e-6)
     np.testing.assert_allclose(ellipse.semi_axes, np.exp(logvar[[2, 4]] / 2), rtol=1e-6)
 
@@ -353,7 +354,7 @@ def test_a_5d_model_offers_axis_choice_and_decodes_on_hover(qtbot, make_explorer
     pos = pixel_at(canvas, 0.1, 0.05)
     np.testing.assert_array_equal(hover(qtbot, explorer, pos), expected_image(model, latent_under(explorer, pos)))
     centre, cov = plane.project_gaussian(mu, np.exp(logvar))
-    np.testing.assert_allclose(explorer.canvas.posterior(encoding.key).ellipse.centre, centre, atol=1e-6)
+    np.testing.assert_allclose(explorer.canvas.posterior(encoding.id).ellipse.centre, centre, atol=1e-6)
 
 
 def test_a_frey_face_shaped_gaussian_model(qtbot, make_explorer):
@@ -368,7 +369,7 @@ def test_a_frey_face_shaped_gaussian_model(qtbot, make_explorer):
     encoding, = wait_encoded(qtbot, explorer, 1)
     assert encoding.pixels.shape == (1, 28, 20)
     mu, logvar = expected_posterior(model, files.sample("frey-face"))
-    np.testing.assert_allclose(explorer.canvas.posterior(encoding.key).ellipse.centre, mu, atol=1e-6)
+    np.testing.assert_allclose(explorer.canvas.posterior(encoding.id).ellipse.centre, mu, atol=1e-6)
     mean = hover(qtbot, explorer, pixel_at(canvas_of(explorer), 0.5, 0.5))
     assert mean.shape == (28, 20)
     with qtbot.waitSignal(explorer.imageShown, timeout=WAIT_MS):
@@ -387,7 +388,7 @@ def test_a_new_snapshot_keeps_pins_and_reencodes_images(qtbot, make_explorer):
     with qtbot.waitSignal(explorer.imageShown, timeout=WAIT_MS):
         explorer.set_model(second, reset_view=False)
     mu2, logvar2 = expected_posterior(second, files.sample())
-    qtbot.waitUntil(lambda: np.allclose(explorer.canvas.posterior(encoding.key).ellipse.centre, mu2, atol=1e-6),
+    qtbot.waitUntil(lambda: np.allclose(explorer.canvas.posterior(encoding.id).ellipse.centre, mu2, atol=1e-6),
                     timeout=WAIT_MS)
     assert len(explorer.pins()) == 1
     qtbot.waitUntil(lambda: np.array_equal(explorer.pin_row.images()[0], expected_image(second, [0.5, -0.5])),
@@ -415,7 +416,7 @@ def test_a_scatter_of_the_wrong_dimension_is_refused(qtbot, make_explorer, shipp
 
 
 def test_scatter_without_labels_is_one_grey_group(make_explorer):
-    from latentlab.gui.explorer import scatter_arrays
+    from latentlab.app.scatter import scatter_arrays
 
     model = small_model(2)
     scatter = {**encoded_scatter(model), "scatter_labels": torch.full((40,), -1), "label_names": []}
@@ -424,3 +425,79 @@ def test_scatter_without_labels_is_one_grey_group(make_explorer):
     explorer = make_explorer(model, scatter)
     assert len(explorer.canvas.scatter_items()) == 1
     assert [label.text for _, label in explorer.canvas.legend.items] == ["test set"]
+
+
+# -- issue 8: a new model, and the end of the widget -------------------------------------------------------
+def test_switching_from_mnist_10d_to_frey_2d_re_encodes_and_every_caption_follows(qtbot, make_explorer):
+    """Opening frey-2d (1 x 28 x 20, Gaussian) after encoding an MNIST image on mnist-10d used to end
+    in "Model error: RuntimeError: mat1 and mat2 shapes cannot be multiplied", with "(z3, z7)", the
+    10-D readout and the old image's details left on screen."""
+    from latentlab.app import captions
+    from latentlab.core.shipped import shipped_models_dir
+
+    mnist, frey = (load_checkpoint(shipped_models_dir() / name) for name in ("mnist-10d.pt", "frey-2d.pt"))
+    explorer = make_explorer(mnist.model, mnist.extras)
+    canvas = canvas_of(explorer)
+    drop_files(canvas, [files.sample("mnist", 0)])
+    wait_encoded(qtbot, explorer, 1)
+    explorer.pin(np.ones(10))
+    controls = explorer.plane_controls
+    controls.x_axis.setCurrentIndex(2)
+    controls.y_axis.setCurrentIndex(6)
+    controls.changed.emit()
+    hover(qtbot, explorer, pixel_at(canvas, 0.5, 0.5))
+    assert "(z3, z7)" in explorer.manifold.caption.text() and "(10-D)" in explorer.readout.text()
+    messages = Messages(explorer)
+
+    with qtbot.waitSignal(explorer.imageShown, timeout=WAIT_MS):
+        explorer.set_model(frey.model, frey.extras)
+    assert "Dropped" in messages.wait_for(qtbot) and "1 pin" in messages.texts[0]
+    encoding, = wait_encoded(qtbot, explorer, 1)
+    assert encoding.pixels.shape == (1, 28, 20) and encoding.posterior.mu.shape == (2,)
+    np.testing.assert_allclose(encoding.posterior.mu, expected_posterior(frey.model, files.sample("mnist", 0))[0],
+                               atol=1e-5)
+    qtbot.waitUntil(lambda: explorer.input_view.image() is not None
+                    and explorer.input_view.image().shape == (28, 20), timeout=WAIT_MS)
+    assert not any("Model error" in text for text in messages.texts)
+    assert explorer.readout.text() == captions.READOUT_HINT
+    assert explorer.manifold.caption.text() == captions.MANIFOLD_PAPER
+    assert (canvas.plot_item.getAxis("bottom").labelText, canvas.plot_item.getAxis("left").labelText) == ("z1", "z2")
+    assert not controls.isVisible() and explorer.pins() == [] and explorer.pin_row.images() == []
+    assert explorer.encoded_hint.text().startswith(f"{files.sample('mnist', 0).name}:")
+    assert explorer.interpolation.caption.text() == captions.INTERPOLATION_HINT
+    assert decoded_of(explorer).image().shape == (28, 20)
+
+    explorer.clear_canvas()                           # and a cleared image leaves no name behind
+    assert explorer.encoded_hint.text() == captions.ENCODED_HINT and explorer.input_view.image() is None
+
+
+def test_destroying_the_widget_stops_its_threads(qtbot, shipped):
+    """`destroyed` passes the dying object: it must not reach shutdown() as its timeout (a TypeError)."""
+    import shiboken6
+
+    from latentlab.gui.explorer import LatentExplorer
+
+    explorer = LatentExplorer()
+    with qtbot.waitSignal(explorer.imageShown, timeout=WAIT_MS):
+        explorer.set_model(shipped.model, shipped.extras)
+        explorer.show()
+    threads = (explorer.model_thread, explorer.reader_thread)
+    assert all(thread.is_running() for thread in threads)
+    with qtbot.captureExceptions() as exceptions:
+        shiboken6.delete(explorer)                    # the C++ object goes now: `destroyed` is emitted
+    assert exceptions == []
+    assert not any(thread.is_running() for thread in threads)
+
+
+def test_a_file_the_window_would_not_open_is_not_left_to_it(qtbot, make_explorer, shipped, tmp_path):
+    """One vocabulary: the canvas used to leave .ckpt/.safetensors drops to the window, which ignored them."""
+    from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES
+
+    assert CHECKPOINT_SUFFIXES == (".pt", ".pth")
+    explorer = make_explorer(shipped.model, shipped.extras)
+    messages = Messages(explorer)
+    path = tmp_path / "model.ckpt"
+    path.write_bytes(b"not a latentlab checkpoint")
+    assert drop_files(canvas_of(explorer), [path])    # taken by the canvas ...
+    assert "model.ckpt" in messages.wait_for(qtbot)    # ... which says why it cannot use it
+    assert explorer.encodings() == []

@@ -225,7 +225,7 @@ def test_export_curves_as_csv_and_png(make_window, qtbot, tmp_path):
 
 
 def test_smoothing_and_log_toggle_redraw_the_curves(make_window, qtbot):
-    from latentlab.gui.curve_data import peak_decimate
+    from latentlab.app.curve_data import peak_decimate
     from latentlab.gui.curves import MAX_POINTS
 
     window = make_window()

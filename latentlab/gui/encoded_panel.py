@@ -1,0 +1,52 @@
+"""The "Encoded" tab: the newest encoded image, its reconstruction and decoded draws from q(z|x).
+
+A view of `ExplorerState.detailed_encoding()`; with no image it is empty and shows how to add one.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from latentlab.app import captions
+from latentlab.app.explorer_state import ExplorerState
+
+from .image_view import ImageView, ThumbnailRow
+
+
+class EncodedPanel(QWidget):
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.input_view = ImageView(self, min_side=56, caption="input")
+        self.reconstruction_view = ImageView(self, min_side=56, caption="reconstruction")
+        self.sample_row = ThumbnailRow(self)
+        self.hint = QLabel(captions.ENCODED_HINT, objectName="encodedHint")
+        self.hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        pair = QHBoxLayout()
+        pair.addWidget(self.input_view)
+        pair.addWidget(self.reconstruction_view)
+        layout.addLayout(pair, 1)
+        layout.addWidget(QLabel("Samples z ~ q(z|x), decoded:"))
+        layout.addWidget(self.sample_row)
+        layout.addWidget(self.hint)
+        state.events.encodings.connect(self.render)
+        state.events.posterior.connect(self._on_posterior)
+
+    def _on_posterior(self, encoding_id: str) -> None:
+        detailed = self.state.detailed_encoding()
+        if detailed is not None and detailed.id == encoding_id:
+            self.render()
+
+    def render(self) -> None:
+        encoding = self.state.detailed_encoding()
+        self.hint.setText(captions.encoded_hint(self.state))
+        if encoding is None:
+            self.input_view.set_image(None)
+            self.reconstruction_view.set_image(None)
+            self.sample_row.set_images([])
+            return
+        posterior = encoding.posterior
+        self.input_view.set_image(encoding.input_image())
+        self.reconstruction_view.set_image(posterior.reconstruction)
+        self.sample_row.set_images(posterior.sample_images, [f"z{i + 1}" for i in range(len(posterior.sample_images))])

@@ -1,0 +1,300 @@
+"""LatentExplorer: the latent canvas, the decoded image beside it, and the controls that go with them.
+
+This is the widget the main window embeds. What it shows lives in one Qt-free `ExplorerState`
+(`self.state`, latentlab/app/explorer_state.py); the model work behind it is an `ExplorerWork` on
+two latest-wins threads (one for the model with one torch thread, one that reads image files), so
+a training run, a huge file or a slow model cannot freeze it. The widgets here and in
+canvas_presenter.py, plane_controls.py, encoded_panel.py and figures.py render that state and
+send it requests; none of them keeps a piece of it.
+
+Public interface (used by the main window; keep the names):
+
+    explorer = LatentExplorer()
+    explorer.set_model(model, scatter=None, reset_view=True)  # model snapshot; decodes z = 0 at once
+    explorer.set_scatter({"scatter_means": (N, D), "scatter_labels": (N,), "label_names": [...]})
+    explorer.statusMessage   # Signal(str): errors and information for the status bar
+    explorer.imageShown      # Signal(): a newly decoded image has been painted
+    explorer.menu_actions()  # QActions for the window's menus (encode, paste, exports)
+    explorer.encode_files(paths)
+    explorer.model, explorer.pins(), explorer.encodings()
+    explorer.shutdown()      # stop the background threads (call from the window's closeEvent)
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QImage
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSplitter,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from latentlab.app import captions, exports, jobs
+from latentlab.app.explorer_state import Encoding, ExplorerState
+from latentlab.app.explorer_work import ExplorerWork
+from latentlab.app.plane import LatentPlane
+
+from . import explorer_menu
+from .canvas import LatentCanvas
+from .canvas_presenter import CanvasPresenter
+from .drawpad import DrawPad
+from .encoded_panel import EncodedPanel
+from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure
+from .image_view import ImageView, ThumbnailRow
+from .latest_wins import LatestWinsWorker
+from .plane_controls import PlaneControls
+
+
+class LatentExplorer(QWidget):
+    """Latent canvas + decoded image + controls; see the module docstring for the interface."""
+
+    statusMessage = Signal(str)
+    imageShown = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = ExplorerState()
+        # Model work on one thread (1 torch thread), file reading on another (Pillow only), so a
+        # big photo being read never delays the hover decodes.
+        self.model_thread = LatestWinsWorker("latentlab-model", torch_threads=1)
+        self.reader_thread = LatestWinsWorker("latentlab-images", torch_threads=1)
+        self.work = ExplorerWork(self.state, self.model_thread, self.reader_thread)
+        # A window that forgets shutdown() must not leave threads waiting forever. (Qt passes the
+        # dying object to a destroyed slot: it must not end up as shutdown's timeout.)
+        threads = (self.model_thread, self.reader_thread)
+        self.destroyed.connect(lambda *_: [thread.shutdown() for thread in threads])
+
+        self._build()
+        self._connect_state()
+        self._actions = explorer_menu.make_actions(self)
+
+    # ==================================================================================== layout
+    def _build(self) -> None:
+        state = self.state
+        self.canvas = LatentCanvas(self)
+        self.presenter = CanvasPresenter(state, self.canvas)
+        self.canvas.filesDropped.connect(self.encode_files)
+        self.canvas.imageDropped.connect(lambda image: self.encode_qimage(image, "dropped image"))
+        self.canvas.dropRefused.connect(self.statusMessage)
+
+        self.decoded = ImageView(self, min_side=140)
+        self.decoded.setObjectName("decodedImage")
+        self.decoded.setToolTip("The decoder's output at the latent point under the mouse")
+        self.decoded.painted.connect(self.imageShown)
+
+        self.show_sample = QCheckBox("Sample from p(x|z)", objectName="sampleToggle")
+        self.show_sample.setToolTip("Off: the decoder's mean image (what VAE figures show). "
+                                    "On: one random draw from p(x|z), noise included.")
+        self.show_sample.toggled.connect(state.set_show_sample)
+        self.show_scatter = QCheckBox("Test set", objectName="scatterToggle", checked=True)
+        self.show_scatter.setToolTip("Show the encoded test set (posterior means), coloured by label")
+        self.show_scatter.toggled.connect(state.set_scatter_visible)
+        self.plane_controls = PlaneControls(state, self)
+
+        self.readout = QLabel(captions.READOUT_HINT, objectName="latentReadout")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        font = self.readout.font()
+        font.setFamily("monospace")
+        font.setStyleHint(font.StyleHint.Monospace)
+        self.readout.setFont(font)
+
+        self.pin_row = ThumbnailRow(self)
+        self.pin_row.setToolTip("Pinned points (click on the canvas to pin; see Figures for a strip between two)")
+
+        self.encoded_panel = EncodedPanel(state, self)
+        self.input_view = self.encoded_panel.input_view
+        self.reconstruction_view = self.encoded_panel.reconstruction_view
+        self.sample_row = self.encoded_panel.sample_row
+        self.encoded_hint = self.encoded_panel.hint
+
+        self.drawpad = DrawPad(self)
+        self.drawpad.changed.connect(lambda: self.work.set_drawing(self.drawpad.pixels()))
+        self.manifold = ManifoldFigure(state, self)
+        self.prior_samples = PriorSamplesFigure(state, self)
+        self.interpolation = InterpolationFigure(state, self)
+        self.figures: list[FigureWidget] = [self.manifold, self.prior_samples, self.interpolation]
+
+        self.tabs = QTabWidget(self, objectName="explorerTabs")
+        self.tabs.addTab(self.encoded_panel, "Encoded")
+        self.tabs.addTab(self.drawpad, "Draw")
+        self.tabs.addTab(self.manifold, "Manifold")
+        self.tabs.addTab(self.prior_samples, "Prior samples")
+        self.tabs.addTab(self.interpolation, "Interpolation")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.show_sample)
+        controls.addWidget(self.show_scatter)
+        reset = QPushButton("Reset view", objectName="resetView")
+        reset.setToolTip("Back to the prior's 2-sigma disc and the test set (after panning or zooming)")
+        reset.clicked.connect(state.request_view_reset)
+        controls.addWidget(reset)
+        controls.addStretch(1)
+
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(controls)
+        left_layout.addWidget(self.plane_controls)
+        left_layout.addWidget(self.canvas, 1)
+        left_layout.addWidget(self.readout)
+
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.decoded, 1)
+        pins_line = QHBoxLayout()
+        pins_line.addWidget(QLabel("Pinned:"))
+        pins_line.addWidget(self.pin_row, 1)
+        top_layout.addLayout(pins_line)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(top)
+        right.addWidget(self.tabs)
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 1)
+        right.setChildrenCollapsible(False)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 400])        # the canvas is the main thing: ~60 % of the width
+        self.splitter, self.right_splitter = splitter, right
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    def _connect_state(self) -> None:
+        events = self.state.events
+        events.hover.connect(self._render_readout)
+        events.hover_image.connect(lambda: self.decoded.set_image(self.state.hover_image))
+        events.pins.connect(self._render_pin_images)
+        events.pin_images.connect(self._render_pin_images)
+        events.show_sample.connect(self._render_toggles)
+        events.scatter.connect(self._render_toggles)
+        events.model.connect(self._on_model)
+        events.message.connect(self.statusMessage.emit)
+
+    # ============================================================================ public interface
+    @property
+    def model(self):
+        return self.state.model
+
+    @property
+    def plane(self) -> LatentPlane:
+        return self.state.plane
+
+    @property
+    def _scatter_means(self) -> np.ndarray | None:
+        """The encoded test set's means (tests/gui/test_training_gui.py and the screenshot scripts
+        read this name); new code reads `explorer.state.scatter`."""
+        return None if self.state.scatter is None else self.state.scatter.means
+
+    def set_model(self, model, scatter: dict | None = None, reset_view: bool = True) -> None:
+        """Show `model` (a VAE, or None for nothing). With reset_view=False (live snapshots of a run
+        being trained) the plane and the view stay. Pins, anchors and images that fit the new
+        model stay and are decoded / encoded again (images of another size prepared again from
+        their originals); what does not fit is dropped and named in the status bar."""
+        self.state.set_model(model, scatter, reset_view)
+
+    def set_scatter(self, scatter: dict | None) -> None:
+        """Replace the encoded test set (e.g. re-encoded during training); the view is not moved."""
+        self.state.set_scatter(scatter)
+
+    def encode_files(self, paths: list[str]) -> None:
+        """Read, prepare and encode image files (drops, File > Encode image...). Errors go to statusMessage."""
+        self.work.read_files([os.fspath(p) for p in paths])
+
+    def encode_qimage(self, image: QImage, source: str = "clipboard") -> None:
+        """Encode a picture held in memory (pasted or dropped as data)."""
+        if self.model is not None and image.isNull():
+            self.statusMessage.emit(f"The {source} image is empty")
+            return
+        # Converted on the reader thread like a file: a pasted screenshot can be tens of megapixels.
+        # (QImage is implicitly shared and reentrant: reading this copy there is safe.)
+        image = QImage(image)
+        self.work.read(lambda shape: jobs.read_picture(explorer_menu.qimage_to_pil(image), source, shape))
+
+    def encodings(self) -> list[Encoding]:
+        """The encoded images, oldest first."""
+        return list(self.state.encodings.values())
+
+    def pins(self) -> list[np.ndarray]:
+        return [p.z.copy() for p in self.state.pins]
+
+    def pin(self, z) -> None:
+        """Pin a latent point (D,), as a click on the canvas does."""
+        self.state.add_pin(z)
+
+    def clear_pins(self) -> None:
+        self.state.clear_pins()
+
+    def show_latent(self, z) -> None:
+        """Decode and show latent z (D,) as if the mouse were there."""
+        self.state.set_hover(np.asarray(z, dtype=np.float64))
+
+    def clear_canvas(self) -> None:
+        self.state.clear_pins()
+        self.state.clear_encodings()
+        self.drawpad.canvas.clear()
+
+    def menu_actions(self) -> list[QAction]:
+        return list(self._actions)
+
+    def shutdown(self) -> None:
+        """Stop the background threads; the explorer shows no new images afterwards."""
+        self.model_thread.shutdown()
+        self.reader_thread.shutdown()
+
+    # ======================================================================================= exports
+    def export_canvas_png(self, path: str | os.PathLike) -> None:
+        """The canvas as it looks on screen (scatter, circles, ellipses, pins, path)."""
+        if not self.canvas.grab().save(os.fspath(path), "PNG"):
+            raise OSError(f"could not write {path}")
+
+    def export_figure_png(self, figure: FigureWidget, path: str | os.PathLike) -> None:
+        """A figure at its native resolution (one pixel per model pixel), e.g. the manifold."""
+        array = figure.array()
+        if array is None:
+            raise ValueError(f"the {figure.name} figure has not been computed yet: open its tab first")
+        from latentlab.core.figures import save_png
+
+        save_png(array, path)
+
+    def export_pins_csv(self, path: str | os.PathLike) -> None:
+        """One row per pin: its number, canvas coordinates and full latent vector."""
+        exports.write_pins_csv(path, self.pins(), self.state.plane)
+
+    def export_scatter_csv(self, path: str | os.PathLike) -> None:
+        """The encoded test set: label, label name and the posterior mean, one row per image."""
+        exports.write_scatter_csv(path, self.state.scatter)
+
+    # ================================================================================ rendering
+    def _on_model(self, change) -> None:
+        model = change.model
+        if model is not None:
+            _, height, width = model.image_shape
+            self.drawpad.set_shape(height, width)   # empty at a new size (the state dropped the drawing)
+        self._render_readout()
+
+    def _render_readout(self) -> None:
+        self.readout.setText(captions.readout(self.state))
+
+    def _render_pin_images(self) -> None:
+        images = self.state.pin_images
+        shown = [(i, images[p.id]) for i, p in enumerate(self.state.pins) if p.id in images]
+        self.pin_row.set_images([image for _, image in shown], [str(i + 1) for i, _ in shown])
+
+    def _render_toggles(self) -> None:
+        for box, value in ((self.show_sample, self.state.show_sample), (self.show_scatter, self.state.scatter_visible)):
+            if box.isChecked() != value:
+                box.blockSignals(True)
+                box.setChecked(value)
+                box.blockSignals(False)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        current = self.tabs.currentWidget()
+        self.state.set_visible_figure(current.name if isinstance(current, FigureWidget) else None)
