@@ -64,7 +64,7 @@ def test_invalid_configs_are_refused_with_a_message(bad):
 
 
 def test_unknown_settings_in_a_stored_config_are_refused():
-    with pytest.raises(ValueError, match="unknown model settings"):
+    with pytest.raises(ValueError, match="flux_capacitor is not one of the model settings"):
         VAEConfig.from_dict({"latent_dim": 2, "flux_capacitor": 1})
 
 

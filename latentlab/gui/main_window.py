@@ -19,8 +19,8 @@ from PySide6.QtCore import QByteArray, QEvent, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
-from latentlab.core.checkpoint import (CHECKPOINT_SUFFIXES, Checkpoint, CheckpointError, load_checkpoint,
-                                       save_checkpoint)
+from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES, file_dialog_filter
+from latentlab.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from latentlab.core.pipeline import DataSpec
 from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_models_dir
 from latentlab.core.trainer import History
@@ -29,10 +29,10 @@ from . import about
 from .curves import CurvePanel
 from .explorer import LatentExplorer
 from .off_thread import run_off_gui_thread
+from .run_following import RunFollowing
 from .settings import RecentFiles, app_settings, is_inside, runs_dir
 from .training_controller import TrainingController
 from .training_panel import TrainingPanel
-from .run_following import RunFollowing
 
 CLOSE_TIMEOUT_MS = 2000      # closing while training: the worker stops within a step, then saves
 
@@ -283,9 +283,8 @@ class MainWindow(QMainWindow):
         return str(self.settings.value("lastFolder", str(Path.home())))
 
     def _open_dialog(self) -> None:
-        patterns = " ".join(f"*{s}" for s in CHECKPOINT_SUFFIXES)
         path, _ = QFileDialog.getOpenFileName(self, "Open model", self._start_folder(),
-                                              f"latentlab checkpoints ({patterns});;All files (*)")
+                                              file_dialog_filter("latentlab checkpoints", CHECKPOINT_SUFFIXES))
         if path:
             self.open_checkpoint(path)
 
