@@ -86,7 +86,7 @@ def main() -> int:
 
     # 3. The manifold beside the canvas it summarises.
     explorer.clear_canvas()
-    canvas.reset_view(explorer.plane.project(explorer._scatter_means))
+    canvas.reset_view(explorer.plane.project(explorer.state.scatter.means))
     explorer.tabs.setCurrentWidget(explorer.manifold)
     explorer.right_splitter.setSizes([150, 490])     # as a user drags it: room for the figure
     wait_until(app, lambda: explorer.manifold.array() is not None)

@@ -1,8 +1,8 @@
 """Live training curves: -ELBO, reconstruction and KL per step, validation per epoch, KL per dimension.
 
-Data arrive in batches (gui/curve_data.py keeps them); drawing happens from a single-shot
+Data arrive in batches (app/curve_data.py keeps them); drawing happens from a single-shot
 timer, at most ~30 times a second however fast the steps come. While a run trains, a pacer
-(gui/budget.py) spaces redraws further, by what they really cost, so that drawing never slows
+(app/pacing.py) spaces redraws further, by what they really cost, so that drawing never slows
 the training down noticeably; each series is drawn from at most ~1,000 points. Values are nats
 per image, all positive, so a log y-axis shows the small KL next to the large reconstruction.
 """

@@ -187,12 +187,6 @@ class LatentExplorer(QWidget):
     def plane(self) -> LatentPlane:
         return self.state.plane
 
-    @property
-    def _scatter_means(self) -> np.ndarray | None:
-        """The encoded test set's means (tests/gui/test_training_gui.py and the screenshot scripts
-        read this name); new code reads `explorer.state.scatter`."""
-        return None if self.state.scatter is None else self.state.scatter.means
-
     def set_model(self, model, scatter: dict | None = None, reset_view: bool = True) -> None:
         """Show `model` (a VAE, or None for nothing). With reset_view=False (live snapshots of a run
         being trained) the plane and the view stay. Pins, anchors and images that fit the new

@@ -2,7 +2,7 @@
 
 The window owns the document (the model shown and the file it came from), the menus, the
 settings and following a run written elsewhere; training is the TrainingController's job
-(gui/run_control.py). Each widget does one job on its own.
+(gui/training_controller.py). Each widget does one job on its own.
 
 Errors go to the status bar and stay there until the next user action; nothing here opens a
 modal dialog that nobody may be there to answer (only a person's own click opens a file dialog).
@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
     def show_elbo_help(self) -> None:
         about.show_elbo_help(self)
 
-    # == training (gui/run_control.py does the work) ================================================
+    # == training (gui/training_controller.py does the work) ================================================
     def start_training(self) -> bool:
         """Start (or continue) a run with the training panel's settings."""
         if self.training.is_training:
@@ -393,7 +393,7 @@ class MainWindow(QMainWindow):
         self.save_warning.setVisible(bool(error))
 
     def event(self, event) -> bool:
-        # While training, repaints are charged to the update that caused them (gui/budget.py).
+        # While training, repaints are charged to the update that caused them (app/pacing.py).
         if event.type() == QEvent.Type.UpdateRequest and self.training.is_training:
             started = time.perf_counter()
             result = super().event(event)

@@ -24,7 +24,7 @@ from .training_thread import TrainingThread, default_gui_threads
 PULL_INTERVAL_MS = 33        # how often the GUI takes the steps the trainer has produced
 PROGRESS_INTERVAL_S = 0.25   # how often the progress texts change (each change is a repaint)
 # While training, costly redraws (curves, explorer snapshots) may take this share of the time
-# each; see gui/budget.py for why and for the measurements.
+# each; see app/pacing.py for why and for the measurements.
 UPDATE_SHARE = 0.02
 UPDATE_LIMITS = {"curves": (1 / 30, 2.0), "snapshot": (1.0, 10.0)}
 RUN_CHECKPOINT_NAME = "model.pt"

@@ -109,7 +109,7 @@ def test_a_finished_run_reopens_and_resumes_with_its_curves(make_window, qtbot, 
     # The canvas shows the trained model's encoded test set (the full one at the end of a run).
     test_set = pipeline.load_splits(pipeline.DataSpec("mnist")).test
     expected = pipeline.scatter_extras(trainer.model, test_set, trainer.config.binarize)
-    np.testing.assert_allclose(window.explorer._scatter_means, expected["scatter_means"].numpy(), rtol=1e-5,
+    np.testing.assert_allclose(window.explorer.state.scatter.means, expected["scatter_means"].numpy(), rtol=1e-5,
                                atol=1e-6)
     path = tmp_path / "two-epochs.pt"
     assert window.save_checkpoint(path)
