@@ -204,3 +204,19 @@ def test_resume_without_flags_keeps_the_stored_settings(trained, tiny_data_root,
     ck = load_checkpoint(copy)
     assert ck.train_config["batch_size"] == 16 and ck.train_config["epochs"] == 3
     assert ck.history["steps"]["step"].tolist() == list(range(1, 19))
+
+
+def test_a_fifo_or_a_wrongly_typed_checkpoint_is_one_line_in_every_command(trained, tmp_path, capsys):
+    out, _ = trained
+    fifo = tmp_path / "pipe.pt"
+    os.mkfifo(fifo)
+    payload = torch.load(out, weights_only=True)
+    payload["trainer_state"] = "epoch 3"
+    bad = tmp_path / "bad.pt"
+    torch.save(payload, bad)
+    for path, words in ((fifo, "named pipe"), (bad, "field trainer_state must be")):
+        for argv in (["eval", str(path)], ["sample", str(path), "--out", str(tmp_path / "s.png")],
+                     ["train", "--resume", str(path), "--no-download"]):
+            assert main(argv) == 2, argv
+            err = capsys.readouterr().err
+            assert words in err and "Traceback" not in err and err.count("\n") == 1, (argv, err)

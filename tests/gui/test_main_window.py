@@ -304,3 +304,41 @@ def test_negative_nats_switch_the_curves_to_a_linear_axis(make_window, qtbot):
     window.open_checkpoint(shipped_models_dir() / "mnist-2d.pt")
     window.curves.redraw()
     assert log_check.isEnabled() and window.curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
+
+
+@pytest.mark.parametrize("section, value, field", [
+    ("history", [1, 2, 3], "history"),
+    ("trainer_state", "epoch 3", "trainer_state"),
+    ("data.image_shape", [1, 28], "data.image_shape"),
+    ("extras.label_names", 7, "extras.label_names"),
+    ("train_config", ["lr"], "train_config"),
+])
+def test_a_wrongly_typed_section_switches_nothing(make_window, qtbot, tmp_path, section, value, field):
+    """Opening switches the whole window or nothing: canvas, title, curves and panel stay."""
+    from latentlab.core.shipped import shipped_models_dir
+
+    payload = torch.load(shipped_models_dir() / "fashion-2d.pt", weights_only=True)
+    *parents, last = section.split(".")
+    target = payload
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    bad = tmp_path / "bad.pt"
+    torch.save(payload, bad)
+    window = shown_window(make_window, qtbot)
+    model, title, steps = window.model, window.windowTitle(), len(window.curves.data)
+    assert window.open_checkpoint(bad) is False
+    assert f"field {field}" in window.statusBar().currentMessage() and "bad.pt" in window.statusBar().currentMessage()
+    assert window.model is model and window.windowTitle() == title and len(window.curves.data) == steps
+
+
+def test_a_fifo_named_like_a_checkpoint_is_refused_at_once(make_window, qtbot, tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.pt"
+    os.mkfifo(fifo)
+    window = shown_window(make_window, qtbot)
+    model = window.model
+    assert window.open_checkpoint(fifo) is False        # returns: nothing waits for a writer
+    assert "is a named pipe (FIFO), not a checkpoint file" in window.statusBar().currentMessage()
+    assert window.model is model
