@@ -33,7 +33,7 @@ from . import pipeline
 from .checkpoint import Checkpoint, CheckpointError
 from .metrics import MetricsWriter, metrics_path_for, new_run_id
 from .models import VAE, VAEConfig
-from .trainer import EpochEvent, StatusEvent, Trainer, TrainConfig
+from .trainer import EpochEvent, StatusEvent, Trainer, TrainConfig, resolve_device
 
 LIVE_SCATTER_POINTS = 5_000   # encoded at every epoch's end (~20 ms for the MNIST MLP on 2 cores)
 
@@ -169,6 +169,9 @@ class TrainingSession:
         config = resumed_config(trainer.config.to_dict(), changes or {})
         if config.batch_size != trainer.config.batch_size:
             raise ValueError("the batch size of a run kept in memory cannot change; save it and resume the file")
+        if resolve_device(config.device) != trainer.device:
+            raise ValueError(f"a run kept in memory stays on {trainer.device}; save it and resume the file to "
+                             f"train on {config.device}")
         trainer.config = config
         for group in trainer.optimizer.param_groups:
             group["lr"], group["weight_decay"] = config.lr, config.weight_decay
