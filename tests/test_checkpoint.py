@@ -33,6 +33,7 @@ def test_round_trip_keeps_everything_resume_needs(tmp_path):
     assert ck.model.config == model.config
     # the settings come back whole: what was stored, and the defaults of what was not
     assert ck.train_config == TrainConfig(lr=0.001).to_dict() and ck.data == DataSpec(dataset="mnist").to_dict()
+    assert ck.train_settings == TrainConfig(lr=0.001) and ck.data_spec == DataSpec(dataset="mnist")
     assert ck.history["steps"]["loss"].tolist() == [3.0, 2.0]
     assert ck.trainer_state == {"epoch": 1, "step": 2}
     assert torch.equal(ck.extras["scatter_means"], torch.ones(5, 3))

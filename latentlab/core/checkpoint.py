@@ -29,6 +29,8 @@ from .checkpoint_files import (MAX_CHECKPOINT_BYTES, CheckpointError, check_chec
                                remove_stale_temp_files, write_atomically)
 from .checkpoint_schema import FieldError, validate_payload
 from .models import VAE, VAEConfig
+from .pipeline import DataSpec
+from .training_config import TrainConfig
 
 __all__ = ["Checkpoint", "CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "MAX_CHECKPOINT_BYTES",
            "check_checkpoint_file", "export_compact", "load_checkpoint", "read_payload",
@@ -51,6 +53,21 @@ class Checkpoint:
     trainer_state: dict = field(default_factory=dict)  # epoch, step, batch_in_epoch: what resume needs
     extras: dict = field(default_factory=dict)        # e.g. encoded test means + labels for the scatter
     meta: dict = field(default_factory=dict)          # format version, latentlab version
+
+    # Typed views of the settings sections (validated on load through these same dataclasses).
+    @property
+    def config(self) -> VAEConfig:
+        return self.model.config
+
+    @property
+    def train_settings(self) -> TrainConfig | None:
+        """The run's TrainConfig, or None for a model saved without one."""
+        return TrainConfig.from_dict(self.train_config) if self.train_config else None
+
+    @property
+    def data_spec(self) -> DataSpec | None:
+        """Which data the model was trained on, or None when the file does not say."""
+        return DataSpec.from_dict(self.data) if self.data else None
 
 
 # == writing ======================================================================================

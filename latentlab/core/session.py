@@ -146,7 +146,7 @@ class TrainingSession:
     def resume(cls, ckpt: Checkpoint, out, changes: dict | None = None, **options) -> "TrainingSession":
         """Continue a saved run; `changes` are the settings the user explicitly set."""
         config = resumed_config(ckpt.train_config, changes or {})
-        spec = pipeline.DataSpec.from_dict(ckpt.data) if ckpt.data else None
+        spec = ckpt.data_spec
         if spec is None:
             raise ValueError("the checkpoint does not say which data it was trained on, so it cannot be "
                              "resumed; train a new model")

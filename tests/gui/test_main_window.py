@@ -342,3 +342,28 @@ def test_a_fifo_named_like_a_checkpoint_is_refused_at_once(make_window, qtbot, t
     assert window.open_checkpoint(fifo) is False        # returns: nothing waits for a writer
     assert "is a named pipe (FIFO), not a checkpoint file" in window.statusBar().currentMessage()
     assert window.model is model
+
+
+def test_opening_reads_the_file_off_the_gui_thread(make_window, qtbot, monkeypatch):
+    """While a (slow) file is read, the GUI thread keeps running its event loop: a timer fires."""
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    from latentlab.core.checkpoint import load_checkpoint
+    from latentlab.core.shipped import shipped_models_dir
+    from latentlab.gui import main_window
+
+    window = shown_window(make_window, qtbot)
+    fired, reader = threading.Event(), []
+
+    def slow_read(path, *args, **kwargs):
+        reader.append(threading.current_thread() is threading.main_thread())
+        fired.wait(10)   # released by a GUI-thread timer: it can only fire if the GUI thread is free
+        return load_checkpoint(path, *args, **kwargs)
+
+    monkeypatch.setattr(main_window, "load_checkpoint", slow_read)
+    QTimer.singleShot(20, fired.set)
+    assert window.open_checkpoint(shipped_models_dir() / "fashion-2d.pt")
+    assert reader == [False] and fired.is_set()
+    assert window.open_checkpoint(shipped_models_dir() / "mnist-2d.pt")   # and the next open works
