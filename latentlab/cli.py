@@ -1,4 +1,4 @@
-"""`latentlab` command line: gui (default), train, eval, sample, manifold.
+"""`latentlab` command line: gui (default), train, eval, sample, manifold, export, install-desktop.
 
 Every subcommand runs on the Qt-free core; only `gui` imports Qt.
 """
@@ -199,10 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("checkpoint")
     x.add_argument("--out", required=True)
     x.add_argument("--full-precision", action="store_true", help="keep float32 weights")
+
+    d = sub.add_parser("install-desktop", help="add latentlab to the desktop's menus (Linux, freedesktop)",
+                       description="Write a menu entry (applications/latentlab.desktop) that starts this "
+                       "installation's latentlab, its icon (icons/hicolor/scalable/apps/latentlab.svg) and a MIME "
+                       "type for checkpoints (mime/packages/latentlab.xml: *.pt files, weakly, since any PyTorch "
+                       "file has that suffix) so that double-clicking one opens it in latentlab; all under "
+                       "$XDG_DATA_HOME (default: ~/.local/share). Then runs update-desktop-database and "
+                       "update-mime-database when they are installed.")
+    d.add_argument("--uninstall", action="store_true", help="remove exactly those three files")
     return parser
 
 
-COMMANDS = ("gui", "train", "eval", "sample", "manifold", "export")
+COMMANDS = ("gui", "train", "eval", "sample", "manifold", "export", "install-desktop")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command
     try:
         return {"gui": cmd_gui, "train": cmd_train, "eval": cmd_eval,
-                "sample": cmd_sample, "manifold": cmd_manifold, "export": cmd_export}[command](args)
+                "sample": cmd_sample, "manifold": cmd_manifold, "export": cmd_export,
+                "install-desktop": cmd_install_desktop}[command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -514,4 +524,19 @@ def cmd_export(args) -> int:
 
     out = export_compact(args.checkpoint, args.out, half=not args.full_precision)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0
+
+
+def cmd_install_desktop(args) -> int:
+    from .core import desktop
+
+    if args.uninstall:
+        removed = desktop.uninstall()
+        for path in removed:
+            print(f"removed {path}", file=sys.stderr)
+        if not removed:
+            print(f"nothing to remove: latentlab is not installed under {desktop.data_home()}", file=sys.stderr)
+        return 0
+    for path in desktop.install():
+        print(f"wrote {path}", file=sys.stderr)
     return 0

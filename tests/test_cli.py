@@ -148,7 +148,7 @@ def test_train_on_an_image_folder(tmp_path):
     assert ck.data["dataset"] == "folder" and ck.extras["label_names"] == ["3", "7"]
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "sample", "manifold", "export", "gui"])
+@pytest.mark.parametrize("command", ["train", "eval", "sample", "manifold", "export", "install-desktop", "gui"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])
