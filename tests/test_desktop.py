@@ -28,7 +28,8 @@ def assert_valid(entry: Path) -> None:
     if validator is None:
         return
     r = subprocess.run([validator, str(entry)], capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), r.stdout + r.stderr
+    report = r.stdout + r.stderr
+    assert r.returncode == 0 and "error:" not in report and "warning:" not in report, report   # hints may vary
 
 
 @pytest.fixture
