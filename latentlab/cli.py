@@ -1,4 +1,4 @@
-"""`latentlab` command line: gui (default), train, eval, sample, manifold.
+"""`latentlab` command line: gui (default), train, eval, sample, manifold, export, install-desktop.
 
 Every subcommand runs on the Qt-free core; only `gui` imports Qt.
 """
@@ -80,6 +80,44 @@ def _add_setting(group, cls, name: str, help: str | None = None, default_text: s
     group.add_argument(_flag(cls, name), dest=name, default=argparse.SUPPRESS, help=text, **kw)
 
 
+def _add_figure_file(p: argparse.ArgumentParser, stem: str) -> None:
+    """--out, --scale and --format of a command that writes a pixel figure (core.figure_files)."""
+    from .core.figure_files import DEFAULT_SCALE, FORMATS, MAX_SCALE, MIN_SCALE, PRINT_DPI
+
+    p.add_argument("--out", help=f"file to write; its suffix gives the format (default: {stem}.png, or "
+                   f"{stem}.svg / {stem}.pdf with --format)")
+    p.add_argument("--scale", type=_number(int, MIN_SCALE, MAX_SCALE), default=DEFAULT_SCALE,
+                   help=f"output pixels per image pixel, {MIN_SCALE}-{MAX_SCALE}, nearest neighbour so pixels stay "
+                   f"crisp; 1 is the models' own size, 4 makes a 28-pixel digit 112 px (default: {DEFAULT_SCALE})")
+    p.add_argument("--format", choices=FORMATS, help=f"png: the scaled pixels, tagged {PRINT_DPI} dpi; svg: the same "
+                   "pixels as a PNG embedded in an SVG of that size in px (image-rendering: pixelated); pdf: the same "
+                   f"pixels on one page at {PRINT_DPI} dpi, lossless (default: from the --out suffix, else png)")
+
+
+def _figure_target(args, stem: str) -> tuple[str, str]:
+    """(file, format) of a figure command, checked before any model work: an unknown suffix is an error."""
+    from .core.figure_files import figure_format
+
+    out = args.out or f"{stem}.{args.format or 'png'}"
+    try:
+        return out, figure_format(out, args.format)
+    except ValueError as e:
+        raise ValueError(f"--out {e}; or give --format") from None
+
+
+def _write_figure(args, array, stem: str) -> None:
+    """Save `array` as the command's --out/--scale/--format ask; too large a result names the flags."""
+    from .core.figure_files import save_figure, scaled_size
+
+    out, _ = _figure_target(args, stem)
+    try:
+        width, height = scaled_size(array.shape, args.scale)
+    except ValueError as e:
+        raise ValueError(f"--scale {args.scale} with --n {args.n}: {e}; use a smaller --scale or --n") from None
+    save_figure(array, out, args.scale, args.format)
+    print(f"wrote {out} ({width} x {height} px)", file=sys.stderr)
+
+
 MANIFOLD_MAX_N = 200      # a 200 x 200 grid of 28-pixel images is already 5,600 pixels wide
 SAMPLE_MAX_N = 10_000
 
@@ -149,22 +187,31 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="a grid of images decoded from prior samples")
     s.add_argument("checkpoint")
     s.add_argument("--n", type=_number(int, 1, SAMPLE_MAX_N), default=64, help="number of samples (default: 64)")
-    s.add_argument("--out", default="samples.png", help="(default: samples.png)")
+    _add_figure_file(s, "samples")
     s.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=0, help="(default: 0)")
     s.add_argument("--sample-x", action="store_true", help="draw from p(x|z) instead of showing its mean")
 
     mf = sub.add_parser("manifold", help="the learned 2-D manifold (AEVB Figure 4)")
     mf.add_argument("checkpoint")
     mf.add_argument("--n", type=_number(int, 1, MANIFOLD_MAX_N), default=20, help="grid size n x n (default: 20)")
-    mf.add_argument("--out", default="manifold.png", help="(default: manifold.png)")
+    _add_figure_file(mf, "manifold")
     x = sub.add_parser("export", help="a compact copy of a checkpoint (float16 weights, no optimizer state)")
     x.add_argument("checkpoint")
     x.add_argument("--out", required=True)
     x.add_argument("--full-precision", action="store_true", help="keep float32 weights")
+
+    d = sub.add_parser("install-desktop", help="add latentlab to the desktop's menus (Linux, freedesktop)",
+                       description="Write a menu entry (applications/latentlab.desktop) that starts this "
+                       "installation's latentlab, its icon (icons/hicolor/scalable/apps/latentlab.svg) and a MIME "
+                       "type for checkpoints (mime/packages/latentlab.xml: *.pt files, weakly, since any PyTorch "
+                       "file has that suffix) so that double-clicking one opens it in latentlab; all under "
+                       "$XDG_DATA_HOME (default: ~/.local/share). Then runs update-desktop-database and "
+                       "update-mime-database when they are installed.")
+    d.add_argument("--uninstall", action="store_true", help="remove exactly those three files")
     return parser
 
 
-COMMANDS = ("gui", "train", "eval", "sample", "manifold", "export")
+COMMANDS = ("gui", "train", "eval", "sample", "manifold", "export", "install-desktop")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command
     try:
         return {"gui": cmd_gui, "train": cmd_train, "eval": cmd_eval,
-                "sample": cmd_sample, "manifold": cmd_manifold, "export": cmd_export}[command](args)
+                "sample": cmd_sample, "manifold": cmd_manifold, "export": cmd_export,
+                "install-desktop": cmd_install_desktop}[command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -453,21 +501,21 @@ def cmd_eval(args) -> int:
 
 def cmd_sample(args) -> int:
     from .core.checkpoint import load_checkpoint
-    from .core.figures import prior_samples, save_png
+    from .core.figures import prior_samples
 
+    _figure_target(args, "samples")
     ckpt = load_checkpoint(args.checkpoint)
-    save_png(prior_samples(ckpt.model, args.n, seed=args.seed, sample_x=args.sample_x), args.out)
-    print(f"wrote {args.out}", file=sys.stderr)
+    _write_figure(args, prior_samples(ckpt.model, args.n, seed=args.seed, sample_x=args.sample_x), "samples")
     return 0
 
 
 def cmd_manifold(args) -> int:
     from .core.checkpoint import load_checkpoint
-    from .core.figures import manifold, save_png
+    from .core.figures import manifold
 
+    _figure_target(args, "manifold")
     ckpt = load_checkpoint(args.checkpoint)
-    save_png(manifold(ckpt.model, args.n), args.out)
-    print(f"wrote {args.out}", file=sys.stderr)
+    _write_figure(args, manifold(ckpt.model, args.n), "manifold")
     return 0
 
 
@@ -476,4 +524,19 @@ def cmd_export(args) -> int:
 
     out = export_compact(args.checkpoint, args.out, half=not args.full_precision)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0
+
+
+def cmd_install_desktop(args) -> int:
+    from .core import desktop
+
+    if args.uninstall:
+        removed = desktop.uninstall()
+        for path in removed:
+            print(f"removed {path}", file=sys.stderr)
+        if not removed:
+            print(f"nothing to remove: latentlab is not installed under {desktop.data_home()}", file=sys.stderr)
+        return 0
+    for path in desktop.install():
+        print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -69,12 +70,51 @@ def test_eval_prints_json_with_every_number(trained, tiny_data_root, capsys):
     assert report["iw_nll"] < report["neg_elbo"] + 1  # L_k is at least as tight as the ELBO (up to noise)
 
 
-def test_sample_and_manifold_write_pngs(trained, tmp_path):
+def test_sample_and_manifold_write_pngs_at_4x_by_default(trained, tmp_path):
     out, _ = trained
     assert main(["sample", str(out), "--n", "16", "--out", str(tmp_path / "s.png")]) == 0
     assert main(["manifold", str(out), "--n", "5", "--out", str(tmp_path / "m.png")]) == 0
-    assert Image.open(tmp_path / "s.png").size == (4 * 29 + 1, 4 * 29 + 1)
-    assert Image.open(tmp_path / "m.png").size == (5 * 28, 5 * 28)
+    assert Image.open(tmp_path / "s.png").size == ((4 * 29 + 1) * 4,) * 2
+    assert Image.open(tmp_path / "m.png").size == (5 * 28 * 4, 5 * 28 * 4)        # 560 px
+    assert main(["manifold", str(out), "--n", "5", "--scale", "1", "--out", str(tmp_path / "m1.png")]) == 0
+    assert main(["sample", str(out), "--n", "16", "--scale", "1", "--out", str(tmp_path / "s1.png")]) == 0
+    assert Image.open(tmp_path / "m1.png").size == (5 * 28, 5 * 28)               # the models' own size
+    assert Image.open(tmp_path / "s1.png").size == (4 * 29 + 1, 4 * 29 + 1)
+    small, big = np.asarray(Image.open(tmp_path / "m1.png")), np.asarray(Image.open(tmp_path / "m.png"))
+    np.testing.assert_array_equal(big[::4, ::4], small)                          # crisp: nearest neighbour
+    np.testing.assert_array_equal(big[3::4, 3::4], small)
+
+
+def test_manifold_n20_scale4_is_2240_px(trained, tmp_path):
+    out, _ = trained
+    assert main(["manifold", str(out), "--n", "20", "--scale", "4", "--out", str(tmp_path / "m.png")]) == 0
+    assert Image.open(tmp_path / "m.png").size == (2240, 2240)
+
+
+def test_figures_as_svg_and_pdf_from_the_suffix_or_format(trained, tmp_path, monkeypatch, capsys):
+    import xml.etree.ElementTree as ET
+
+    out, _ = trained
+    assert main(["manifold", str(out), "--n", "5", "--out", str(tmp_path / "m.svg")]) == 0
+    root = ET.parse(tmp_path / "m.svg").getroot()
+    assert (root.get("width"), root.get("height")) == ("560", "560")
+    assert main(["sample", str(out), "--n", "4", "--scale", "2", "--out", str(tmp_path / "s.pdf")]) == 0
+    assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF-")
+    monkeypatch.chdir(tmp_path)                   # no --out: the default name takes the format's suffix
+    assert main(["manifold", str(out), "--n", "3", "--format", "pdf"]) == 0
+    assert (tmp_path / "manifold.pdf").read_bytes().startswith(b"%PDF-")
+    assert "wrote manifold.pdf (336 x 336 px)" in capsys.readouterr().err
+
+
+def test_figure_flags_that_cannot_work_are_one_line_and_write_nothing(trained, tmp_path, capsys):
+    out, _ = trained
+    assert main(["manifold", str(out), "--n", "200", "--scale", "32", "--out", str(tmp_path / "m.png")]) == 2
+    err = capsys.readouterr().err
+    assert "--scale 32 with --n 200" in err and "too large" in err and err.count("\n") == 1
+    assert main(["sample", str(out), "--out", str(tmp_path / "s.xyz")]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "s.xyz" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_manifold_of_a_5d_model_is_a_clear_error(tmp_path, capsys):
@@ -108,7 +148,7 @@ def test_train_on_an_image_folder(tmp_path):
     assert ck.data["dataset"] == "folder" and ck.extras["label_names"] == ["3", "7"]
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "sample", "manifold", "export", "gui"])
+@pytest.mark.parametrize("command", ["train", "eval", "sample", "manifold", "export", "install-desktop", "gui"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as e:
         main([command, "--help"])
@@ -146,6 +186,10 @@ def test_torchrun_with_two_cpu_processes(tiny_data_root, tmp_path):
     (["sample", "m.pt", "--n", "-4"], "--n", "between 1 and 10000"),
     (["manifold", "m.pt", "--n", "0"], "--n", "between 1 and 200"),
     (["manifold", "m.pt", "--n", "100000"], "--n", "between 1 and 200"),
+    (["manifold", "m.pt", "--scale", "0"], "--scale", "between 1 and 32"),
+    (["sample", "m.pt", "--scale", "33"], "--scale", "between 1 and 32"),
+    (["sample", "m.pt", "--scale", "2x"], "--scale", "whole number"),
+    (["manifold", "m.pt", "--format", "jpg"], "--format", "invalid choice"),
 ])
 def test_a_bad_flag_is_one_line_naming_it_and_its_range(argv, flag, allowed, capsys):
     with pytest.raises(SystemExit) as e:

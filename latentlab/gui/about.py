@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 ELBO_SUMMARY = (
     "<p>A VAE is trained by maximising the <b>evidence lower bound</b> on log p(x):</p>"
@@ -69,6 +69,8 @@ def show_about(parent) -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Information, "About latentlab",
                       f"<b>latentlab {__version__}</b><br>Explore and train variational auto-encoders.",
                       QMessageBox.StandardButton.Close, parent)
+    if not (icon := QApplication.windowIcon()).isNull():   # latentlab's icon (gui.app), not an "i"
+        box.setIconPixmap(icon.pixmap(64, 64))
     box.setInformativeText(
         f"Python {platform.python_version()}<br>PyTorch {torch.__version__}<br>"
         f"PySide6 {PySide6.__version__} (Qt {qVersion()})<br>pyqtgraph {pyqtgraph.__version__}<br>"

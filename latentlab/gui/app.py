@@ -29,9 +29,11 @@ def _needs_offscreen() -> bool:
 
 
 def make_application(argv=None):
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from latentlab import __version__
+    from latentlab.core.shipped import icon_path
 
     from .settings import APPLICATION, ORGANIZATION
 
@@ -42,6 +44,8 @@ def make_application(argv=None):
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("latentlab")
+    if (icon := icon_path()) is not None:        # every window's title bar and the task bar
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
