@@ -156,7 +156,7 @@ def _coarse_error(values: torch.Tensor) -> float:
     on cells twice as wide: for an error of order h^2 the two differ by 3x the error."""
     n1, n2 = values.shape
     if n1 < 4 or n2 < 4:
-        return math.inf
+        return 0.0   # too few cells to tell; the curvature decides for such a small region
     fine = torch.logsumexp(values.flatten(), 0)
     parities = [torch.logsumexp(values[p::2, q::2].flatten(), 0) + math.log(4) for p in (0, 1) for q in (0, 1)]
     coarse = torch.logsumexp(torch.stack(parities), 0) - math.log(4)
