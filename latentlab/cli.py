@@ -77,6 +77,7 @@ def _add_setting(group, cls, name: str, help: str | None = None, default_text: s
         kw.setdefault("choices", lim.choices)
     else:
         kw.setdefault("type", _setting_type(cls, name))
+        kw.setdefault("metavar", _flag(cls, name).lstrip("-").upper().replace("-", "_"))
     group.add_argument(_flag(cls, name), dest=name, default=argparse.SUPPRESS, help=text, **kw)
 
 
@@ -151,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = t.add_argument_group("model (fixed once a run has started)")
     _add_setting(m, VAEConfig, "latent_dim")
     _add_setting(m, VAEConfig, "architecture")
-    m.add_argument("--hidden", dest="hidden_sizes", type=_number(int, 1, MAX_LAYER_WIDTH), nargs="+",
+    m.add_argument("--hidden", dest="hidden_sizes", type=_number(int, 1, MAX_LAYER_WIDTH), nargs="+", metavar="H",
                    default=argparse.SUPPRESS, help="MLP hidden layer sizes (default: 512 512)")
     _add_setting(m, VAEConfig, "likelihood", default_text="bernoulli; gaussian for frey-face")
     _add_setting(m, VAEConfig, "gaussian_variance")
@@ -380,14 +381,13 @@ def cmd_train(args) -> int:
             bar.close()
     trainer = session.trainer
     if is_main:
-        if status == "cancelled":
-            print(f"latentlab: {session.message}", file=sys.stderr)
+        if status == "cancelled" or session.message.startswith("nothing to do"):
+            print(f"latentlab: {session.message}; {out} is unchanged", file=sys.stderr)
         else:
             last = trainer.history.epochs["val_neg_elbo"][-1:] or [math.nan]
             saved = f"saved {out}" if session.save_error is None else f"NOT saved: {session.save_error}"
             print(f"{status}: epoch {trainer.epoch}, step {trainer.step}, validation -ELBO {last[0]:.2f} nats; "
-                  f"{saved}" + (f" ({session.message})" if session.message.startswith("nothing") else ""),
-                  file=sys.stderr)
+                  f"{saved}", file=sys.stderr)
     if dist:
         dist.barrier()
         dist.close()
