@@ -73,7 +73,9 @@ def test_eval_prints_json_with_every_number(trained, tiny_data_root, capsys):
 @pytest.fixture(scope="module")
 def folder_2d(tmp_path_factory):
     """A 2-D model of 8x8 images of the sample digits (a folder data set, labelled by subfolder):
-    small enough for the quadrature of `eval --exact` to take a fraction of a second."""
+    small enough for the quadrature of `eval --exact` to take a fraction of a second. (An untrained
+    decoder's posteriors are as wide as the prior, which the quadrature handles image by image on
+    a wider box, 17 times the work; scaling its weights makes them narrower.)"""
     root = tmp_path_factory.mktemp("folder2d")
     for f in sorted((Path(__file__).resolve().parents[1] / "resources" / "samples" / "mnist").glob("*.png")):
         (root / "digits" / f.name[0]).mkdir(parents=True, exist_ok=True)
@@ -82,6 +84,9 @@ def folder_2d(tmp_path_factory):
 
     torch.manual_seed(0)
     model = VAE(image_shape=(1, 8, 8), latent_dim=2, hidden_sizes=(16,))
+    with torch.no_grad():   # a sharper decoder: p(z|x) narrower than the prior, as in a trained model
+        for p in model.decoder.parameters():
+            p.mul_(3)
     return save_checkpoint(root / "m.pt", model, data={"dataset": "folder", "folder": str(root / "digits"),
                                                        "image_shape": [1, 8, 8], "binarize": "dynamic"})
 
@@ -98,8 +103,9 @@ def test_eval_exact_reports_the_exact_nll_beside_the_bounds(folder_2d, tmp_path,
     report = json.loads(capsys.readouterr().out)
     assert report["n_images"] == 17 and report["split"] == "validation"
     assert report["exact_nll_stderr"] > 0 and report["exact_decodes_per_image"] >= 256 * 256 / 17
-    # -ELBO >= -L_k >= -log p(x): the IW bound approaches the exact value from above (up to noise)
-    assert report["neg_elbo"] > report["exact_nll"] and report["iw_nll"] > report["exact_nll"] - 0.05
+    # -ELBO >= -L_k >= -log p(x): the IW bound approaches the exact value from above, up to its noise
+    # (about 0.1 nats per image here: this encoder's q is far from the posterior)
+    assert report["neg_elbo"] > report["exact_nll"] + 1 and report["iw_nll"] > report["exact_nll"] - 0.1
     comment, rows = _read_table(table)
     assert "iw_samples=2000" in comment and "exact=True" in comment and "binarize=dynamic" in comment
     assert [int(r["index"]) for r in rows] == list(range(17)) and all(r["label"] in "0123456789" for r in rows)
@@ -108,7 +114,7 @@ def test_eval_exact_reports_the_exact_nll_beside_the_bounds(folder_2d, tmp_path,
     gaps = [float(r["gap"]) for r in rows]
     assert gaps == pytest.approx([float(r["neg_elbo"]) - float(r["exact_nll"]) for r in rows], abs=1e-9)
     assert np.mean(gaps) == pytest.approx(report["neg_elbo"] - report["exact_nll"], rel=1e-9)
-    assert all(float(r["iw_nll"]) > float(r["exact_nll"]) - 0.1 for r in rows)
+    assert all(float(r["iw_nll"]) > float(r["exact_nll"]) - 0.5 for r in rows)
 
 
 def test_eval_exact_keeps_the_images_and_draws_of_the_other_numbers(folder_2d, tmp_path, capsys):
