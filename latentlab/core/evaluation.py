@@ -128,8 +128,8 @@ def evaluate(model: VAE, batches, iw_samples: int = 0, n_samples: int = 1,
 
     `batches` yields float images in [0, 1] already on the model's device and already binarised
     the way the model was trained; every number is computed on the same images. The quadrature
-    shares one global grid among the images of a batch, so larger batches cost fewer decodes per
-    image. `progress(n_images_done)` is called after every batch. ValueError for `exact` with a
+    shares one global grid among the images of a batch (up to `quadrature`'s own batch of 128),
+    so larger batches cost fewer decodes per image. `progress(n_images_done)` is called after every batch. ValueError for `exact` with a
     latent space that is not 2-D, before any work.
     """
     if exact:
@@ -152,7 +152,7 @@ def evaluate(model: VAE, batches, iw_samples: int = 0, n_samples: int = 1,
             if iw_samples > 0:
                 iw.append(-iw_log_likelihood(model, x, iw_samples).double().cpu())
             if exact:
-                found = quadrature(model, x, batch=len(x))
+                found = quadrature(model, x)   # its own batches bound the memory of a large one
                 exact_nll.append(torch.tensor([-q.log_px for q in found], dtype=torch.float64))
                 decodes.append(torch.tensor([q.decodes + q.shared_decodes for q in found], dtype=torch.float64))
             n += x.shape[0]
