@@ -8,7 +8,7 @@ the 100 sample digits in resources/samples. Three measurements in one run, so th
 machine's state:
 
 (a) the plain cost of decoding 65,536 points (a 256 x 256 grid) in one batch, and per point: the
-    unit the others are measured in;
+    unit the others are measured in (and the same in the quadrature's chunks of 8,192 points);
 (b) `posterior_picture(coarse=True)` (the first look the canvas shows) and `posterior_picture()`
     (the full picture) per image, median and p95 over N images, with the decodes each took, as
     ratios against (a). Goals (issue 10): coarse within 100 ms, full within 1 s;
@@ -35,7 +35,7 @@ import torch
 
 from latentlab import load_checkpoint
 from latentlab.core.data import binarize, to_float
-from latentlab.core.exact import posterior_picture, quadrature
+from latentlab.core.exact import CHUNK_POINTS, posterior_picture, quadrature
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID_POINTS = 256 * 256
@@ -59,18 +59,21 @@ def test_images(data_dir: str | None, binarize_mode: str) -> tuple[torch.Tensor,
     return binarize(to_float(images), binarize_mode, g), source
 
 
-def decode_reference(model, repeats: int = 5) -> dict:
-    """(a) model.decode of 65,536 points in one batch: median seconds over `repeats`."""
+def decode_reference(model, chunk: int | None = None, repeats: int = 5) -> dict:
+    """(a) model.decode of 65,536 points, in one batch or in chunks of `chunk` points (as the
+    quadrature decodes): median seconds over `repeats`."""
     z = torch.randn(GRID_POINTS, 2)
     with torch.inference_mode():
         model.decode(z[:1000])                     # warm-up
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            model.decode(z)
+            for part in z.split(chunk or GRID_POINTS):
+                model.decode(part)
             times.append(time.perf_counter() - t0)
     seconds = statistics.median(times)
-    return {"points": GRID_POINTS, "seconds": seconds, "us_per_point": seconds / GRID_POINTS * 1e6}
+    return {"points": GRID_POINTS, "chunk": chunk or GRID_POINTS, "seconds": seconds,
+            "us_per_point": seconds / GRID_POINTS * 1e6}
 
 
 def pictures(model, images: torch.Tensor, coarse: bool) -> dict:
@@ -128,6 +131,7 @@ def main(argv=None) -> int:
     results = {"checkpoint": Path(args.checkpoint).name, "data": source, "torch": torch.__version__,
                "threads": torch.get_num_threads(), "cpu_cores": os.cpu_count(), "load_average_at_start": round(load, 2)}
     ref = results["decode_65536"] = decode_reference(model)
+    chunked = results["decode_65536_chunked"] = decode_reference(model, CHUNK_POINTS)
     results["coarse_picture"] = pictures(model, images[: args.pictures], coarse=True)
     results["full_picture"] = pictures(model, images[: args.pictures], coarse=False)
     quad = results["quadrature"] = quadrature_run(model, images[: args.images], args.batch)
@@ -137,6 +141,9 @@ def main(argv=None) -> int:
     print(f"{'':34} {'median':>9} {'p95':>9} {'decodes':>9} {'x (a) time':>11} {'x (a) decodes':>14}")
     print(f"{'(a) decode 65,536 points':34} {ref['seconds'] * 1e3:7.1f}ms {'':>9} {GRID_POINTS:9,d} {1:11.2f} "
           f"{1:14.2f}   ({ref['us_per_point']:.2f} us per point)")
+    print(f"{'    the same in chunks of ' + format(CHUNK_POINTS, ',d'):34} {chunked['seconds'] * 1e3:7.1f}ms {'':>9} "
+          f"{GRID_POINTS:9,d} {chunked['seconds'] / ref['seconds']:11.2f} {1:14.2f}   "
+          f"({chunked['us_per_point']:.2f} us per point)")
     for key, label in (("coarse_picture", "(b) posterior_picture(coarse=True)"),
                        ("full_picture", "(b) posterior_picture()")):
         r = results[key]
