@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=0,
                    help="seed of the binarisation and the samples (default: 0)")
     e.add_argument("--device", type=_device, default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    e.add_argument("--exact", action="store_true",
+                   help="also the exact test NLL, -log p(x) by quadrature over the latent space (2-D models only), "
+                        "on the same images, with its standard error and the decodes it took per image")
+    e.add_argument("--per-image", metavar="CSV",
+                   help="write one row per test image (index, label, neg_elbo, kl, recon, iw_nll, exact_nll, gap) "
+                        "to this CSV file")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--no-progress", action="store_true")
     _add_data_dir(e)
@@ -458,11 +464,22 @@ def cmd_eval(args) -> int:
     from .core import pipeline
     from .core.checkpoint import load_checkpoint
     from .core.data import binarize, to_float
-    from .core.evaluation import evaluate
+    from .core.evaluation import check_exact_possible, evaluate
+    from .core.per_image import check_target, write_per_image_csv
     from .core.trainer import resolve_device
 
+    if args.per_image:  # before any work: a table that cannot be written is found out now
+        try:
+            check_target(args.per_image)
+        except ValueError as e:
+            raise ValueError(f"--per-image: {e}") from None
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, device=device)
+    if args.exact:
+        try:
+            check_exact_possible(ckpt.model)
+        except ValueError as e:
+            raise ValueError(f"--exact: {e}") from None
     if not ckpt.data:
         raise ValueError(f"{args.checkpoint} does not say which data it was trained on, so it cannot be evaluated")
     spec = pipeline.DataSpec.from_dict(ckpt.data)
@@ -472,19 +489,25 @@ def cmd_eval(args) -> int:
     mode = ckpt.data.get("binarize") or ckpt.train_config.get("binarize", "dynamic")
     torch.manual_seed(args.seed)  # the samples of z: fixed, so the model card reproduces
     g = torch.Generator().manual_seed(args.seed)
+    # one binarisation of every image, shared by the ELBO, the IW bound and the exact NLL
     batches = (binarize(to_float(chunk), mode, g).to(device) for chunk in images.split(args.batch_size))
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(images), unit="img", desc="eval", leave=False)
-    result = evaluate(ckpt.model, batches, iw_samples=args.iw_samples,
+    result = evaluate(ckpt.model, batches, iw_samples=args.iw_samples, exact=args.exact,
                       progress=(lambda n: bar.update(n - bar.n)) if bar else None)
     if bar:
         bar.close()
     split = "test" if splits.test is not None else "validation"
     report = {"checkpoint": str(args.checkpoint), "dataset": spec.dataset, "split": split,
               "binarize": mode, "seed": args.seed, **result.to_dict()}
+    if args.per_image:
+        labels = ds.labels[: len(images)] if ds.labels is not None else None
+        about = {key: report[key] for key in ("checkpoint", "dataset", "split", "binarize", "seed", "iw_samples")}
+        written = write_per_image_csv(args.per_image, result.per_image, labels, about | {"exact": args.exact})
+        print(f"wrote {written} ({result.n_images} rows)", file=sys.stderr)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -495,6 +518,10 @@ def cmd_eval(args) -> int:
         if result.iw_nll is not None:
             se = f" ± {result.iw_nll_stderr:.2f} (standard error)" if result.iw_nll_stderr else ""
             print(f"  IW-NLL (k={result.iw_samples}) {result.iw_nll:9.2f} nats{se}")
+        if result.exact_nll is not None:
+            se = f" ± {result.exact_nll_stderr:.2f} (standard error)" if result.exact_nll_stderr else ""
+            print(f"  exact NLL        {result.exact_nll:9.2f} nats{se}, "
+                  f"{result.exact_decodes_per_image:,.0f} decodes per image")
         print(f"  active units     {result.active_units} of {ckpt.model.latent_dim}")
     return 0
 

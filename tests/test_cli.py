@@ -70,6 +70,103 @@ def test_eval_prints_json_with_every_number(trained, tiny_data_root, capsys):
     assert report["iw_nll"] < report["neg_elbo"] + 1  # L_k is at least as tight as the ELBO (up to noise)
 
 
+@pytest.fixture(scope="module")
+def folder_2d(tmp_path_factory):
+    """A 2-D model of 8x8 images of the sample digits (a folder data set, labelled by subfolder):
+    small enough for the quadrature of `eval --exact` to take a fraction of a second. (An untrained
+    decoder's posteriors are as wide as the prior, which the quadrature handles image by image on
+    a wider box, 17 times the work; scaling its weights makes them narrower.)"""
+    root = tmp_path_factory.mktemp("folder2d")
+    for f in sorted((Path(__file__).resolve().parents[1] / "resources" / "samples" / "mnist").glob("*.png")):
+        (root / "digits" / f.name[0]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, root / "digits" / f.name[0] / f.name)
+    from latentlab import VAE, save_checkpoint
+
+    torch.manual_seed(0)
+    model = VAE(image_shape=(1, 8, 8), latent_dim=2, hidden_sizes=(16,))
+    with torch.no_grad():   # a sharper decoder: p(z|x) narrower than the prior, as in a trained model
+        for p in model.decoder.parameters():
+            p.mul_(3)
+    return save_checkpoint(root / "m.pt", model, data={"dataset": "folder", "folder": str(root / "digits"),
+                                                       "image_shape": [1, 8, 8], "binarize": "dynamic"})
+
+
+def _read_table(path: Path) -> tuple[str, list[dict]]:
+    lines = path.read_text().splitlines()
+    return lines[0], list(csv.DictReader(lines[1:]))
+
+
+def test_eval_exact_reports_the_exact_nll_beside_the_bounds(folder_2d, tmp_path, capsys):
+    table = tmp_path / "per-image.csv"
+    assert main(["eval", str(folder_2d), "--exact", "--iw-samples", "2000", "--json", "--no-progress",
+                 "--per-image", str(table)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_images"] == 17 and report["split"] == "validation"
+    assert report["exact_nll_stderr"] > 0 and report["exact_decodes_per_image"] >= 256 * 256 / 17
+    # -ELBO >= -L_k >= -log p(x): the IW bound approaches the exact value from above, up to its noise
+    # (about 0.1 nats per image here: this encoder's q is far from the posterior)
+    assert report["neg_elbo"] > report["exact_nll"] + 1 and report["iw_nll"] > report["exact_nll"] - 0.1
+    comment, rows = _read_table(table)
+    assert "iw_samples=2000" in comment and "exact=True" in comment and "binarize=dynamic" in comment
+    assert [int(r["index"]) for r in rows] == list(range(17)) and all(r["label"] in "0123456789" for r in rows)
+    for key in ("neg_elbo", "kl", "recon", "iw_nll", "exact_nll"):   # the means are the table's means
+        assert np.mean([float(r[key]) for r in rows]) == pytest.approx(report[key], rel=1e-9), key
+    gaps = [float(r["gap"]) for r in rows]
+    assert gaps == pytest.approx([float(r["neg_elbo"]) - float(r["exact_nll"]) for r in rows], abs=1e-9)
+    assert np.mean(gaps) == pytest.approx(report["neg_elbo"] - report["exact_nll"], rel=1e-9)
+    assert all(float(r["iw_nll"]) > float(r["exact_nll"]) - 0.5 for r in rows)
+
+
+def test_eval_exact_keeps_the_images_and_draws_of_the_other_numbers(folder_2d, tmp_path, capsys):
+    """Same seed: the same binarisation and the same samples whether or not --exact is asked for."""
+    plain, exact = tmp_path / "plain.csv", tmp_path / "exact.csv"
+    assert main(["eval", str(folder_2d), "--iw-samples", "0", "--exact", "--limit", "6", "--batch-size", "4",
+                 "--seed", "3", "--no-progress", "--per-image", str(exact)]) == 0
+    out = capsys.readouterr().out
+    assert "exact NLL" in out and "decodes per image" in out and "IW-NLL" not in out
+    assert main(["eval", str(folder_2d), "--iw-samples", "0", "--limit", "6", "--batch-size", "4", "--seed", "3",
+                 "--no-progress", "--per-image", str(plain)]) == 0
+    assert "exact NLL" not in capsys.readouterr().out
+    (_, with_exact), (_, without) = _read_table(exact), _read_table(plain)
+    for a, b in zip(with_exact, without):
+        assert {k: a[k] for k in ("index", "label", "neg_elbo", "kl", "recon")} == \
+            {k: b[k] for k in ("index", "label", "neg_elbo", "kl", "recon")}
+        assert a["iw_nll"] == b["iw_nll"] == "" and a["exact_nll"] and b["exact_nll"] == b["gap"] == ""
+
+
+def test_per_image_without_exact_leaves_its_columns_empty(trained, tiny_data_root, tmp_path, capsys):
+    from dataset_files import read_samples
+
+    out, _ = trained
+    table = tmp_path / "t.csv"
+    assert main(["eval", str(out), "--iw-samples", "10", "--limit", "7", "--json", "--no-progress",
+                 "--per-image", str(table), "--data-dir", str(tiny_data_root), "--no-download"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["exact_nll"] is report["exact_nll_stderr"] is report["exact_decodes_per_image"] is None
+    comment, rows = _read_table(table)
+    assert comment.startswith("# latentlab-eval ") and "iw_samples=10" in comment and "exact=False" in comment
+    assert len(rows) == 7 and all(r["exact_nll"] == r["gap"] == "" and r["iw_nll"] for r in rows)
+    assert [int(r["label"]) for r in rows] == read_samples("mnist")[1][:7].tolist()
+    assert np.mean([float(r["iw_nll"]) for r in rows]) == pytest.approx(report["iw_nll"], rel=1e-9)
+
+
+def test_eval_exact_of_a_5d_model_is_one_line_and_exit_status_2(tmp_path, capsys):
+    from latentlab import VAE, save_checkpoint
+
+    save_checkpoint(tmp_path / "m5.pt", VAE(latent_dim=5, hidden_sizes=(8,)), data={"dataset": "mnist"})
+    assert main(["eval", str(tmp_path / "m5.pt"), "--exact", "--data-dir", str(tmp_path), "--no-download"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("latentlab: error: --exact: exact evaluation needs a 2-D latent space; this model has 5")
+    assert err.count("\n") == 1   # refused before looking for the data (there is none in tmp_path)
+
+
+def test_a_per_image_table_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys):
+    for target, why in ((tmp_path, "is a folder"), (tmp_path / "no" / "t.csv", "does not exist")):
+        assert main(["eval", str(tmp_path / "missing.pt"), "--per-image", str(target)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("latentlab: error: --per-image: ") and why in err and err.count("\n") == 1
+
+
 def test_sample_and_manifold_write_pngs_at_4x_by_default(trained, tmp_path):
     out, _ = trained
     assert main(["sample", str(out), "--n", "16", "--out", str(tmp_path / "s.png")]) == 0

@@ -57,3 +57,72 @@ def test_evaluate_returns_data_set_averages():
     assert result.kl == pytest.approx(kl.sum(1).mean().item(), rel=1e-5)
     assert result.neg_elbo == pytest.approx(result.kl + result.recon)
     assert result.iw_nll < result.neg_elbo + 1.0 and result.iw_nll_stderr > 0
+
+
+# -- exact evaluation (2-D): the quadrature's -log p(x) beside the bounds -------------------------
+def test_exact_nll_is_minus_log_px_of_each_image_in_data_order():
+    from test_exact import LinearGaussianVAE   # p(x) known in closed form
+
+    model = LinearGaussianVAE()
+    g = torch.Generator().manual_seed(2)
+    data = (model.b + 0.6 * torch.randn(7, 6, generator=g)).reshape(7, 1, 2, 3)
+    result = evaluation.evaluate(model, data.split(3), exact=True)   # batches of 3, 3 and 1
+    want = -model.closed_form_log_px(data)
+    got = result.per_image.exact_nll
+    assert got.shape == (7,) and torch.allclose(got, want, atol=1e-4, rtol=0), (got - want).abs().max()
+    assert result.exact_nll == pytest.approx(float(want.mean()), abs=1e-4)
+    assert result.exact_nll_stderr == pytest.approx(float(got.std() / math.sqrt(7)))
+    assert result.exact_decodes_per_image == pytest.approx(float(result.per_image.exact_decodes.mean()))
+    assert result.exact_decodes_per_image >= 256 * 256 / 3       # at least its share of the global grid
+
+
+def test_exact_nll_lies_below_the_iw_bound_and_the_elbo():
+    """-ELBO >= -L_k >= -log p(x): both bounds from above, up to Monte Carlo noise."""
+    torch.manual_seed(0)
+    model = VAE(image_shape=(1, 3, 3), latent_dim=2, hidden_sizes=(16,))
+    data = torch.rand(6, 1, 3, 3).bernoulli()
+    result = evaluation.evaluate(model, data.split(4), iw_samples=5000, n_samples=500, exact=True)
+    per = result.per_image
+    assert (per.iw_nll >= per.exact_nll - 0.02).all(), per.iw_nll - per.exact_nll
+    assert (per.neg_elbo >= per.exact_nll - 0.05).all(), per.neg_elbo - per.exact_nll
+    assert (per.iw_nll - per.exact_nll).abs().max() < 0.2       # and L_5000 is close for this small model
+    assert torch.equal(per.gap, per.neg_elbo - per.exact_nll)
+
+
+def test_every_mean_is_the_mean_of_the_per_image_numbers():
+    torch.manual_seed(0)
+    model = VAE(image_shape=(1, 4, 4), latent_dim=2, hidden_sizes=(8,))
+    data = torch.rand(11, 1, 4, 4).bernoulli()
+    result = evaluation.evaluate(model, data.split(4), iw_samples=10, exact=True)
+    per = result.per_image
+    assert len(per) == 11
+    for name in ("neg_elbo", "kl", "recon", "iw_nll", "exact_nll"):
+        assert getattr(result, name) == pytest.approx(float(getattr(per, name).mean()), rel=1e-12), name
+    assert torch.allclose(per.neg_elbo, per.kl + per.recon, rtol=1e-12, atol=0)
+    assert "per_image" not in result.to_dict()
+    assert {"exact_nll", "exact_nll_stderr", "exact_decodes_per_image"} <= set(result.to_dict())
+
+
+def test_without_exact_the_exact_numbers_are_none_and_the_other_numbers_unchanged():
+    torch.manual_seed(0)
+    model = VAE(image_shape=(1, 4, 4), latent_dim=2, hidden_sizes=(8,))
+    data = torch.rand(5, 1, 4, 4).bernoulli()
+    torch.manual_seed(1)
+    plain = evaluation.evaluate(model, data.split(2), iw_samples=10)
+    torch.manual_seed(1)
+    exact = evaluation.evaluate(model, data.split(2), iw_samples=10, exact=True)
+    assert plain.exact_nll is plain.exact_nll_stderr is plain.exact_decodes_per_image is None
+    assert plain.per_image.exact_nll is None and plain.per_image.gap is None
+    for name in ("neg_elbo", "kl", "recon", "iw_nll"):   # the quadrature draws no random numbers
+        assert torch.equal(getattr(plain.per_image, name), getattr(exact.per_image, name)), name
+
+
+def test_exact_evaluation_of_a_5d_model_is_refused_before_any_work():
+    model = VAE(image_shape=(1, 4, 4), latent_dim=5, hidden_sizes=(8,))
+
+    def batches():
+        raise AssertionError("no batch may be read")
+        yield
+
+    with pytest.raises(ValueError, match="exact evaluation needs a 2-D latent space; this model has 5"):
+        evaluation.evaluate(model, batches(), exact=True)
