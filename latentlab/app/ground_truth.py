@@ -177,3 +177,22 @@ class GroundTruthState:
     def set_progress(self, progress: TableProgress) -> None:
         self.progress = progress
         self.events.progress.emit()
+
+
+# -- captions (functions of the state, for the views) -------------------------------------------------
+POSTERIOR_HINT = "True posterior p(z|x): encode an image (drop, draw, or pick one in Examples)"
+NEEDS_2D = "The true posterior and log p(x) need a 2-D latent space; this model has {dim}."
+
+
+def posterior_caption(truth: GroundTruthState) -> str:
+    """One line under the canvas controls: what the drawn p(z|x) is, or why there is none."""
+    if truth.latent_dim not in (0, 2):
+        return NEEDS_2D.format(dim=truth.latent_dim)
+    if truth.selected is None:
+        return POSTERIOR_HINT
+    picture = truth.picture
+    if picture is None or picture.encoding_id != truth.selected:
+        return f"p(z|x) of {truth.selected_name}: computing…"
+    if picture.coarse:
+        return f"p(z|x) of {truth.selected_name}: first look; log p(x) ≈ {picture.log_px:.2f} nats"
+    return f"p(z|x) of {truth.selected_name}: log p(x) = {picture.log_px:.2f} nats ({picture.decodes:,} decodes)"

@@ -11,6 +11,8 @@ changes, it asks, in this order, for
 on the *exact* runner, where the examples table's chunks wait behind them (lower priority).
 Every result carries the request it answers and is dropped unless that request is still the
 current one (same model generation, same image, same pixels); a new model cancels everything.
+A job whose result is no longer wanted is also stopped where it is, at its next decoder call
+(app/interrupt.py), so the next one need not wait for it, and the window closes at once.
 
 The examples are loaded on the reader runner when the model's data set changes; the table is
 computed in chunks (-ELBO, KL, reconstruction and IW-NLL first, then the exact NLL for 2-D
@@ -21,7 +23,8 @@ stops it within one chunk and late chunks are recognised by a token.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -31,6 +34,7 @@ from . import example_metrics
 from .examples import EXAMPLE_LIMIT, ExampleTable, load_examples
 from .explorer_state import ExplorerState, ModelChange
 from .ground_truth import GroundTruthState, TableProgress, TruePosterior
+from .interrupt import Interrupted, run_stoppable
 from .job_queue import JobRunner
 from .jobs import ImageSource
 
@@ -38,7 +42,7 @@ COARSE, FULL, GAPS, TABLE, LOAD = "coarse posterior", "full posterior", "gaps", 
 PICTURE_PRIORITY, GAPS_PRIORITY, TABLE_PRIORITY = 0, 1, 10
 EXAMPLE = "example"            # the encoding id of the example picked (one at a time: a new pick replaces it)
 CHUNK_ROWS = {"bounds": 50, "exact": 24}     # a chunk is ~1-3 s of one core: Cancel waits at most that
-PICK_RADIUS_PX = 6.0           # a click this close to a scatter point picks it
+PICK_RADIUS_PX = 4.0           # a click this close to a scatter point's centre (drawn 4 px wide) picks it
 
 
 # -- the jobs (plain functions of their inputs, run on the runners' threads) ---------------------
@@ -79,12 +83,16 @@ def nearest_point(points: np.ndarray, u: float, v: float, pixel_size, radius_px:
 
 @dataclass(frozen=True, eq=False)
 class _Request:
-    """The ground truth asked for: this image's pixels under this model."""
+    """The ground truth asked for: this image's pixels under this model. `stop` stops its full
+    picture and gaps once newer pixels come; `image_stop` (shared by the requests of one image
+    under one model) also stops its coarse pictures, once another image or model comes."""
 
     generation: int
     encoding_id: str
     pixels: np.ndarray
     model: Any
+    image_stop: threading.Event
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 class GroundTruthWork:
@@ -99,6 +107,7 @@ class GroundTruthWork:
         self._coarse_again = False
         self._tokens = itertools.count(1)
         self._table_token = 0
+        self._table_stop = threading.Event()
         self._examples_key = None
         events = explorer.events
         events.model.connect(self._on_model)
@@ -111,18 +120,25 @@ class GroundTruthWork:
         explorer, truth = self.explorer, self.truth
         encoding, model = explorer.detailed_encoding(), explorer.model
         if model is None or encoding is None:
-            if self._request is not None or truth.selected is not None:
+            dim = 0 if model is None else model.latent_dim
+            if self._request is not None or truth.selected is not None or truth.latent_dim != dim:
                 self._cancel_selection()
-                truth.select(None)
+                truth.select(None, latent_dim=dim)
             return
         last, generation = self._request, explorer.model_generation
         if last is not None and (last.generation, last.encoding_id) == (generation, encoding.id) \
                 and last.pixels is encoding.pixels:
             return
-        request = self._request = _Request(generation, encoding.id, encoding.pixels, model)
+        same_image = last is not None and (last.generation, last.encoding_id) == (generation, encoding.id)
+        if last is not None:
+            last.stop.set()
+            if not same_image:
+                last.image_stop.set()
+        request = self._request = _Request(generation, encoding.id, encoding.pixels, model,
+                                           last.image_stop if same_image else threading.Event())
         self.exact.cancel(FULL)
         self.exact.cancel(GAPS)
-        if last is None or (last.generation, last.encoding_id) != (generation, encoding.id):
+        if not same_image:
             self.truth.select(encoding.id, encoding.name, model.latent_dim, keep_picture)
             self.live.cancel(COARSE)          # another image: what runs for the last one is of no use
             self._coarse_busy = False
@@ -134,6 +150,9 @@ class GroundTruthWork:
             self._submit_gaps(request)
 
     def _cancel_selection(self) -> None:
+        if self._request is not None:
+            self._request.stop.set()
+            self._request.image_stop.set()
         self._request = None
         self.live.cancel(COARSE)
         self.exact.cancel(FULL)
@@ -146,7 +165,8 @@ class GroundTruthWork:
             return
         request = self._request
         self._coarse_busy, self._coarse_again = True, False
-        self.live.submit(COARSE, partial(picture_job, request.model, request.pixels, request.encoding_id, True),
+        self.live.submit(COARSE, partial(run_stoppable, request.model, request.image_stop, picture_job,
+                                         request.model, request.pixels, request.encoding_id, True),
                          partial(self._on_coarse, request), priority=PICTURE_PRIORITY,
                          on_error=partial(self._on_error, request, "coarse"))
 
@@ -159,7 +179,8 @@ class GroundTruthWork:
         if current is not request or self._coarse_again:
             self._submit_coarse()
         else:
-            self.exact.submit(FULL, partial(picture_job, request.model, request.pixels, request.encoding_id, False),
+            self.exact.submit(FULL, partial(run_stoppable, request.model, request.stop, picture_job,
+                                            request.model, request.pixels, request.encoding_id, False),
                               partial(self._on_full, request), priority=PICTURE_PRIORITY,
                               on_error=partial(self._on_error, request, "full"))
 
@@ -169,7 +190,8 @@ class GroundTruthWork:
             self._submit_gaps(request)
 
     def _submit_gaps(self, request: _Request) -> None:
-        self.exact.submit(GAPS, partial(gaps_job, request.model, request.pixels), partial(self._on_gaps, request),
+        self.exact.submit(GAPS, partial(run_stoppable, request.model, request.stop, gaps_job, request.model,
+                                        request.pixels), partial(self._on_gaps, request),
                           priority=GAPS_PRIORITY, on_error=partial(self._on_error, request, "gaps"))
 
     def _on_gaps(self, request: _Request, gaps) -> None:
@@ -179,7 +201,7 @@ class GroundTruthWork:
     def _on_error(self, request: _Request, what: str, error: BaseException) -> None:
         if what == "coarse":
             self._coarse_busy = False
-        if request is not self._request:
+        if request is not self._request or isinstance(error, Interrupted):
             return
         text = f"{type(error).__name__}: {error}"
         if what == "gaps":
@@ -249,6 +271,7 @@ class GroundTruthWork:
             return
         self._stop_table("")
         token = self._table_token = next(self._tokens)
+        self._table_stop = threading.Event()
         rows = min(EXAMPLE_LIMIT, len(truth.examples))
         phases = ("bounds", "exact") if model.latent_dim == 2 else ("bounds",)
         truth.set_table(ExampleTable(truth.examples, rows, exact=model.latent_dim == 2))
@@ -260,6 +283,7 @@ class GroundTruthWork:
         pixels = table.examples.pixels[start:min(start + CHUNK_ROWS[name], table.rows)]
         fn = (partial(example_metrics.bound_columns, model, pixels, seed=start) if name == "bounds"
               else partial(example_metrics.exact_column, model, pixels))
+        fn = partial(run_stoppable, model, self._table_stop, fn)
         self.truth.set_progress(TableProgress(name, start, table.rows))
         self.exact.submit(TABLE, fn, partial(self._on_chunk, token, model, phases, phase, start),
                           priority=TABLE_PRIORITY, on_error=partial(self._on_chunk_failed, token))
@@ -292,6 +316,7 @@ class GroundTruthWork:
         progress = self.truth.progress
         running = self._table_token != 0
         self._table_token = 0
+        self._table_stop.set()
         self.exact.cancel(TABLE)
         if phase == "cancelled" and running:
             self.truth.set_progress(TableProgress("cancelled", progress.done, progress.total))
@@ -301,12 +326,21 @@ class GroundTruthWork:
             self.truth.set_table(None)
             self.truth.set_progress(TableProgress(note=self.truth.examples_note))
 
+    def stop(self) -> None:
+        """Stop whatever runs, changing nothing shown (the window is closing)."""
+        self._cancel_selection()
+        self._table_token = 0
+        self._table_stop.set()
+
     # ============================================================================ picking an example
     def select_example(self, row: int) -> None:
         """Show example `row` as if it were dropped: encoded, with its picture and its gaps."""
         examples = self.truth.examples
         if examples is None or self.explorer.model is None or not 0 <= row < len(examples):
             return
+        shown = self.explorer.detailed_encoding()
+        if shown is not None and shown.id == EXAMPLE and shown.name == examples.image_name(row):
+            return                             # already the one shown (a click after a key press)
         pixels = examples.pixels[row]
         self.explorer.add_encoding(ImageSource.of_pixels(examples.image_name(row), pixels), pixels,
                                    encoding_id=EXAMPLE)

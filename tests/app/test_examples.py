@@ -146,11 +146,16 @@ def test_the_table_fills_chunk_by_chunk_and_a_new_model_stops_it(make_model, no_
     assert truth.progress.phase == "exact" and np.isfinite(table.values["iw_nll"]).all()
     runner.run_chunk()
     assert np.isfinite(table.values["exact_nll"][:6]).all() and np.all(table.values["gap"][:6] > -0.05)
-    explorer.set_model(make_model(2, seed=5))                           # a new model: a new table
     late_fn, late_done = runner.chunks.pop(0)
     with torch.inference_mode():
-        late_done(late_fn())                                            # the old model's chunk, late
+        late = late_fn()                                                # done just before...
+    explorer.set_model(make_model(2, seed=5))                           # ...a new model: a new table
+    late_done(late)                                                     # the old model's chunk, late
     assert truth.table is not table and np.isnan(truth.table.values["exact_nll"]).all()
+    from latentlab.app.interrupt import Interrupted
+
+    with torch.inference_mode(), pytest.raises(Interrupted):
+        late_fn()                                                       # still running: it would stop
     work.cancel_table()
     assert truth.progress.phase == "cancelled"
 

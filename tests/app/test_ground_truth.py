@@ -126,13 +126,18 @@ def test_results_of_an_older_model_or_image_are_dropped(make_model):
     explorer.set_model(make_model(2, seed=1))
     explorer.add_encoding(_source(), digit())
     live.run(COARSE)
-    explorer.set_model(make_model(2, seed=2))          # while the first model's full picture waits
-    assert truth.picture is None and truth.gaps_pending
     old_full = next(job for job in slow.jobs if job.slot == FULL)
     slow.jobs.remove(old_full)
     with torch.inference_mode():
-        old_full.on_done(old_full.fn())                # a late result of the first model
+        value = old_full.fn()                          # finished just before the model changes...
+    explorer.set_model(make_model(2, seed=2))
+    assert truth.picture is None and truth.gaps_pending
+    old_full.on_done(value)                            # ...and delivered after: dropped
     assert truth.picture is None
+    from latentlab.app.interrupt import Interrupted
+
+    with torch.inference_mode(), pytest.raises(Interrupted):
+        old_full.fn()                                  # had it still been running, it would stop
     new_coarse = live.run(COARSE)
     assert truth.picture is new_coarse
     explorer.add_encoding(_source("other.png"), digit(3))  # another image: the old one's picture goes
@@ -169,3 +174,29 @@ def _drawing(pixels):
     from latentlab.app.jobs import ImageSource
 
     return ImageSource.of_drawing(pixels[0])
+
+
+def test_a_job_no_longer_wanted_stops_at_its_next_decoder_call_and_others_are_untouched(make_model):
+    import threading
+
+    from latentlab.app.interrupt import Interrupted, run_stoppable
+
+    model, stop = make_model(2), threading.Event()
+    calls = []
+
+    def long_job():
+        for i in range(100):
+            model.decode(torch.zeros(1, 2))
+            calls.append(i)
+            if i == 2:
+                stop.set()                      # as another thread would, mid-job
+
+    with torch.inference_mode(), pytest.raises(Interrupted):
+        run_stoppable(model, stop, long_job)
+    assert calls == [0, 1, 2]
+    with torch.inference_mode():
+        model.decode(torch.zeros(1, 2))         # outside a stoppable job (the hover thread): unaffected
+    worker = threading.Thread(target=lambda: calls.append(model.decode(torch.zeros(1, 2)).shape))
+    worker.start()
+    worker.join()
+    assert calls[-1] == (1, 1, 28, 28)
