@@ -75,8 +75,8 @@ class ExampleSet:
         if scatter is None or not np.array_equal(self.indices, np.arange(len(self.indices))):
             return False
         n = min(len(scatter.means), len(self))
-        if scatter.labels is None or self.labels is None:
-            return scatter.labels is None and self.labels is None and len(scatter.means) <= self.total
+        if scatter.labels is None or self.labels is None:     # nothing to check them by (Frey Face)
+            return scatter.labels is None and self.labels is None
         return bool(np.array_equal(scatter.labels[:n], self.labels[:n]))
 
 

@@ -196,3 +196,33 @@ def posterior_caption(truth: GroundTruthState) -> str:
     if picture.coarse:
         return f"p(z|x) of {truth.selected_name}: first look; log p(x) ≈ {picture.log_px:.2f} nats"
     return f"p(z|x) of {truth.selected_name}: log p(x) = {picture.log_px:.2f} nats ({picture.decodes:,} decodes)"
+
+
+def focus_box(truth: GroundTruthState, state) -> tuple[float, float, float, float] | None:
+    """Where the selected image's ground truth is on the canvas: the box around its posterior's
+    86 % region (2-D), its q's and q*'s 2σ ellipses, with a margin; None with nothing selected.
+    A trained model's p(z|x) is often a few hundredths wide: the canvas zooms here on request."""
+    from .plane import Ellipse
+
+    encoding = state.encodings.get(truth.selected) if truth.selected is not None else None
+    plane, points = state.plane, []
+    picture = truth.picture
+    if picture is not None and picture.encoding_id == truth.selected and truth.exact_available:
+        n1, n2 = picture.density.shape
+        i, j = np.nonzero(picture.density >= picture.levels[1])
+        e = picture.extent
+        h1, h2 = (e[1] - e[0]) / n1, (e[3] - e[2]) / n2
+        points += [[e[0] + h1 * i.min(), e[2] + h2 * j.min()], [e[0] + h1 * (i.max() + 1), e[2] + h2 * (j.max() + 1)]]
+    gaussians = []
+    if encoding is not None and encoding.posterior is not None and encoding.posterior.mu.shape == (plane.latent_dim,):
+        gaussians.append((encoding.posterior.mu, np.exp(encoding.posterior.logvar)))
+    if truth.gaps is not None and len(truth.gaps.mu_star) == plane.latent_dim:
+        gaussians.append((np.array(truth.gaps.mu_star), np.exp(np.array(truth.gaps.logvar_star))))
+    for mu, var in gaussians:
+        points += list(Ellipse.from_covariance(*plane.project_gaussian(mu, var)).outline(2.0))
+    if not points:
+        return None
+    points = np.asarray(points, dtype=np.float64)
+    lo, hi = points.min(0), points.max(0)
+    pad = 0.6 * np.maximum(hi - lo, 1e-3).max()
+    return (float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad))

@@ -89,6 +89,7 @@ class _Request:
 
     generation: int
     encoding_id: str
+    name: str                    # another example picked into the same place is another image
     pixels: np.ndarray
     model: Any
     image_stop: threading.Event
@@ -129,12 +130,13 @@ class GroundTruthWork:
         if last is not None and (last.generation, last.encoding_id) == (generation, encoding.id) \
                 and last.pixels is encoding.pixels:
             return
-        same_image = last is not None and (last.generation, last.encoding_id) == (generation, encoding.id)
+        same_image = last is not None and (last.generation, last.encoding_id, last.name) == (
+            generation, encoding.id, encoding.name)
         if last is not None:
             last.stop.set()
             if not same_image:
                 last.image_stop.set()
-        request = self._request = _Request(generation, encoding.id, encoding.pixels, model,
+        request = self._request = _Request(generation, encoding.id, encoding.name, encoding.pixels, model,
                                            last.image_stop if same_image else threading.Event())
         self.exact.cancel(FULL)
         self.exact.cancel(GAPS)
@@ -173,8 +175,8 @@ class GroundTruthWork:
     def _on_coarse(self, request: _Request, picture: TruePosterior) -> None:
         self._coarse_busy = False
         current = self._request
-        if current is None or (current.generation, current.encoding_id) != (request.generation, request.encoding_id):
-            return
+        if current is None or current.image_stop is not request.image_stop:
+            return                             # another image or model since
         self.truth.set_picture(picture)        # the same image: shown even if a stroke came since
         if current is not request or self._coarse_again:
             self._submit_coarse()
@@ -251,8 +253,9 @@ class GroundTruthWork:
             return
         limit = min(EXAMPLE_LIMIT, len(examples))
         more = f" (the first {limit:,} of {examples.total:,} in the table)" if examples.total > limit else ""
-        self.truth.set_examples(examples, f"{len(examples):,} {examples.dataset} {examples.source}{more}, "
-                                          f"binarised as the model was trained ({examples.binarize}, seed 0)")
+        how = ("grey levels, as the model was trained" if examples.binarize == "grey"
+               else f"binarised as the model was trained ({examples.binarize}, seed 0, as its scatter)")
+        self.truth.set_examples(examples, f"{len(examples):,} {examples.dataset} {examples.source}{more}; {how}")
         self.start_table_if_wanted()
 
     def _on_examples_failed(self, key, error: BaseException) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QTableView, QVBoxLayout, QWidget)
+                               QSizePolicy, QTableView, QVBoxLayout, QWidget)
 
 from latentlab.app.examples import COLUMNS
 from latentlab.app.ground_truth import GroundTruthState
@@ -99,6 +99,8 @@ class ExamplePanel(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(10)
         self.progress_text = QLabel(objectName="exampleProgressText")
+        # Its text changes with every chunk: it must never widen the pane (the canvas would jump).
+        self.progress_text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.cancel = QPushButton("Cancel", objectName="exampleCancel")
         self.cancel.setToolTip("Stop computing the table (the rows done stay)")
         self.compute = QPushButton("Compute", objectName="exampleCompute")

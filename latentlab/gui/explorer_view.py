@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSiz
 from latentlab.app import captions, exports, jobs
 from latentlab.app.explorer_state import Encoding, ExplorerState
 from latentlab.app.explorer_work import ExplorerWork
-from latentlab.app.ground_truth import GroundTruthState
+from latentlab.app.ground_truth import GroundTruthState, focus_box
 from latentlab.app.ground_truth_work import GroundTruthWork
 from latentlab.app.plane import LatentPlane
 
@@ -93,6 +93,7 @@ class LatentExplorer(QWidget):
         self.presenter = CanvasPresenter(state, self.canvas, pick=self.truth_work.pick_scatter_point)
         self.posterior_presenter = TruePosteriorPresenter(self.truth, state, self.canvas)
         self.posterior_controls = PosteriorControls(self.truth, self)
+        self.posterior_controls.zoomRequested.connect(self.zoom_to_posterior)
         self.canvas.filesDropped.connect(self.encode_files)
         self.canvas.imageDropped.connect(lambda image: self.encode_qimage(image, "dropped image"))
         self.canvas.dropRefused.connect(self.statusMessage)
@@ -265,6 +266,12 @@ class LatentExplorer(QWidget):
         self.state.clear_pins()
         self.state.clear_encodings()
         self.drawpad.canvas.clear()
+
+    def zoom_to_posterior(self) -> None:
+        """Show the selected image's posterior (true and q, q*) large on the canvas."""
+        box = focus_box(self.truth, self.state)
+        if box is not None:
+            self.canvas.plot_item.setRange(xRange=box[:2], yRange=box[2:], padding=0)
 
     def menu_actions(self) -> list[QAction]:
         return list(self._actions)

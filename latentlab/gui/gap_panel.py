@@ -44,7 +44,7 @@ class GapBar(QWidget):
         super().__init__(parent)
         self.setObjectName("gapBar")
         self.values: tuple[float, float, float | None] | None = None
-        self.setMinimumHeight(4 * self.fontMetrics().height() + 8)
+        self.setMinimumHeight(5 * self.fontMetrics().height() + 8)     # legend, bar, two lines of labels
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_values(self, elbo: float | None, elbo_star: float | None = None, log_px: float | None = None) -> None:
@@ -111,6 +111,7 @@ class GapPanel(QWidget):
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)   # never widens the pane
         self.status = QLabel(objectName="gapStatus")
         self.status.setWordWrap(True)
         self.numbers: dict[str, QLabel] = {}

@@ -5,12 +5,15 @@ A view of `GroundTruthState.display` and its caption (app/ground_truth.py); it k
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from latentlab.app.ground_truth import STYLES, GroundTruthState, posterior_caption
 
 
 class PosteriorControls(QWidget):
+    zoomRequested = Signal()      # "Zoom in": show the selected image's posterior large
+
     def __init__(self, truth: GroundTruthState, parent: QWidget | None = None):
         super().__init__(parent)
         self.truth = truth
@@ -24,6 +27,9 @@ class PosteriorControls(QWidget):
         self.q_star = QCheckBox("q* (optimised)", objectName="qStarToggle", checked=truth.display.q_star)
         self.q_star.setToolTip("The Gaussian q optimised for this image alone (dashed: 1σ, dotted: 2σ): "
                                "the encoder's q falls short of it by the amortisation gap")
+        self.zoom = QPushButton("Zoom in", objectName="posteriorZoom")
+        self.zoom.setToolTip("Zoom the canvas onto the selected image's posterior (Reset view goes back)")
+        self.zoom.clicked.connect(self.zoomRequested)
         self.caption = QLabel(objectName="posteriorCaption")
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.toggle.toggled.connect(lambda on: truth.set_display(shown=on))
@@ -31,7 +37,7 @@ class PosteriorControls(QWidget):
         self.q_star.toggled.connect(lambda on: truth.set_display(q_star=on))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.toggle, self.style, self.q_star):
+        for widget in (self.toggle, self.style, self.q_star, self.zoom):
             layout.addWidget(widget)
         layout.addWidget(self.caption, 1)
         for event in (truth.events.display, truth.events.selection, truth.events.picture):
@@ -52,5 +58,6 @@ class PosteriorControls(QWidget):
         exact = truth.latent_dim in (0, 2)
         self.toggle.setEnabled(exact)
         self.style.setEnabled(exact and display.shown)
+        self.zoom.setEnabled(truth.selected is not None)
         self.caption.setText(posterior_caption(truth))
         self.caption.setToolTip(self.caption.text())

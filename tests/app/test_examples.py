@@ -180,9 +180,12 @@ def test_picking_a_row_or_a_scatter_point_encodes_that_test_image(make_model, no
     work.select_example(7)
     encoding = explorer.encodings[EXAMPLE]
     assert encoding.name == "test image 7 (9)" and np.array_equal(encoding.pixels, truth.examples.pixels[7])
+    first = truth.picture
+    assert truth.selected_name == "test image 7 (9)" and first.coarse
     u, v = explorer.plane.project(explorer.scatter.means[42:43])[0]
     assert work.pick_scatter_point(u + 0.001, v, (0.01, 0.01))
     assert list(explorer.encodings) == [EXAMPLE] and explorer.encodings[EXAMPLE].name == "test image 42 (4)"
+    assert truth.selected_name == "test image 42 (4)" and truth.picture is not first    # another image
     assert explorer.messages_sent[-1].startswith("Encoded test image 42 (4)")
     far = explorer.scatter.means.max(0) + 1
     assert not work.pick_scatter_point(*far, (0.01, 0.01))

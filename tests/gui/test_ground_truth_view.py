@@ -48,6 +48,12 @@ def test_the_true_posterior_appears_under_the_ellipse_first_coarse_then_full(qtb
     scatter_z = max(item.zValue() for item in explorer.canvas.scatter_items())
     assert scatter_z < layer.heat.zValue() < min(item.zValue() for item in glyph.items)
     assert "log p(x) =" in explorer.posterior_controls.caption.text()
+    before = explorer.canvas.plot_item.vb.viewRange()
+    explorer.findChild(QWidget, "posteriorZoom").click()             # onto the posterior and its ellipses
+    (u0, u1), (v0, v1) = explorer.canvas.plot_item.vb.viewRange()
+    assert u1 - u0 < 0.5 * (before[0][1] - before[0][0])
+    mu = encoding.posterior.mu
+    assert u0 < mu[0] < u1 and v0 < mu[1] < v1
 
     style = explorer.findChild(QComboBox, "posteriorStyle")
     style.setCurrentText("contours")                                      # filled contours instead
@@ -103,7 +109,10 @@ def test_the_examples_table_fills_sorts_numerically_and_a_row_selects_its_image(
     explorer.set_model(shipped.model, shipped.extras, data=shipped.data)
     table = explorer.findChild(QTableView, "exampleTable")
     explorer.tabs.setCurrentWidget(explorer.examples)
+    qtbot.waitUntil(lambda: explorer.truth.progress.running, timeout=WAIT_MS)
+    geometry = explorer.canvas.geometry()
     qtbot.waitUntil(lambda: explorer.truth.progress.phase == "done", timeout=SLOW_MS)
+    assert explorer.canvas.geometry() == geometry        # the progress text never pushes the canvas aside
     model = table.model()
     assert model.rowCount() == 12 and "100 mnist sample images" in explorer.examples.note.text()
     assert "the first 12 of 100" in explorer.examples.note.text()
