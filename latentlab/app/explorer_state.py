@@ -387,6 +387,9 @@ class ExplorerState:
         if encoding is None:
             encoding = Encoding(encoding_id, source.name, source, pixels, notes=list(notes or []))
         else:
+            if source.name != encoding.name:      # another example picked into the same place
+                encoding.name, encoding.notes, encoding.announced = source.name, list(notes or []), False
+                newest = False                    # the image list shows its name
             encoding.source, encoding.pixels = source, pixels
         self.encodings[encoding_id] = encoding
         if not newest:       # a new stroke on the drawing changes only its pixels: no list to redraw

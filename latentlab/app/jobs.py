@@ -116,6 +116,12 @@ class ImageSource:
     def of_drawing(cls, grey: np.ndarray, name: str = "drawing") -> "ImageSource":
         return cls(name, drawing=np.array(grey, dtype=np.uint8))
 
+    @classmethod
+    def of_pixels(cls, name: str, pixels: np.ndarray) -> "ImageSource":
+        """An image already at a model's resolution (a test image picked from the examples),
+        uint8 (C, H, W) with one channel; kept like a drawing (never resized)."""
+        return cls(name, drawing=np.array(pixels[0], dtype=np.uint8))
+
     def fits(self, image_shape) -> bool:
         """Whether it can be prepared for `image_shape` at all: a drawing is drawn at the model's
         own resolution and is never resized (the pad starts empty at a new size)."""

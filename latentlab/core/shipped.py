@@ -1,6 +1,8 @@
 """What ships with latentlab besides its code: the trained models (trained/ in the source tree,
 share/latentlab/trained when installed from a wheel), so the app opens on a real model with no
-download, and the app's icon (resources/icons/, share/latentlab/icons)."""
+download, the app's icon (resources/icons/, share/latentlab/icons) and 100 sample test images of
+each built-in data set (resources/samples/, share/latentlab/samples), the app's examples when the
+data set itself is not on this computer."""
 
 from __future__ import annotations
 
@@ -30,6 +32,14 @@ def shipped_models() -> list[Path]:
 
 def default_checkpoint() -> Path:
     return shipped_models_dir() / DEFAULT_MODEL
+
+
+def samples_dir() -> Path:
+    """The folder holding <data set>/<label>_<index>.png (see resources/samples/README.md)."""
+    candidates = [_SOURCE_TREE / "resources" / "samples"]
+    for prefix in (sys.prefix, site.getuserbase()):
+        candidates.append(Path(prefix) / "share" / "latentlab" / "samples")
+    return next((path for path in candidates if path.is_dir()), candidates[0])
 
 
 def icon_path() -> Path | None:

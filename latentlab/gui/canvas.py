@@ -232,6 +232,8 @@ class LatentCanvas(pg.PlotWidget):
         if glyph is None:
             colour = colour or ELLIPSE_COLOURS[len(self._glyphs) % len(ELLIPSE_COLOURS)]
             glyph = self._glyphs[key] = PosteriorGlyph(self.plot_item, colour, label)
+        elif glyph.text.toPlainText() != label:
+            glyph.text.setText(label)          # another image in the same place (an example picked)
         glyph.set_ellipse(ellipse)
 
     def remove_posterior(self, key: str) -> None:

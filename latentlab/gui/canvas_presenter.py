@@ -1,9 +1,11 @@
 """Draws the explorer's state on the latent canvas, and turns the canvas' mouse into requests.
 
 The canvas (canvas.py) is a plot that knows nothing about models; the state (app/explorer_state.py)
-knows nothing about plots. This joins them: a hover becomes `state.set_hover(z)`, a click a pin,
-and every change of the state's test set, plane, pins, images or path is projected onto the plane
-and drawn. The hover path stays short: one `plane.to_latent` and one state call per mouse move.
+knows nothing about plots. This joins them: a hover becomes `state.set_hover(z)`, a click a pin
+(or, on a point of the test set whose image the examples hold, that image: `pick`, see
+app/ground_truth_work.py), and every change of the state's test set, plane, pins, images or path
+is projected onto the plane and drawn. The hover path stays short: one `plane.to_latent` and one
+state call per mouse move.
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtGui import QGuiApplication
 
 from latentlab.app.explorer_state import ExplorerState
 from latentlab.app.plane import Ellipse
+from latentlab.core.images import IMAGE_SUFFIXES
 
 from .canvas import LatentCanvas
 
 
 class CanvasPresenter(QObject):
-    def __init__(self, state: ExplorerState, canvas: LatentCanvas):
+    def __init__(self, state: ExplorerState, canvas: LatentCanvas, pick=None):
         super().__init__(canvas)
         self.state, self.canvas = state, canvas
+        # pick(u, v, pixel_size) -> bool: a click on a scatter point selects its test image instead of pinning
+        self.pick = pick
         self._basis: np.ndarray | None = None       # of the plane last drawn
         canvas.hovered.connect(self._on_hover)
         canvas.clicked.connect(self._on_click)
@@ -47,6 +53,9 @@ class CanvasPresenter(QObject):
         state = self.state
         if state.model is None:
             return
+        shift = QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier
+        if self.pick is not None and not shift and self.pick(u, v, self.canvas.plot_item.vb.viewPixelSize()):
+            return              # a test image picked (Shift+click always pins, even on a point)
         pin = state.add_pin(state.plane.to_latent((u, v)))
         state.message(f"Pinned point {len(state.pins)} at z = ({', '.join(f'{x:+.2f}' for x in pin.z[:6])})")
 
@@ -104,7 +113,7 @@ class CanvasPresenter(QObject):
             return
         posterior = encoding.posterior
         centre, cov = self.state.plane.project_gaussian(posterior.mu, np.exp(posterior.logvar))
-        self.canvas.set_posterior(encoding.id, Ellipse.from_covariance(centre, cov), Path(encoding.name).stem[:14])
+        self.canvas.set_posterior(encoding.id, Ellipse.from_covariance(centre, cov), _short(encoding.name))
 
     def _draw_posterior_samples(self) -> None:
         detailed = self.state.detailed_encoding()
@@ -115,3 +124,9 @@ class CanvasPresenter(QObject):
         state = self.state
         shown = state.path is not None and state.path_shown
         self.canvas.set_path(state.plane.project(state.path) if shown else None)
+
+
+def _short(name: str, length: int = 18) -> str:
+    """A file's name without its suffix, or an example's ('test image 12 (7)'), cut to `length`."""
+    stem = Path(name).stem if Path(name).suffix.lower() in IMAGE_SUFFIXES else name
+    return stem if len(stem) <= length else stem[:length - 1] + "…"

@@ -3,19 +3,22 @@
 This is the widget the main window embeds. What it shows lives in one Qt-free `ExplorerState`
 (`self.state`, latentlab/app/explorer_state.py); the model work behind it is an `ExplorerWork` on
 two latest-wins threads (one for the model with one torch thread, one that reads image files), so
-a training run, a huge file or a slow model cannot freeze it. The widgets here and in
+a training run, a huge file or a slow model cannot freeze it. The ground truth of the selected
+image (its true posterior under the ellipse, its gaps, the examples table: app/ground_truth.py)
+is computed on two more threads, one for quick first looks at p(z|x) and one for the rest. The widgets here and in
 canvas_presenter.py, plane_controls.py, encoded_panel.py and figures.py render that state and
 send it requests; none of them keeps a piece of it.
 
 Public interface (used by the main window; keep the names):
 
     explorer = LatentExplorer()
-    explorer.set_model(model, scatter=None, reset_view=True)  # model snapshot; decodes z = 0 at once
+    explorer.set_model(model, scatter=None, reset_view=True, data=None)  # decodes z = 0 at once
     explorer.set_scatter({"scatter_means": (N, D), "scatter_labels": (N,), "label_names": [...]})
     explorer.statusMessage   # Signal(str): errors and information for the status bar
     explorer.imageShown      # Signal(): a newly decoded image has been painted
     explorer.menu_actions()  # QActions for the window's menus (encode, paste, exports)
     explorer.encode_files(paths)
+    explorer.set_examples_data(data)  # the model's data section: which test images are its examples
     explorer.model, explorer.pins(), explorer.encodings()
     explorer.shutdown()      # stop the background threads (call from the window's closeEvent)
 """
@@ -33,6 +36,8 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSiz
 from latentlab.app import captions, exports, jobs
 from latentlab.app.explorer_state import Encoding, ExplorerState
 from latentlab.app.explorer_work import ExplorerWork
+from latentlab.app.ground_truth import GroundTruthState, focus_box
+from latentlab.app.ground_truth_work import GroundTruthWork
 from latentlab.app.plane import LatentPlane
 
 from . import explorer_menu
@@ -40,10 +45,14 @@ from .canvas import LatentCanvas
 from .canvas_presenter import CanvasPresenter
 from .drawpad import DrawPad
 from .encoded_panel import EncodedPanel
+from .example_table import ExamplePanel
 from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure
+from .gap_panel import GapPanel
 from .image_view import ImageView, ThumbnailRow
 from .latest_wins import LatestWinsWorker
 from .plane_controls import PlaneControls
+from .posterior_controls import PosteriorControls
+from .posterior_layer import TruePosteriorPresenter
 
 
 class LatentExplorer(QWidget):
@@ -60,10 +69,18 @@ class LatentExplorer(QWidget):
         self.model_thread = LatestWinsWorker("latentlab-model", torch_threads=1)
         self.reader_thread = LatestWinsWorker("latentlab-images", torch_threads=1)
         self.work = ExplorerWork(self.state, self.model_thread, self.reader_thread)
+        # The ground truth: first looks at p(z|x) (~0.1 s) on a thread of their own, so they follow a
+        # drawing whatever else runs; full pictures, gaps and the examples table (seconds) on another.
+        self.truth = GroundTruthState()
+        self.live_thread = LatestWinsWorker("latentlab-posterior", torch_threads=1)
+        self.exact_thread = LatestWinsWorker("latentlab-exact", torch_threads=1)
+        self.truth_work = GroundTruthWork(self.state, self.truth, self.live_thread, self.exact_thread,
+                                          self.reader_thread)
         # A window that forgets shutdown() must not leave threads waiting forever. (Qt passes the
         # dying object to a destroyed slot: it must not end up as shutdown's timeout.)
-        threads = (self.model_thread, self.reader_thread)
-        self.destroyed.connect(lambda *_: [thread.shutdown() for thread in threads])
+        threads = (self.model_thread, self.reader_thread, self.live_thread, self.exact_thread)
+        work = self.truth_work
+        self.destroyed.connect(lambda *_: [work.stop(), *(thread.shutdown() for thread in threads)])
 
         self._build()
         self._connect_state()
@@ -73,7 +90,10 @@ class LatentExplorer(QWidget):
     def _build(self) -> None:
         state = self.state
         self.canvas = LatentCanvas(self)
-        self.presenter = CanvasPresenter(state, self.canvas)
+        self.presenter = CanvasPresenter(state, self.canvas, pick=self.truth_work.pick_scatter_point)
+        self.posterior_presenter = TruePosteriorPresenter(self.truth, state, self.canvas)
+        self.posterior_controls = PosteriorControls(self.truth, self)
+        self.posterior_controls.zoomRequested.connect(self.zoom_to_posterior)
         self.canvas.filesDropped.connect(self.encode_files)
         self.canvas.imageDropped.connect(lambda image: self.encode_qimage(image, "dropped image"))
         self.canvas.dropRefused.connect(self.statusMessage)
@@ -114,6 +134,8 @@ class LatentExplorer(QWidget):
         self.manifold = ManifoldFigure(state, self)
         self.prior_samples = PriorSamplesFigure(state, self)
         self.interpolation = InterpolationFigure(state, self)
+        self.gap_panel = GapPanel(self.truth, self)
+        self.examples = ExamplePanel(self.truth, self.truth_work, self)
         self.figures: list[FigureWidget] = [self.manifold, self.prior_samples, self.interpolation]
 
         self.tabs = QTabWidget(self, objectName="explorerTabs")
@@ -122,6 +144,8 @@ class LatentExplorer(QWidget):
         self.tabs.addTab(self.manifold, "Manifold")
         self.tabs.addTab(self.prior_samples, "Prior samples")
         self.tabs.addTab(self.interpolation, "Interpolation")
+        self.tabs.addTab(self.gap_panel, "Gaps")
+        self.tabs.addTab(self.examples, "Examples")
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
         controls = QHBoxLayout()
@@ -138,6 +162,7 @@ class LatentExplorer(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(controls)
         left_layout.addWidget(self.plane_controls)
+        left_layout.addWidget(self.posterior_controls)
         left_layout.addWidget(self.canvas, 1)
         left_layout.addWidget(self.readout)
 
@@ -187,12 +212,19 @@ class LatentExplorer(QWidget):
     def plane(self) -> LatentPlane:
         return self.state.plane
 
-    def set_model(self, model, scatter: dict | None = None, reset_view: bool = True) -> None:
+    def set_model(self, model, scatter: dict | None = None, reset_view: bool = True, data: dict | None = None) -> None:
         """Show `model` (a VAE, or None for nothing). With reset_view=False (live snapshots of a run
         being trained) the plane and the view stay. Pins, anchors and images that fit the new
         model stay and are decoded / encoded again (images of another size prepared again from
-        their originals); what does not fit is dropped and named in the status bar."""
+        their originals); what does not fit is dropped and named in the status bar. `data` (the
+        checkpoint's data section) says where its examples come from; a snapshot keeps the last."""
+        if data is not None or reset_view:
+            self.truth_work.set_data(data, update=False)     # used by the model change below
         self.state.set_model(model, scatter, reset_view)
+
+    def set_examples_data(self, data: dict | None) -> None:
+        """The data section ({"dataset": "mnist", "binarize": ...}) of the model being trained."""
+        self.truth_work.set_data(data)
 
     def set_scatter(self, scatter: dict | None) -> None:
         """Replace the encoded test set (e.g. re-encoded during training); the view is not moved."""
@@ -235,13 +267,20 @@ class LatentExplorer(QWidget):
         self.state.clear_encodings()
         self.drawpad.canvas.clear()
 
+    def zoom_to_posterior(self) -> None:
+        """Show the selected image's posterior (true and q, q*) large on the canvas."""
+        box = focus_box(self.truth, self.state)
+        if box is not None:
+            self.canvas.plot_item.setRange(xRange=box[:2], yRange=box[2:], padding=0)
+
     def menu_actions(self) -> list[QAction]:
         return list(self._actions)
 
     def shutdown(self) -> None:
         """Stop the background threads; the explorer shows no new images afterwards."""
-        self.model_thread.shutdown()
-        self.reader_thread.shutdown()
+        self.truth_work.stop()           # long ground-truth jobs stop at their next decoder call
+        for thread in (self.model_thread, self.reader_thread, self.live_thread, self.exact_thread):
+            thread.shutdown()
 
     # ======================================================================================= exports
     def export_canvas_png(self, path: str | os.PathLike) -> None:
@@ -292,3 +331,5 @@ class LatentExplorer(QWidget):
     def _on_tab_changed(self, _index: int) -> None:
         current = self.tabs.currentWidget()
         self.state.set_visible_figure(current.name if isinstance(current, FigureWidget) else None)
+        self.truth.set_table_wanted(current is self.examples)     # computed while it is on screen
+        self.truth_work.start_table_if_wanted()

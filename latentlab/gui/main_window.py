@@ -218,7 +218,7 @@ class MainWindow(QMainWindow):
         self._stop_following()
         self._checkpoint, self._document = ckpt, path
         self.training.forget_run()
-        self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=True)
+        self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=True, data=ckpt.data or None)
         self.curves.load_history(history, ckpt.model.latent_dim)
         following = self.following.follow_if_same_run(path, ckpt)
         shipped = is_inside(path, shipped_models_dir())

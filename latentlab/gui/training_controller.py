@@ -187,6 +187,7 @@ class TrainingController(QObject):
             # (The run may have taken steps already; they are still in the worker's buffer.)
             self.curves.clear()
             self.explorer.set_scatter(None)
+            self.explorer.set_examples_data(run.spec.to_dict())    # its test images, in the Examples tab
         self.live_run = run
         trainer = run.trainer
         self._total_steps = trainer.config.epochs * trainer.steps_per_epoch()
