@@ -15,6 +15,8 @@ Opens the main window offscreen on the shipped MNIST 2-D model and measures, in 
   - drawing: the drawing pad's image changes every 30 ms (a stroke growing pixel by pixel, as
     drawing does), so the coarse picture of p(z|x) follows it on its thread, and whenever it
     rests long enough the full picture and the gaps run on theirs;
+  - drawing, hidden: the same with the true posterior hidden (no pictures computed; the ellipse,
+    the reconstruction and the gaps still follow the drawing), to tell its share from drawing's;
   - table: the Examples tab computing its table (-ELBO, IW-NLL with k = 1,000, exact NLL) in the
     background, chunk after chunk.
   Also how many coarse pictures the drawing phase got per second.
@@ -167,7 +169,8 @@ def main(argv=None) -> int:
     wait(app, lambda: explorer.decoded.image() is not None and truth.examples is not None)
     canvas = window.findChild(QWidget, "latentCanvas")
     points = hover_path(canvas, 2 * args.moves + 1)
-    phases = [points[1:args.moves + 1], points[args.moves + 1:][::-1], points[1:args.moves + 1][::-1]]
+    forward, backward = points[1:args.moves + 1], points[args.moves + 1:][::-1]
+    phases = [forward, backward, forward[::-1], backward[::-1]]
 
     grid_s = decode_grid_reference(explorer.model)
     latency = picture_latency(app, explorer, range(10))
@@ -177,23 +180,26 @@ def main(argv=None) -> int:
     lat, missed = measure(canvas, explorer, phases[0])
     results["idle"] = {**percentiles(lat), "missed": missed}
 
-    drawing = Drawing(explorer, truth.examples.pixels[0][0])
     explorer.tabs.setCurrentWidget(explorer.drawpad)
-    drawing.timer.start()
-    t0 = time.perf_counter()
-    lat, missed = measure(canvas, explorer, phases[1])
-    seconds = time.perf_counter() - t0
-    drawing.timer.stop()
-    results["drawing"] = {**percentiles(lat), "missed": missed,
+    for phase, shown, moves in (("drawing", True, phases[1]), ("drawing, hidden", False, phases[2])):
+        truth.set_display(shown=shown)
+        drawing = Drawing(explorer, truth.examples.pixels[0][0])
+        drawing.timer.start()
+        t0 = time.perf_counter()
+        lat, missed = measure(canvas, explorer, moves)
+        seconds = time.perf_counter() - t0
+        drawing.timer.stop()
+        results[phase] = {**percentiles(lat), "missed": missed,
                           "coarse_pictures_per_s": round(drawing.pictures / seconds, 1),
                           "strokes_per_s": round(1000 / STROKE_MS, 1)}
-    explorer.drawpad.canvas.clear()
-    explorer.work.set_drawing(np.zeros_like(truth.examples.pixels[0][0]))
+        explorer.work.set_drawing(np.zeros_like(truth.examples.pixels[0][0]))
+        wait(app, lambda: explorer.exact_thread.idle() and explorer.live_thread.idle())
+    truth.set_display(shown=True)
 
     explorer.tabs.setCurrentWidget(explorer.examples)
     wait(app, lambda: truth.progress.running)
     started = truth.progress
-    lat, missed = measure(canvas, explorer, phases[2])
+    lat, missed = measure(canvas, explorer, phases[3])
     results["table"] = {**percentiles(lat), "missed": missed,
                         "table_progress": f"from '{started.text()}' to '{truth.progress.text()}'"}
     window.shutdown()
@@ -203,11 +209,11 @@ def main(argv=None) -> int:
     for name in ("coarse", "full"):
         r = latency[name]
         print(f"  encoded -> {name:6s} picture shown: p50 {r['p50_ms']:.0f} ms   max {r['max_ms']:.0f} ms   (10 images)")
-    for phase in ("idle", "drawing", "table"):
+    for phase in ("idle", "drawing", "drawing, hidden", "table"):
         r = results[phase]
         extra = (f"   {r['coarse_pictures_per_s']} coarse pictures/s for {r['strokes_per_s']} strokes/s"
-                 if phase == "drawing" else f"   (table: {r['table_progress']})" if phase == "table" else "")
-        print(f"  hover -> painted, {phase:8s} p50 {r['p50_ms']:.2f} ms   p95 {r['p95_ms']:.2f} ms   "
+                 if phase.startswith("drawing") else f"   (table: {r['table_progress']})" if phase == "table" else "")
+        print(f"  hover -> painted, {phase:15s} p50 {r['p50_ms']:.2f} ms   p95 {r['p95_ms']:.2f} ms   "
               f"p99 {r['p99_ms']:.2f} ms   missed {r['missed']}{extra}")
     return 0
 

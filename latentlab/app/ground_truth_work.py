@@ -2,7 +2,8 @@
 
 It listens to the explorer's state: when the selected image (the detailed encoding) or the model
 changes, it asks, in this order, for
-  1. a coarse picture of p(z|x) (~90 ms, 2-D only) on the *live* runner, a thread of its own, so
+  1. a coarse picture of p(z|x) (~90 ms; 2-D models, while the true posterior is shown: hidden,
+     no picture is computed and the gaps come at once) on the *live* runner, a thread of its own, so
      it follows a drawing stroke by stroke whatever else is being computed. One is in flight at a
      time; while it runs, newer pixels wait, and the newest go next (a drawing at 60 strokes a
      second still gets a picture every ~90 ms: a plain latest-wins slot would drop every result);
@@ -94,6 +95,7 @@ class _Request:
     model: Any
     image_stop: threading.Event
     stop: threading.Event = field(default_factory=threading.Event)
+    asked: set = field(default_factory=set)      # "full", "gaps": asked for already (once each)
 
 
 class GroundTruthWork:
@@ -104,7 +106,7 @@ class GroundTruthWork:
         self.data_dir = data_dir
         self.data: dict | None = None         # the model's data section (which examples)
         self._request: _Request | None = None
-        self._coarse_busy = False
+        self._coarse_flight: _Request | None = None    # the request whose coarse picture is being computed
         self._coarse_again = False
         self._tokens = itertools.count(1)
         self._table_token = 0
@@ -114,6 +116,7 @@ class GroundTruthWork:
         events.model.connect(self._on_model)
         events.posterior.connect(lambda _id: self.refresh())
         events.encodings.connect(self.refresh)
+        truth.events.display.connect(self._on_display)
 
     # ============================================================================ the selected image
     def refresh(self, keep_picture: bool = False) -> None:
@@ -143,11 +146,26 @@ class GroundTruthWork:
         if not same_image:
             self.truth.select(encoding.id, encoding.name, model.latent_dim, keep_picture)
             self.live.cancel(COARSE)          # another image: what runs for the last one is of no use
-            self._coarse_busy = False
+            self._coarse_flight = None
         else:
             self.truth.set_gaps_pending()     # the same image with new pixels (a drawing stroke)
-        if model.latent_dim == 2:
+        if self._pictures_wanted():
             self._submit_coarse()
+        else:                                  # no picture to wait for: the gaps at once
+            self._submit_gaps(request)
+
+    def _pictures_wanted(self) -> bool:
+        """Pictures of p(z|x) are computed for 2-D models while they are shown (hidden, they would
+        only take a core from everything else)."""
+        return self.truth.display.shown and self._request is not None and self._request.model.latent_dim == 2
+
+    def _on_display(self) -> None:
+        request = self._request
+        if request is None:
+            return
+        if self._pictures_wanted():
+            if "full" not in request.asked and self._coarse_flight is None:
+                self._submit_coarse()          # shown again: the pictures it skipped meanwhile
         else:
             self._submit_gaps(request)
 
@@ -159,28 +177,32 @@ class GroundTruthWork:
         self.live.cancel(COARSE)
         self.exact.cancel(FULL)
         self.exact.cancel(GAPS)
-        self._coarse_busy = self._coarse_again = False
+        self._coarse_flight, self._coarse_again = None, False
 
     def _submit_coarse(self) -> None:
-        if self._coarse_busy:
+        if self._coarse_flight is not None:
             self._coarse_again = True          # the newest pixels go when this one is back
             return
         request = self._request
-        self._coarse_busy, self._coarse_again = True, False
+        self._coarse_flight, self._coarse_again = request, False
         self.live.submit(COARSE, partial(run_stoppable, request.model, request.image_stop, picture_job,
                                          request.model, request.pixels, request.encoding_id, True),
                          partial(self._on_coarse, request), priority=PICTURE_PRIORITY,
                          on_error=partial(self._on_error, request, "coarse"))
 
     def _on_coarse(self, request: _Request, picture: TruePosterior) -> None:
-        self._coarse_busy = False
+        if self._coarse_flight is request:
+            self._coarse_flight = None
         current = self._request
         if current is None or current.image_stop is not request.image_stop:
             return                             # another image or model since
         self.truth.set_picture(picture)        # the same image: shown even if a stroke came since
-        if current is not request or self._coarse_again:
+        if not self._pictures_wanted():
+            self._submit_gaps(current)
+        elif current is not request or self._coarse_again:
             self._submit_coarse()
-        else:
+        elif "full" not in request.asked:
+            request.asked.add("full")
             self.exact.submit(FULL, partial(run_stoppable, request.model, request.stop, picture_job,
                                             request.model, request.pixels, request.encoding_id, False),
                               partial(self._on_full, request), priority=PICTURE_PRIORITY,
@@ -192,6 +214,9 @@ class GroundTruthWork:
             self._submit_gaps(request)
 
     def _submit_gaps(self, request: _Request) -> None:
+        if "gaps" in request.asked:
+            return                             # once per request
+        request.asked.add("gaps")
         self.exact.submit(GAPS, partial(run_stoppable, request.model, request.stop, gaps_job, request.model,
                                         request.pixels), partial(self._on_gaps, request),
                           priority=GAPS_PRIORITY, on_error=partial(self._on_error, request, "gaps"))
@@ -201,8 +226,8 @@ class GroundTruthWork:
             self.truth.set_gaps(gaps)
 
     def _on_error(self, request: _Request, what: str, error: BaseException) -> None:
-        if what == "coarse":
-            self._coarse_busy = False
+        if what == "coarse" and self._coarse_flight is request:
+            self._coarse_flight = None
         if request is not self._request or isinstance(error, Interrupted):
             return
         text = f"{type(error).__name__}: {error}"

@@ -20,7 +20,6 @@ more threads oversubscribe them and make hover latency spiky (see the team's qt-
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -85,10 +84,9 @@ class LatestWinsQueue:
     """Runs callables on one background thread; per slot, only the newest waiting call runs.
     Lower priority runs first; equal priorities run in the order they were submitted."""
 
-    def __init__(self, name: str, deliver: Callable[[JobResult], None], torch_threads: int = 1, nice: int = 0):
+    def __init__(self, name: str, deliver: Callable[[JobResult], None], torch_threads: int = 1):
         self._deliver = deliver
         self._torch_threads = torch_threads
-        self._nice = nice
         self._lock = threading.Condition()
         self._pending: dict[Hashable, Job] = {}
         self._tickets: dict[Hashable, int] = {}
@@ -142,13 +140,6 @@ class LatestWinsQueue:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        if self._nice and hasattr(os, "setpriority"):
-            # Linux: a thread's nice value is its own (its native id is a PRIO_PROCESS id); raising it
-            # needs no privileges. Long background work then yields the cores to the GUI and hover.
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._nice)
-            except OSError:
-                pass
         try:
             import torch
 

@@ -68,8 +68,17 @@ class ExampleTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sort_key, self.descending = COLUMNS[column][0], order == Qt.SortOrder.DescendingOrder
+        self._reorder()
+
+    def _reorder(self) -> None:
+        """Sort again; the selection and the current row stay on the images they were on."""
         self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        rows = [self.table_row(index.row()) for index in old]
         self._apply_sort()
+        where = ({int(r): i for i, r in enumerate(self.permutation)} if self.permutation is not None else None)
+        self.changePersistentIndexList(old, [self.index(row if where is None else where[row], index.column())
+                                             for row, index in zip(rows, old)])
         self.layoutChanged.emit()
 
     def _apply_sort(self) -> None:
@@ -84,9 +93,7 @@ class ExampleTableModel(QAbstractTableModel):
             self._apply_sort()
             self.endResetModel()
         else:
-            self.layoutAboutToBeChanged.emit()
-            self._apply_sort()
-            self.layoutChanged.emit()
+            self._reorder()
 
 
 class ExamplePanel(QWidget):

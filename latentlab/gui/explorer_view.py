@@ -4,10 +4,11 @@ This is the widget the main window embeds. What it shows lives in one Qt-free `E
 (`self.state`, latentlab/app/explorer_state.py); the model work behind it is an `ExplorerWork` on
 two latest-wins threads (one for the model with one torch thread, one that reads image files), so
 a training run, a huge file or a slow model cannot freeze it. The ground truth of the selected
-image (its true posterior under the ellipse, its gaps, the examples table: app/ground_truth.py)
-is computed on two more threads, one for quick first looks at p(z|x) and one for the rest. The widgets here and in
-canvas_presenter.py, plane_controls.py, encoded_panel.py and figures.py render that state and
-send it requests; none of them keeps a piece of it.
+image (its true posterior under the ellipse, its gaps, the examples: `self.truth`, a Qt-free
+app/ground_truth.py `GroundTruthState`) is computed on two more threads, one for quick first
+looks at p(z|x) and one for the rest. The widgets here and in canvas_presenter.py,
+plane_controls.py, encoded_panel.py, figures.py, posterior_layer.py, posterior_controls.py,
+gap_panel.py and example_table.py render that state and send it requests; none keeps a piece of it.
 
 Public interface (used by the main window; keep the names):
 
@@ -19,7 +20,8 @@ Public interface (used by the main window; keep the names):
     explorer.menu_actions()  # QActions for the window's menus (encode, paste, exports)
     explorer.encode_files(paths)
     explorer.set_examples_data(data)  # the model's data section: which test images are its examples
-    explorer.model, explorer.pins(), explorer.encodings()
+    explorer.model, explorer.pins(), explorer.encodings(), explorer.truth
+    explorer.zoom_to_posterior()  # the canvas onto the selected image's posterior
     explorer.shutdown()      # stop the background threads (call from the window's closeEvent)
 """
 

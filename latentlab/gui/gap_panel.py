@@ -148,6 +148,9 @@ class GapPanel(QWidget):
         for item in (self.log_px_line, self.star_line):
             plot.addItem(item)
         self.curve_plot.setMinimumHeight(140)
+        self.curve_plot.setToolTip("L_k from 5,000 draws of q (for each k the mean over the 5,000 / k groups of k): "
+                                   "its noise, a few hundredths of a nat, can lift it above log p(x) when the two "
+                                   "are that close")
 
         middle = QHBoxLayout()
         middle.addLayout(grid)

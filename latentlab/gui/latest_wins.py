@@ -20,12 +20,11 @@ class LatestWinsWorker(QObject):
 
     _arrived = Signal(object)   # JobResult, emitted on the worker thread, received on this object's
 
-    def __init__(self, name: str = "latentlab-model", torch_threads: int = 1, parent: QObject | None = None,
-                 nice: int = 0):
+    def __init__(self, name: str = "latentlab-model", torch_threads: int = 1, parent: QObject | None = None):
         super().__init__(parent)
         # Connected to a slot of this QObject, which lives in the GUI thread: a queued connection.
         self._arrived.connect(self._deliver)
-        self._queue = LatestWinsQueue(name, self._arrived.emit, torch_threads, nice)
+        self._queue = LatestWinsQueue(name, self._arrived.emit, torch_threads)
 
     def submit(self, slot: Hashable, fn: Callable[[], Any], on_done: OnDone, *, priority: int = 10,
                on_error: OnError | None = None) -> int:

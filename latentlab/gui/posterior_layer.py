@@ -85,18 +85,24 @@ class TruePosteriorLayer:
         self.q_star_label.setZValue(Q_STAR_Z)
         plot.addItem(self.q_star_label, ignoreBounds=True)
         self.picture: TruePosterior | None = None
+        self._built: set[str] = set()        # the styles drawn for self.picture
         self.show_picture(None, "heat map")
         self.show_q_star(None)
 
     def show_picture(self, picture: TruePosterior | None, style: str) -> None:
-        """Draw `picture` in `style` ("heat map" or "contours"); None hides it."""
-        if picture is not self.picture and picture is not None:
+        """Draw `picture` in `style` ("heat map" or "contours"); None hides it. Only the style shown
+        is built (while drawing, ten pictures a second arrive on the GUI thread)."""
+        if picture is not self.picture:
+            self.picture, self._built = picture, set()
+        if picture is not None and style not in self._built:
+            self._built.add(style)
             e = picture.extent
-            self.heat.setImage(heat_rgba(picture.density, self._lut), autoLevels=False)
-            self.heat.setRect(QRectF(e[0], e[2], e[1] - e[0], e[3] - e[2]))
-            for item, level in zip(self.regions, picture.levels[::-1]):
-                item.setPath(region_path(picture.density, level, e))
-        self.picture = picture
+            if style == "heat map":
+                self.heat.setImage(heat_rgba(picture.density, self._lut), autoLevels=False)
+                self.heat.setRect(QRectF(e[0], e[2], e[1] - e[0], e[3] - e[2]))
+            else:
+                for item, level in zip(self.regions, picture.levels[::-1]):
+                    item.setPath(region_path(picture.density, level, e))
         self.heat.setVisible(picture is not None and style == "heat map")
         for item in self.regions:
             item.setVisible(picture is not None and style == "contours")

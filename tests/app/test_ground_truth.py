@@ -200,3 +200,18 @@ def test_a_job_no_longer_wanted_stops_at_its_next_decoder_call_and_others_are_un
     worker.start()
     worker.join()
     assert calls[-1] == (1, 1, 28, 28)
+
+
+def test_a_hidden_true_posterior_is_not_computed_and_comes_back_when_shown(make_model):
+    live, slow = HeldRunner(), HeldRunner()
+    explorer, truth, work, pictures = truth_on(live, slow)
+    explorer.set_model(make_model(2))
+    truth.set_display(shown=False)
+    explorer.add_encoding(_source(), digit())
+    assert live.slots() == [] and slow.slots() == [GAPS]          # no picture: the gaps at once
+    truth.set_display(shown=True)
+    assert live.slots() == [COARSE]
+    live.run(COARSE)
+    assert slow.slots() == [GAPS, FULL]                           # the gaps are not asked twice
+    slow.run(FULL)
+    assert slow.slots() == [GAPS] and not truth.picture.coarse

@@ -128,6 +128,8 @@ def test_the_examples_table_fills_sorts_numerically_and_a_row_selects_its_image(
     qtbot.waitUntil(lambda: EXAMPLE in explorer.state.encodings
                     and explorer.state.encodings[EXAMPLE].posterior is not None, timeout=WAIT_MS)
     assert explorer.state.encodings[EXAMPLE].name.startswith(f"test image {worst} (")
+    table.sortByColumn(0, Qt.SortOrder.AscendingOrder)                   # by index: the selection follows
+    assert int(model.index(table.currentIndex().row(), 0).data()) == worst
     qtbot.waitUntil(lambda: explorer.truth.picture is not None, timeout=WAIT_MS)
     assert explorer.truth.selected == EXAMPLE
 
