@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .atomic_write import replace_file
 
 FORMATS = ("png", "svg", "pdf")
 DEFAULT_SCALE = 4
@@ -103,15 +104,7 @@ def save_figure(array: np.ndarray, path, scale: int = DEFAULT_SCALE, format: str
         raise ValueError(f"{path} is a folder; give a file name for the figure")
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # beside it: os.replace is then atomic
-    try:
-        with open(tmp, "wb") as f:   # plain open: the user's umask decides the permissions
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {e.strerror or e}") from e
-    return path
+    return replace_file(path, data)
 
 
 # -- checks ---------------------------------------------------------------------------------------

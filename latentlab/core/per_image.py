@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from .atomic_write import replace_file
 from .evaluation import PerImage
 
 COLUMNS = ("index", "label", "neg_elbo", "kl", "recon", "iw_nll", "exact_nll", "gap")
@@ -71,12 +72,4 @@ def write_per_image_csv(path: str | os.PathLike, scores: PerImage, labels: torch
     then an atomic rename). OSError naming the file when it cannot be written."""
     path = check_target(path)
     text = per_image_csv(scores, labels, about)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # beside it: os.replace is then atomic
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {e.strerror or e}") from e
-    return path
+    return replace_file(path, text.encode("utf-8"))

@@ -1,0 +1,22 @@
+"""Replacing a small file whole or not at all: write a temporary file beside it, then rename it over.
+
+(Checkpoints have their own, fsynced version in checkpoint_files.py.)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def replace_file(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` atomically; OSError naming the file when it cannot be written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # beside it: os.replace is then atomic
+    try:
+        with open(tmp, "wb") as f:   # plain open: the user's umask decides the permissions
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}: {e.strerror or e}") from e
+    return path
