@@ -6,9 +6,18 @@ A view of `GroundTruthState.display` and its caption (app/ground_truth.py); it k
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from latentlab.app.ground_truth import STYLES, GroundTruthState, posterior_caption
+
+from .elided_label import ElidedLabel
 
 
 class PosteriorControls(QWidget):
@@ -30,16 +39,21 @@ class PosteriorControls(QWidget):
         self.zoom = QPushButton("Zoom in", objectName="posteriorZoom")
         self.zoom.setToolTip("Zoom the canvas onto the selected image's posterior (Reset view goes back)")
         self.zoom.clicked.connect(self.zoomRequested)
-        self.caption = QLabel(objectName="posteriorCaption")
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # On its own line, elided (whole text in its tooltip): beside the buttons it was cut to
+        # "True po" at 1280 px, and a wrapping caption would move the canvas under the cursor.
+        self.caption = ElidedLabel(objectName="posteriorCaption")
         self.toggle.toggled.connect(lambda on: truth.set_display(shown=on))
         self.style.currentTextChanged.connect(lambda text: truth.set_display(style=text))
         self.q_star.toggled.connect(lambda on: truth.set_display(q_star=on))
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        row = QHBoxLayout()
         for widget in (self.toggle, self.style, self.q_star, self.zoom):
-            layout.addWidget(widget)
-        layout.addWidget(self.caption, 1)
+            row.addWidget(widget)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(self.caption)
         for event in (truth.events.display, truth.events.selection, truth.events.picture):
             event.connect(self.render)
         self.render()
@@ -60,4 +74,3 @@ class PosteriorControls(QWidget):
         self.style.setEnabled(exact and display.shown)
         self.zoom.setEnabled(truth.selected is not None)
         self.caption.setText(posterior_caption(truth))
-        self.caption.setToolTip(self.caption.text())
