@@ -14,7 +14,7 @@ from latentlab.core.checkpoint import CheckpointError
 from latentlab.core.metrics import metrics_path_for, read_metrics_csv, read_run_id
 from latentlab.core.models import VAEConfig
 from latentlab.core.session import SessionEvent, TrainingSession, new_model, resumed_config
-from latentlab.core.trainer import EpochEvent, StepEvent, TrainConfig, Trainer
+from latentlab.core.trainer import EpochEvent, StatusEvent, StepEvent, TrainConfig, Trainer
 
 SPEC = pipeline.DataSpec(dataset="mnist")
 MODEL = VAEConfig(latent_dim=2, hidden_sizes=(32,))
@@ -177,3 +177,38 @@ def test_save_while_training_is_written_between_steps(tiny_data_root, tmp_path):
     finally:
         session.request_stop()
         thread.join(30)
+
+
+def test_a_run_asked_to_pause_and_step_before_it_starts_takes_exactly_that_step(tiny_data_root, tmp_path):
+    """Step on an idle window: the session exists, the data have not loaded, one step is asked for."""
+    session = new_session(tiny_data_root, tmp_path / "m.pt", epochs=50)
+    assert not session.request_step()                  # not paused: nothing to step
+    session.request_pause()
+    assert session.request_step() and not session.request_step()   # one step, never a queue of them
+    session.set_speed_limit(5)
+    held = threading.Event()
+    session.add_listener(lambda e: held.set() if isinstance(e, StatusEvent) and e.status == "paused" else None)
+    thread = threading.Thread(target=session.run, daemon=True)
+    thread.start()
+    try:
+        assert held.wait(60) and session.trainer.step == 1 and session.trainer.is_held
+        assert session.trainer.gate.limit == 5.0
+        # Parked again after the step: a save is written at once, with that one step.
+        assert session.request_save(tmp_path / "one.pt") is None
+        assert load_checkpoint(tmp_path / "one.pt").trainer_state["step"] == 1
+        held.clear()
+        assert session.request_step()
+        assert held.wait(60) and session.trainer.step == 2
+    finally:
+        session.request_stop()
+        thread.join(30)
+    assert session.status == "stopped" and load_checkpoint(tmp_path / "m.pt").trainer_state["step"] == 2
+
+
+def test_a_bad_speed_limit_is_refused_and_the_old_one_kept(tiny_data_root, tmp_path):
+    session = new_session(tiny_data_root, tmp_path / "m.pt")
+    session.set_speed_limit(20)
+    with pytest.raises(ValueError, match="speed limit"):
+        session.set_speed_limit(-3)
+    assert session.speed_limit == 20.0
+

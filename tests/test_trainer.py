@@ -202,3 +202,83 @@ def test_devices_and_bad_inputs():
 def test_training_on_cuda_keeps_the_data_on_the_device(digits):
     trainer = make_trainer(digits, epochs=1, device="cuda")
     assert trainer.train_images.is_cuda and trainer.run() == "finished"
+
+
+def run_in_thread(trainer):
+    worker = threading.Thread(target=trainer.run, daemon=True)
+    worker.start()
+    return worker
+
+
+def test_single_steps_of_a_paused_run_take_exactly_one_step_each(digits):
+    trainer = make_trainer(digits, epochs=3)
+    events = collect(trainer)
+    held = threading.Event()
+    refused_in_flight = []
+
+    def listener(e):
+        if isinstance(e, StepEvent):
+            refused_in_flight.append(trainer.request_step())   # a click while the step is handled
+        if isinstance(e, StatusEvent) and e.status == "paused":
+            held.set()
+
+    trainer.add_listener(listener)
+    trainer.request_pause()                 # paused before it starts, as Step on an idle window does
+    worker = run_in_thread(trainer)
+    try:
+        for expected in (1, 2, 3):
+            assert held.wait(30) and trainer.is_held
+            assert trainer.step == expected - 1 == len(trainer.history.steps["step"])
+            held.clear()
+            assert trainer.request_step()
+        assert held.wait(30) and trainer.step == 3
+        assert refused_in_flight == [False, False, False]
+        statuses = [e.status for e in events if isinstance(e, StatusEvent)]
+        assert statuses == ["running", "paused", "paused", "paused", "paused"]   # no "resumed" around a step
+        assert [e.step for e in events if isinstance(e, StepEvent)] == [1, 2, 3]
+    finally:
+        trainer.request_stop()
+        worker.join(30)
+    assert trainer.status == "stopped" and trainer.step == 3
+
+
+def test_a_single_step_at_the_end_of_an_epoch_ends_the_epoch(digits):
+    trainer = make_trainer(digits, epochs=2)
+    per_epoch = trainer.steps_per_epoch()
+    events = collect(trainer)
+    held = threading.Event()
+    trainer.add_listener(lambda e: held.set() if isinstance(e, StatusEvent) and e.status == "paused" else None)
+    trainer.add_listener(lambda e: trainer.request_pause()
+                         if isinstance(e, StepEvent) and e.step == per_epoch - 1 else None)
+    worker = run_in_thread(trainer)
+    try:
+        assert held.wait(30) and trainer.step == per_epoch - 1
+        held.clear()
+        assert trainer.request_step()
+        assert held.wait(30) and trainer.step == per_epoch and trainer.epoch == 1
+        assert isinstance(events[-2], EpochEvent) and events[-2].epoch == 1   # validated, then paused
+    finally:
+        trainer.request_stop()
+        worker.join(30)
+
+
+def test_a_stop_ends_a_speed_limited_wait_at_once(digits):
+    """At 1 step per 1000 s a sleep would hold the run for 1000 s; the stop must wake it."""
+    trainer = make_trainer(digits, epochs=3)
+    trainer.set_speed_limit(0.001)
+    worker = run_in_thread(trainer)
+    assert trainer.gate.waiting.wait(30)      # the first step is taken, then it waits for the second
+    assert trainer.step == 1
+    trainer.request_stop()
+    worker.join(30)
+    assert not worker.is_alive() and trainer.status == "stopped" and trainer.step == 1
+
+
+def test_lifting_the_speed_limit_lets_the_run_go_on_at_once(digits):
+    trainer = make_trainer(digits, epochs=1)
+    trainer.set_speed_limit(0.001)
+    worker = run_in_thread(trainer)
+    assert trainer.gate.waiting.wait(30) and trainer.step == 1
+    trainer.set_speed_limit(None)
+    worker.join(30)
+    assert trainer.status == "finished" and trainer.step == trainer.steps_per_epoch()

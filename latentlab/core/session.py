@@ -11,8 +11,9 @@ A session loads the data (downloads can be cancelled), builds the trainer, write
 metrics file as it goes, autosaves atomically after every epoch (with the encoded scatter, so the
 app can show a run it follows), and saves the final checkpoint with the full scatter. A save that
 fails (a full disk) is reported and retried at the next epoch; training goes on and the last good
-file stays. Stop, pause and resume may be asked for from any thread at any moment, also before
-the data has loaded: a stop is never lost.
+file stays. Stop, pause, resume, a single step of a paused run and a speed limit may be asked for
+from any thread at any moment, also before the data has loaded: a stop is never lost, and a run
+asked to pause and step before it starts takes exactly that one step.
 
 The resume rule lives here and only here (`resumed_config`): a resumed run keeps every setting
 stored in its checkpoint except those the user explicitly changed; what a run cannot change (its
@@ -33,6 +34,7 @@ from . import pipeline
 from .checkpoint import Checkpoint, CheckpointError
 from .metrics import MetricsWriter, metrics_path_for, new_run_id
 from .models import VAE, VAEConfig
+from .step_gate import check_speed_limit
 from .trainer import EpochEvent, StatusEvent, Trainer, TrainConfig, resolve_device
 
 LIVE_SCATTER_POINTS = 5_000   # encoded at every epoch's end (~20 ms for the MNIST MLP on 2 cores)
@@ -120,6 +122,8 @@ class TrainingSession:
         self._listeners: list[Listener] = []
         self._stop = threading.Event()           # also cancels a download: set from any thread
         self._pause = threading.Event()
+        self._step_asked = False                 # a single step asked for before the trainer exists
+        self._speed_limit: float | None = None   # steps per second, None: no limit
         self._lock = threading.Lock()            # guards the trainer handoff and save requests
         self._save_requests: list[tuple[Path, threading.Event, list]] = []
         self._parked = False                     # the training thread waits in a pause (set on it)
@@ -204,9 +208,43 @@ class TrainingSession:
             if self.trainer is not None:
                 self.trainer.request_resume()
 
+    def request_step(self) -> bool:
+        """One optimisation step of a paused run (see Trainer.request_step); also before the trainer
+        exists, after `request_pause`: the run then starts paused and takes that one step. False when
+        refused (not paused, stopping, or the previous single step not done yet)."""
+        with self._lock:
+            if self._stop.is_set() or not self._pause.is_set():
+                return False
+            if self.trainer is None:
+                if self._step_asked:
+                    return False
+                self._step_asked = True
+                return True
+            accepted = self.trainer.request_step()
+            if accepted:
+                self._parked = False   # a step will run: saves must wait for it again
+            return accepted
+
+    def set_speed_limit(self, steps_per_second: float | None) -> None:
+        """At most this many steps a second (None: no limit), for watching a run in slow motion.
+        A wait for the next step ends at once on a stop, a pause or a new limit."""
+        limit = check_speed_limit(steps_per_second)
+        with self._lock:
+            self._speed_limit = limit
+            if self.trainer is not None:
+                self.trainer.set_speed_limit(limit)
+
+    @property
+    def speed_limit(self) -> float | None:
+        return self._speed_limit
+
     @property
     def stop_requested(self) -> bool:
         return self._stop.is_set()
+
+    @property
+    def pause_requested(self) -> bool:
+        return self._pause.is_set()
 
     def request_save(self, path, timeout: float = 10.0) -> str | None:
         """Save the run as it is now into `path` (e.g. File > Save while it trains): the training
@@ -237,8 +275,12 @@ class TrainingSession:
                 return self._finish("cancelled", "stopped before training began; nothing was trained")
             if self.trainer is None:
                 self.trainer = self._build(self.splits)
+            self.trainer.set_speed_limit(self._speed_limit)
             if self._pause.is_set():
                 self.trainer.request_pause()
+                if self._step_asked:
+                    self.trainer.request_step()
+            self._step_asked = False
         trainer = self.trainer
         if trainer.epoch >= trainer.config.epochs:
             return self._finish("finished", f"nothing to do: the run has already trained {trainer.epoch} of "
@@ -299,7 +341,7 @@ class TrainingSession:
             with self._lock:
                 # From now until resume or stop the trainer waits and a save may be written
                 # directly; a resume that came first has already woken it (then it is not parked).
-                self._parked = self.trainer.is_paused and not self._stop.is_set()
+                self._parked = self.trainer.is_held and not self._stop.is_set()
                 requests, self._save_requests = self._save_requests, []
             for path, done, result in requests:
                 result.append(self._save(self.trainer, path, autosave=False))

@@ -3,8 +3,10 @@
 The trainer owns the model, the optimizer and the data (kept on the training device as one
 uint8 tensor, so an epoch never waits for a DataLoader). It reports through plain callables
 ("listeners") that receive immutable events, and takes pause / resume / stop requests from any
-thread; they take effect before the next step. A non-finite loss stops the run and restores
-the weights and optimizer state of the last completed epoch.
+thread (core/step_gate.py): they take effect before the next step, and so do single steps of a
+paused run and a speed limit (steps per second, for watching a model learn in slow motion). A
+non-finite loss stops the run and restores the weights and optimizer state of the last completed
+epoch.
 
 Reproducibility: every epoch reseeds the RNGs from (seed, epoch), so the same seed and config
 on the CPU give the same curve, and a run resumed from a checkpoint replays the same shuffles.
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 import time
 
 import torch
@@ -25,6 +26,7 @@ from .data import binarize, to_float
 from .events import EpochEvent, Listener, StatusEvent, StepEvent
 from .history import EPOCH_COLUMNS, STEP_COLUMNS, History
 from .models import VAE
+from .step_gate import PAUSED, STEP, STOP, StepGate
 from .training_config import DEVICE_NAMES, TrainConfig, check_device_name, resolve_device
 
 # Re-exported: the trainer's vocabulary, importable from here as before.
@@ -75,9 +77,7 @@ class Trainer:
         # A diverged run remembers where and at which learning rate, so a continuation can suggest less.
         self.diverged: dict | None = state.get("diverged")
         self._listeners: list[Listener] = []
-        self._stop = threading.Event()
-        self._running = threading.Event()   # cleared while paused
-        self._running.set()
+        self.gate = StepGate()              # pause / resume / stop / single steps / speed limit
         self.status = "idle"
         self.message = ""
         self._good_state = self._snapshot()
@@ -91,29 +91,43 @@ class Trainer:
         self._listeners.remove(listener)
 
     def request_pause(self) -> None:
-        self._running.clear()
+        self.gate.pause()
 
     def request_resume(self) -> None:
-        self._running.set()
+        self.gate.resume()
 
     def request_stop(self) -> None:
-        """Sticky: a stop asked for before `run()` starts is kept, and `run()` returns at once."""
-        self._stop.set()
-        self._running.set()  # a paused run must wake up to stop
+        """Sticky: a stop asked for before `run()` starts is kept, and `run()` returns at once.
+        A paused or speed-limited run wakes up at once to stop."""
+        self.gate.stop()
+
+    def request_step(self) -> bool:
+        """One optimisation step of a paused run, after which it is paused again (and reports
+        "paused" again). Returns False, changing nothing, when the run is not paused or the
+        previous single step is not done yet: clicks during a step never queue more steps."""
+        return self.gate.step()
+
+    def set_speed_limit(self, steps_per_second: float | None) -> None:
+        """At most this many steps a second (None: as fast as it goes); applies to the next step."""
+        self.gate.set_limit(steps_per_second)
 
     def clear_requests(self) -> None:
         """Forget an earlier stop or pause: call when the user asks for a new run of this trainer,
         before the controls that could stop it are enabled (so no stop can fall in between)."""
-        self._stop.clear()
-        self._running.set()
+        self.gate.clear()
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop.is_set()
+        return self.gate.stopped
 
     @property
     def is_paused(self) -> bool:
-        return not self._running.is_set()
+        return self.gate.paused
+
+    @property
+    def is_held(self) -> bool:
+        """Paused with no single step asked for: no step starts until a request comes."""
+        return self.gate.held
 
     # -- helpers ------------------------------------------------------------------------------
     def _emit(self, event) -> None:
@@ -175,7 +189,7 @@ class Trainer:
         warmup_steps = round(cfg.kl_warmup_epochs * self.steps_per_epoch())
         rate = _RateMeter()
         try:
-            while self.epoch < cfg.epochs and not self._stop.is_set():
+            while self.epoch < cfg.epochs and not self.gate.stopped:
                 self._train_epoch(net, warmup_steps, rate)
         except TrainingDiverged as e:
             diverged_at = self.step + 1
@@ -199,9 +213,7 @@ class Trainer:
         start = time.perf_counter()
         self.model.train()
         for i in range(self._batch_in_epoch, n_batches):
-            if not self._running.is_set():
-                self._wait_while_paused(rate)
-            if self._stop.is_set():
+            if not self._await_turn(rate):
                 self._batch_in_epoch = i
                 return
             x = self._batch(self.train_images[batches[i]])
@@ -233,14 +245,23 @@ class Trainer:
         self.epoch = epoch_number
         self._end_epoch(epoch_number, time.perf_counter() - start)
 
-    def _wait_while_paused(self, rate: "_RateMeter") -> None:
-        self.status = "paused"
-        self._emit(StatusEvent("paused", f"paused at step {self.step}"))
-        self._running.wait()
-        rate.reset()  # time spent paused is not training time
-        self.status = "running"
-        if not self._stop.is_set():
-            self._emit(StatusEvent("resumed", f"resumed at step {self.step}"))
+    def _await_turn(self, rate: "_RateMeter") -> bool:
+        """Before each step: wait while paused or held back by the speed limit; False to stop.
+        A single step of a paused run is taken without "resumed" (the run stays paused)."""
+        while True:
+            turn = self.gate.next_turn()
+            if turn == PAUSED:
+                self.status = "paused"
+                self._emit(StatusEvent("paused", f"paused at step {self.step}"))
+                continue
+            if turn == STOP:
+                return False
+            if self.status == "paused":
+                rate.reset()  # time spent paused is not training time
+                if turn != STEP:
+                    self.status = "running"
+                    self._emit(StatusEvent("resumed", f"resumed at step {self.step}"))
+            return True
 
     def _end_epoch(self, epoch: int, seconds: float) -> None:
         steps = self.history.steps
