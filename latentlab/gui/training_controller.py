@@ -5,6 +5,11 @@ this session's run continued, or the opened checkpoint resumed), runs it on a Tr
 (gui/training_thread.py), feeds what the run produces to the curves, the explorer and the panel,
 and paces the costly redraws while the run trains.
 The window owns the documents and the menus; it listens to the controller's signals.
+
+Step: one click is one optimisation step of a paused run (on an idle panel, the run starts paused
+and takes one step). A click that comes while the previous step is still being taken or shown
+(until the run reports "paused" again, with the canvas and curves updated) is ignored, so a burst
+of clicks never queues a burst of steps.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ PROGRESS_INTERVAL_S = 0.25   # how often the progress texts change (each change 
 UPDATE_SHARE = 0.02
 UPDATE_LIMITS = {"curves": (1 / 30, 2.0), "snapshot": (1.0, 10.0)}
 RUN_CHECKPOINT_NAME = "model.pt"
+# At or under this speed limit (steps/s) the curves are drawn as the steps come: the run waits
+# between its steps anyway, so the pacing that protects a fast run's speed would only hide them.
+SLOW_MOTION_MAX = 20
 
 
 class TrainingController(QObject):
@@ -50,6 +58,7 @@ class TrainingController(QObject):
         self._total_steps = 0
         self._last_progress = 0.0
         self._pending_snapshot = None
+        self.stepping = False    # a Step was accepted and its result has not been shown yet
         self._pull_timer = QTimer(self, interval=PULL_INTERVAL_MS)
         self._pull_timer.timeout.connect(self.pull_steps)
         self._snapshot_timer = QTimer(self, singleShot=True)
@@ -57,6 +66,8 @@ class TrainingController(QObject):
         panel.pauseClicked.connect(self.toggle_pause)   # Train goes through the window: it knows
                                                          # which model is open
         panel.stopClicked.connect(self.stop)
+        panel.stepClicked.connect(self.step)
+        panel.speedLimitChanged.connect(self.set_speed_limit)
 
     @property
     def is_training(self) -> bool:
@@ -76,6 +87,10 @@ class TrainingController(QObject):
             panel.show_message(str(e), error=True)
             return False
         panel.show_message("")
+        session.set_speed_limit(panel.speed_limit.limit())
+        if panel.start_paused:   # Step on an idle panel: the run starts paused and takes one step
+            session.request_pause()
+            self.stepping = session.request_step()
         worker = TrainingThread(session, num_threads=default_gui_threads())
         worker.ready.connect(self._on_trainer_ready)
         worker.statusChanged.connect(self._on_status)
@@ -146,6 +161,18 @@ class TrainingController(QObject):
             self.worker.stop()
             self.panel.show_status("Stopping…")
 
+    def step(self) -> bool:
+        """One step of the paused run; False (nothing happens) when not paused or while the previous
+        step is still being taken or shown. An idle panel's Step starts a run instead (see start)."""
+        if self.worker is None or self.panel.state != "paused" or self.stepping:
+            return False
+        self.stepping = self.worker.step()
+        return self.stepping
+
+    def set_speed_limit(self, steps_per_second) -> None:
+        if self.worker is not None:
+            self.worker.session.set_speed_limit(steps_per_second)
+
     def save(self, path: Path) -> str | None:
         """Save this window's run (while it trains, too); None on success, else the error."""
         run = self.worker.session if self.worker is not None else self.live_run
@@ -191,16 +218,20 @@ class TrainingController(QObject):
         self.live_run = run
         trainer = run.trainer
         self._total_steps = trainer.config.epochs * trainer.steps_per_epoch()
-        self.panel.set_state("running")
+        self.panel.set_state("paused" if run.pause_requested else "running")
         self.panel.show_progress(trainer.epoch, trainer.config.epochs, trainer.step, self._total_steps, 0.0)
         self.runReady.emit(run)
 
     def _on_status(self, status: str, message: str) -> None:
         if status == "paused":
+            # Also after each single step: its numbers and its canvas (the snapshot came first) show now.
+            self.pull_steps(force=True)
+            self.curves.schedule_redraw(urgent=True)
             self.panel.set_state("paused")
             self.panel.show_status(f"Paused at step {self.live_run.trainer.step:,}")
             self.statusText.emit("paused")
-        elif status in ("running", "resumed"):
+            self.stepping = False
+        elif status in ("running", "resumed") and not (self.worker and self.worker.session.pause_requested):
             self.panel.set_state("running")
 
     def pull_steps(self, force: bool = False) -> None:
@@ -211,6 +242,9 @@ class TrainingController(QObject):
         if not events:
             return
         self.curves.add_steps(events)
+        limit = self.worker.session.speed_limit
+        if limit is not None and limit <= SLOW_MOTION_MAX:
+            self.curves.schedule_redraw(urgent=True)
         now = time.monotonic()
         if not force and now - self._last_progress < PROGRESS_INTERVAL_S:
             return
@@ -281,6 +315,7 @@ class TrainingController(QObject):
         self.curves.pacer = None
         self._apply_pending_snapshot()
         self.curves.schedule_redraw(urgent=True)
+        self.stepping = False
         if worker is not None:
             worker.deleteLater()
         self.panel.set_state("idle")

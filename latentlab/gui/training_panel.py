@@ -1,9 +1,15 @@
-"""The training panel: every setting of a run, the Train / Pause / Stop buttons and the progress.
+"""The training panel: every setting of a run, the Train / Step / Pause / Stop buttons, the speed
+limit and the progress.
 
 The panel only collects settings and shows state; the window turns its settings into a
 core TrainingSession (gui/training_controller.py). Defaults, ranges and vocabularies come from
 the core's config dataclasses (the same as `latentlab train`'s), so one click on Train trains
 the 2-D MNIST model the app ships with.
+
+The buttons never move while a run goes on (a click aimed at Resume must not land on Stop):
+they are anchored above a block of fixed height (speed limit, progress bar, two one-line progress
+texts that elide instead of wrapping), and what may appear or wrap (a download, a message) sits
+above them, where the scrolling form makes room for it.
 """
 
 from __future__ import annotations
@@ -13,12 +19,15 @@ import math
 import torch
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox,
-                               QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from latentlab.core.models import ARCHITECTURES, LIKELIHOODS, MAX_LAYER_WIDTH, VAEConfig
 from latentlab.core.pipeline import DATASET_DEFAULTS, DATASET_NAMES, DataSpec, default_binarize, default_model_config
 from latentlab.core.trainer import TrainConfig
+
+from .elided_label import ElidedLabel
+from .speed_limit import SpeedLimit
 
 # Display names for the core's vocabularies (the values come from the core, one list each).
 _LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "frey-face": "Frey Face", "folder": "Image folder",
@@ -86,9 +95,11 @@ def _select(box: QComboBox, value) -> None:
 
 
 class TrainingPanel(QWidget):
-    trainClicked = Signal()
+    trainClicked = Signal()   # also from Step on an idle panel, with `start_paused` set
+    stepClicked = Signal()    # Step while a run is under way
     pauseClicked = Signal()   # the window decides between pause and resume
     stopClicked = Signal()
+    speedLimitChanged = Signal(object)   # steps per second, None: no limit
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -97,6 +108,7 @@ class TrainingPanel(QWidget):
         self._run = None   # (model config, train config, data, epochs done) of the run Train may continue
         self._diverged: dict | None = None
         self.state = "idle"
+        self.start_paused = False   # the last start came from Step: the run starts paused after one step
         self._build_form()
         self._build_controls()
         self._connect()
@@ -196,19 +208,32 @@ class TrainingPanel(QWidget):
         self.pause_button.setObjectName("pauseButton")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("stopButton")
+        self.step_button = QPushButton("Step")
+        self.step_button.setObjectName("stepButton")
+        self.step_button.setToolTip("One optimisation step, then the curves and the canvas show its effect. "
+                                    "Pause a run to step it; on an idle panel, Step starts the run paused.")
         buttons = QHBoxLayout()
-        for b in (self.train_button, self.pause_button, self.stop_button):
-            buttons.addWidget(b)
+        # Equal widths whatever the texts (Pause/Resume), each wide enough for the longest one.
+        widest = max(self.pause_button.fontMetrics().horizontalAdvance(t) for t in ("Train", "Step", "Resume", "Stop"))
+        for b in (self.train_button, self.step_button, self.pause_button, self.stop_button):
+            b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            b.setMinimumWidth(widest + 16)
+            buttons.addWidget(b, 1)
+        self.speed_limit = SpeedLimit()
 
         self.progress = QProgressBar()
         self.progress.setObjectName("trainProgress")
         self.progress.setTextVisible(True)
         self.progress.hide()  # until there is progress to show: an empty bar reads as a text field
-        self.progress_label = QLabel("Not training")
+        keep = self.progress.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)   # ...but its place is kept, so nothing moves when it shows
+        self.progress.setSizePolicy(keep)
+        self.progress_label = ElidedLabel("Not training")   # epoch and step, or the state
         self.progress_label.setObjectName("progressLabel")
-        self.progress_label.setWordWrap(True)
+        self.rate_label = ElidedLabel()                      # steps/s and ETA
+        self.rate_label.setObjectName("rateLabel")
 
-        self.download_label = QLabel()
+        self.download_label = ElidedLabel()   # a long file name must not widen the dock
         self.download_bar = QProgressBar()
         self.download_bar.setObjectName("downloadProgress")
         self.cancel_download = QPushButton("Cancel")
@@ -245,14 +270,16 @@ class TrainingPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.progress_label)
-        layout.addWidget(self.download_widget)
+        layout.addWidget(self.download_widget)   # these two come and go: the form makes room
         layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        for widget in (self.speed_limit, self.progress, self.progress_label, self.rate_label):
+            layout.addWidget(widget)
 
     def _connect(self) -> None:
-        self.train_button.clicked.connect(self.trainClicked)
+        self.train_button.clicked.connect(lambda: self._start(paused=False))
+        self.step_button.clicked.connect(self._on_step)
+        self.speed_limit.changed.connect(self.speedLimitChanged)
         self.pause_button.clicked.connect(self.pauseClicked)
         self.stop_button.clicked.connect(self.stopClicked)
         self.cancel_download.clicked.connect(self.stopClicked)
@@ -262,6 +289,16 @@ class TrainingPanel(QWidget):
         self.browse.clicked.connect(self._browse_folder)
 
     # -- reactions ---------------------------------------------------------------------------
+    def _start(self, paused: bool) -> None:
+        self.start_paused = paused
+        self.trainClicked.emit()
+
+    def _on_step(self) -> None:
+        if self.state == "idle":
+            self._start(paused=True)
+        else:
+            self.stepClicked.emit()
+
     def _on_dataset_changed(self) -> None:
         name = self.dataset.currentData()
         is_folder = name == "folder"
@@ -403,6 +440,7 @@ class TrainingPanel(QWidget):
         self.state = state
         busy = state != "idle"
         self.train_button.setEnabled(not busy)
+        self.step_button.setEnabled(state in ("idle", "paused"))
         self.pause_button.setEnabled(state in ("running", "paused"))
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
         self.stop_button.setEnabled(busy)
@@ -417,11 +455,12 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(f"epoch {epoch}/{epochs}")
         remaining = (total_steps - step) / rate if rate > 0 else math.inf
         eta = format_duration(remaining) if step < total_steps else "done"
-        self.progress_label.setText(f"Epoch {epoch}/{epochs} · step {step:,}/{total_steps:,} · "
-                                    f"{rate:,.1f} steps/s · ETA {eta}")
+        self.progress_label.setText(f"Epoch {epoch}/{epochs} · step {step:,}/{total_steps:,}")
+        self.rate_label.setText(f"{rate:,.1f} steps/s · ETA {eta}")
 
     def show_status(self, text: str) -> None:
         self.progress_label.setText(text)
+        self.rate_label.setText("")
 
     def show_download(self, done: int, total: int, filename: str) -> None:
         self.download_widget.show()

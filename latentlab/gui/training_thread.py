@@ -7,10 +7,14 @@ wrapper only moves what it reports across threads:
   second), so a fast run never queues one Qt event, let alone one redraw, per step;
 * rare events (status, end of epoch, saves, model snapshots, download progress) are Qt signals,
   queued into the GUI thread because this QObject lives there;
-* pause / resume / stop / save are the session's thread-safe requests; a stop asked for at any
-  moment after Train, also while the data loads, is kept (the session makes it sticky);
+* pause / resume / step / stop / save and the speed limit are the session's thread-safe
+  requests; a stop asked for at any moment after Train, also while the data loads, is kept (the
+  session makes it sticky);
 * the explorer never sees the live model: about once a second (and at every epoch) the weights
-  are copied into a fresh CPU model on this thread and sent over as a snapshot.
+  are copied into a fresh CPU model on this thread and sent over as a snapshot. Whenever the run
+  pauses (so after every single step) and, in slow motion (a speed limit), with every snapshot,
+  the test set is encoded again too, so the canvas's scatter follows the model step by step as it
+  does epoch by epoch.
 
 It is a plain Python thread (daemon), not a QThread: closing the window waits at most a couple
 of seconds for it, and a thread stuck in a system call (a stalled network read) can never hold
@@ -98,6 +102,10 @@ class TrainingThread(QObject):
     def resume(self) -> None:
         self.session.request_resume()
 
+    def step(self) -> bool:
+        """One step of the paused run; False if refused (see TrainingSession.request_step)."""
+        return self.session.request_step()
+
     def stop(self) -> None:
         """Stop after the current step, or cancel the data loading; the run is then saved."""
         self.session.request_stop()
@@ -155,13 +163,18 @@ class TrainingThread(QObject):
             now = time.monotonic()
             if now - self._last_snapshot >= SNAPSHOT_INTERVAL_S:
                 self._last_snapshot = now
-                self.snapshotReady.emit(snapshot_model(self.session.trainer.model), None)
+                # Slow motion leaves the thread time to spare: the scatter follows too.
+                scatter = self.session.live_scatter() if self.session.speed_limit is not None else None
+                self.snapshotReady.emit(snapshot_model(self.session.trainer.model), scatter)
         elif isinstance(event, EpochEvent):
             self._last_snapshot = time.monotonic()
             trainer = self.session.trainer
             self.snapshotReady.emit(snapshot_model(trainer.model), _scatter_of(trainer.extras))
             self.epochEnded.emit(event)
         elif isinstance(event, StatusEvent):
+            if event.status == "paused":   # before "paused" reaches the window: it shows this model
+                self._last_snapshot = time.monotonic()
+                self.snapshotReady.emit(snapshot_model(self.session.trainer.model), self.session.live_scatter())
             self.statusChanged.emit(event.status, event.message)
         elif isinstance(event, SessionEvent):
             self._on_session_event(event)

@@ -54,7 +54,7 @@ def test_train_pause_resume_stop_and_save(make_window, qtbot, tiny_data, tmp_pat
     run = window.training.live_run
     assert window.model is not run.trainer.model  # the explorer decodes from snapshots only
     assert len(window.curves.data.epoch_steps) >= 2  # validation points arrive per epoch
-    assert "Epoch" in panel.progress_label.text() and "steps/s" in panel.progress_label.text()
+    assert "Epoch" in panel.progress_label.text() and "steps/s" in panel.rate_label.text()
 
     click(qtbot, panel.pause_button)
     qtbot.waitUntil(lambda: panel.state == "paused", timeout=5_000)
