@@ -13,7 +13,7 @@ from latentlab.core import pipeline
 from latentlab.core.checkpoint import CheckpointError
 from latentlab.core.metrics import metrics_path_for, read_metrics_csv, read_run_id
 from latentlab.core.models import VAEConfig
-from latentlab.core.session import SessionEvent, TrainingSession, new_model, resumed_config
+from latentlab.core.session import SessionEvent, TrainingSession, is_own_autosave, new_model, resumed_config
 from latentlab.core.trainer import EpochEvent, StatusEvent, StepEvent, TrainConfig, Trainer
 
 SPEC = pipeline.DataSpec(dataset="mnist")
@@ -212,3 +212,18 @@ def test_a_bad_speed_limit_is_refused_and_the_old_one_kept(tiny_data_root, tmp_p
         session.set_speed_limit(-3)
     assert session.speed_limit == 20.0
 
+
+def test_only_a_runs_own_autosave_counts_as_its_file_not_a_copy(tiny_data_root, tmp_path):
+    run = tmp_path / "runs" / "a" / "model.pt"
+    assert new_session(tiny_data_root, run, epochs=1).run() == "finished"
+    ckpt = load_checkpoint(run)
+    assert is_own_autosave(run, ckpt)
+    for copy in (tmp_path / "elsewhere" / "copy.pt", run.with_name("copy.pt")):   # File > Save As
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copyfile(run, copy)
+        assert not is_own_autosave(copy, load_checkpoint(copy))
+    other = tmp_path / "runs" / "b" / "model.pt"      # another run's metrics file beside it
+    other.parent.mkdir()
+    shutil.copyfile(run, other)
+    metrics_path_for(other).write_text("# latentlab-metrics run_id=0123456789ab\nstep\n")
+    assert not is_own_autosave(other, ckpt)

@@ -32,7 +32,7 @@ import torch
 
 from . import pipeline
 from .checkpoint import Checkpoint, CheckpointError
-from .metrics import MetricsWriter, metrics_path_for, new_run_id
+from .metrics import MetricsWriter, metrics_path_for, new_run_id, read_run_id
 from .models import VAE, VAEConfig
 from .step_gate import check_speed_limit
 from .trainer import EpochEvent, StatusEvent, Trainer, TrainConfig, resolve_device
@@ -93,6 +93,15 @@ def resumed_config(stored: dict, changes: dict) -> TrainConfig:
     if unknown:
         raise ValueError(f"unknown training settings: {sorted(unknown)}")
     return base.replace(**changes)
+
+
+def is_own_autosave(path, ckpt: Checkpoint) -> bool:
+    """Whether `path` is the file its run writes, so that continuing it may keep writing there:
+    the run's metrics file beside it carries the checkpoint's run id. A copy (File > Save As, to
+    any folder, the run's own included) has no metrics file of its own, so a continued copy gets
+    a new file in a new folder and never writes into the original run's folder."""
+    run_id = ckpt.trainer_state.get("run_id")
+    return bool(run_id) and read_run_id(metrics_path_for(path)) == run_id
 
 
 def new_model(config: VAEConfig, seed: int) -> VAE:

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from latentlab.app.pacing import UpdatePacer
 from latentlab.core.checkpoint import Checkpoint
-from latentlab.core.session import TrainingSession
+from latentlab.core.session import TrainingSession, is_own_autosave
 
 from .settings import is_inside, new_run_folder, runs_dir
 from .training_thread import TrainingThread, default_gui_threads
@@ -127,9 +127,9 @@ class TrainingController(QObject):
             return TrainingSession.continue_run(self.live_run, changes)
         if checkpoint is None or not checkpoint.data.get("dataset"):
             raise ValueError("The current model does not say which data it was trained on; train a new model.")
-        if document is not None and is_inside(document, runs_dir()):
+        if document is not None and is_inside(document, runs_dir()) and is_own_autosave(document, checkpoint):
             out = document   # continuing an autosaved run: keep writing to its folder
-        else:   # never overwrite the user's own file (or a shipped one) behind their back
+        else:   # never overwrite the user's own file, a copy (not into its run's folder) or a shipped one
             out = new_run_folder(Path(checkpoint.data.get("folder") or checkpoint.data["dataset"]).name,
                                  checkpoint.model.latent_dim) / RUN_CHECKPOINT_NAME
         copy = Checkpoint(**{**checkpoint.__dict__, "model": _copy_model(checkpoint.model)})

@@ -321,3 +321,62 @@ def test_continue_after_a_divergence_suggests_a_smaller_rate(qtbot):
     panel.set_run(VAEConfig(), stored, {"dataset": "mnist"}, 3, continue_now=True)   # no divergence
     assert panel.lr.value() == pytest.approx(0.05) and "lr" not in panel.continue_changes()
     assert not panel.message.text()
+
+
+def test_closing_while_training_asks_nothing_when_everything_is_autosaved(make_window, qtbot, tiny_data,
+                                                                          monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+    answers = [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args) or answers.pop(0))
+    window = make_window()
+    small_run(window.training_panel, epochs=5000)
+    click(qtbot, window.training_panel.train_button)
+    wait_for_steps(window, qtbot, STEPS_PER_EPOCH + 1)   # an epoch autosaved, and training goes on
+    run = window.training.live_run
+    window.close()
+    assert asked == [] and not window.isVisible() and not window.is_training
+    assert load_checkpoint(run.out).trainer_state["step"] == run.trainer.step   # the stop saved the rest
+
+    # Only when an autosave failed would closing lose something: then it asks, and No keeps it open.
+    window = make_window()
+    small_run(window.training_panel, epochs=5000)
+    click(qtbot, window.training_panel.train_button)
+    wait_for_steps(window, qtbot, 2)
+    window.training.autosave_failed = True
+    window.close()
+    assert len(asked) == 1 and window.isVisible() and window.is_training
+    window.close()
+    assert len(asked) == 2 and not window.isVisible() and not window.is_training
+
+
+@pytest.mark.parametrize("copy_in", ["another folder", "the run's folder", "none: the autosave itself"])
+def test_continuing_a_copy_saved_elsewhere_writes_a_new_run_folder(make_window, qtbot, tiny_data, tmp_path,
+                                                                   copy_in):
+    window = make_window()
+    small_run(window.training_panel, epochs=1)
+    click(qtbot, window.training_panel.train_button)
+    wait_until_idle(window, qtbot)
+    original = window.training.live_run.out
+    if copy_in == "none: the autosave itself":
+        reopened = original
+    else:
+        reopened = (tmp_path / "elsewhere" if copy_in == "another folder" else original.parent) / "copy.pt"
+        reopened.parent.mkdir(exist_ok=True)
+        assert window.save_checkpoint(reopened)                       # File > Save As
+    run_folder = {p.name: p.read_bytes() for p in original.parent.iterdir()}
+    assert window.open_checkpoint(reopened)
+    panel = window.training_panel
+    assert panel.continue_check.isChecked()
+    panel.epochs.setValue(2)
+    click(qtbot, panel.train_button)
+    wait_until_idle(window, qtbot)
+    out = window.training.live_run.out
+    assert load_checkpoint(out).trainer_state["epoch"] == 2
+    if copy_in == "none: the autosave itself":
+        assert out == original                                         # a run's own file continues in place
+        return
+    assert out.parent != original.parent and out.parent.parent == original.parent.parent   # a new run folder
+    assert {p.name: p.read_bytes() for p in original.parent.iterdir()} == run_folder          # untouched
+    assert load_checkpoint(reopened).trainer_state["epoch"] == 1      # and so is the copy
