@@ -68,8 +68,8 @@ def test_step_takes_exactly_one_step_per_click_and_shows_it(make_window, qtbot, 
     assert_window_shows_the_model_of_step(window, 3)
 
     click(qtbot, panel.pause_button)       # Resume: it trains on, and Step waits for a pause
-    qtbot.waitUntil(lambda: window.training.live_run.trainer.step > 5, timeout=10_000)
-    assert panel.state == "running" and not step_button(window).isEnabled()
+    qtbot.waitUntil(lambda: window.training.live_run.trainer.step > 5 and panel.state == "running", timeout=10_000)
+    assert not step_button(window).isEnabled()
     click(qtbot, panel.stop_button)
     wait_until_idle(window, qtbot)
     assert step_button(window).isEnabled()
