@@ -1,4 +1,5 @@
-"""The numbers behind the curve plots: growing per-step and per-epoch series, EMA smoothing, CSV.
+"""The numbers behind the curve plots: growing per-step and per-epoch series, EMA smoothing, CSV,
+the position of each step in epochs, and the values the readout shows (latest, or at a step).
 
 No Qt here, so the smoothing and the bookkeeping are tested without a window. The arrays grow
 by doubling, so appending a batch of steps 30 times a second never copies the whole run.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from pathlib import Path
 
@@ -101,6 +104,31 @@ def peak_decimate(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.nda
     return x[index], y[index]
 
 
+def mean_decimate(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~max_points points along the trend: the mean of each of max_points consecutive
+    buckets, then the last point itself (so the line ends at the latest value).
+
+    For the smoothed lines: a smoothed series exists to show the trend, and peak decimation
+    would draw the spread of its remaining noise (dozens of steps share a pixel column in a
+    long run) as a band as wide as the raw points. The raw points keep peak_decimate.
+    """
+    n = len(y)
+    if n <= max_points:
+        return x, y
+    size = -(-n // max_points)
+    m = n - n % size
+    return np.append(_bucket_means(x[:m], size), x[-1]), np.append(_bucket_means(y[:m], size), y[-1])
+
+
+def _bucket_means(v: np.ndarray, size: int) -> np.ndarray:
+    buckets = v.reshape(-1, size)
+    if np.isfinite(v).all():
+        return buckets.mean(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN bucket (a metrics gap) stays NaN
+        return np.nanmean(buckets, axis=1)
+
+
 class SmoothedSeries:
     """Raw values plus their smoothed version, kept up to date incrementally."""
 
@@ -127,6 +155,65 @@ class SmoothedSeries:
         self._state = (0.0, 0)
 
 
+@dataclass(frozen=True)
+class CurveValues:
+    """What the readout shows for one step: its smoothed terms and the validation before it.
+
+    NaN stands for "not known" (no step yet, no validation yet, no measured speed)."""
+
+    step: float = math.nan
+    epoch: float = math.nan            # the epoch the step belongs to, counted from 1
+    neg_elbo: float = math.nan
+    recon: float = math.nan
+    kl: float = math.nan
+    val_neg_elbo: float = math.nan     # of the last validation at or before the step
+    val_epoch: float = math.nan
+    steps_per_sec: float = math.nan
+
+
+def epoch_positions(steps, step_epochs, epoch_steps, epochs, last_fraction=None) -> np.ndarray:
+    """Where each step lies in epochs: epoch e's steps spread evenly over (e - 1, e].
+
+    A step is placed by the steps its epoch has in all: known when the epoch ended (its
+    validation point then lands exactly on x = e), otherwise taken from the last whole epoch, or
+    from the trainer's own fraction of the running epoch (`last_fraction` = (step, fraction))
+    when no epoch has ended yet, or, with none of these, the steps seen so far.
+    """
+    steps = np.asarray(steps, dtype=np.float64)
+    ep = np.asarray(step_epochs, dtype=np.float64)
+    out = np.full(len(steps), math.nan)
+    if not len(steps):
+        return out
+    ends = {int(e): float(s) for e, s in zip(epochs, epoch_steps) if math.isfinite(e) and math.isfinite(s)}
+    whole = [ends[e] - ends.get(e - 1, 0.0) for e in sorted(ends) if e - 1 in ends or e == 1]
+    per_epoch = whole[-1] if whole else math.nan
+    finite = np.isfinite(ep)
+    if not finite.any():
+        return out
+    known = np.flatnonzero(finite)
+    starts = known[np.r_[True, np.diff(ep[known]) != 0]]          # first index of each epoch's run
+    stops = np.r_[starts[1:], known[-1] + 1]
+    for first, stop in zip(starts, stops):
+        e = int(ep[first])
+        if e - 1 in ends:
+            start = ends[e - 1]
+        elif e in ends and math.isfinite(per_epoch):
+            start = ends[e] - per_epoch
+        else:
+            start = steps[first] - 1
+        if e in ends:
+            n = ends[e] - start
+        elif math.isfinite(per_epoch):
+            n = per_epoch
+        elif last_fraction is not None and last_fraction[1] > 0 and stop == len(steps):
+            n = (last_fraction[0] - start) / last_fraction[1]
+        else:
+            n = steps[stop - 1] - start
+        sl = slice(first, stop)
+        out[sl] = (e - 1) + (steps[sl] - start) / max(n, 1.0)
+    return out
+
+
 class CurveData:
     """All curves of one run: per-step training terms and per-epoch validation terms."""
 
@@ -141,6 +228,8 @@ class CurveData:
         self.val = {name: GrowingArray(64) for name in VAL_SERIES}
         self.active_units = GrowingArray(64)
         self.kl_per_dim = SmoothedKL(smoothing)
+        self.steps_per_sec = math.nan   # the live trainer's last measured speed; NaN when not training
+        self._last_fraction: tuple[float, float] | None = None   # (step, fraction of its epoch)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -154,6 +243,8 @@ class CurveData:
                      *self.train.values(), *self.val.values()):
             part.clear()
         self.kl_per_dim = SmoothedKL(self.smoothing)
+        self.steps_per_sec = math.nan
+        self._last_fraction = None
 
     def set_smoothing(self, weight: float) -> None:
         self.smoothing = weight
@@ -172,6 +263,10 @@ class CurveData:
         for name in TRAIN_SERIES:
             self.train[name].extend([getattr(e, name) for e in events])
         self.kl_per_dim.extend([e.kl_per_dim for e in events])
+        last = events[-1]
+        self.steps_per_sec = float(getattr(last, "steps_per_sec", math.nan))
+        fraction = getattr(last, "epoch_fraction", None)
+        self._last_fraction = (float(last.step), float(fraction)) if fraction is not None else None
 
     def add_epoch(self, event) -> None:
         """An EpochEvent: validation terms at the step where the epoch ended."""
@@ -215,6 +310,43 @@ class CurveData:
             for name in VAL_SERIES:
                 self.val[name].extend(val[name[len("val_"):]])
             self.active_units.extend(val["active_units"])
+
+    # -- reading ---------------------------------------------------------------------------
+    def epoch_x(self) -> np.ndarray:
+        """Each step's position in epochs (see epoch_positions), for an x axis in epochs."""
+        return epoch_positions(self.steps.values, self.step_epochs.values, self.epoch_steps.values,
+                               self.epochs.values, self._last_fraction)
+
+    def index_near(self, x: float, in_epochs: bool = False) -> int | None:
+        """The index of the step nearest to `x` (a step, or a position in epochs); None without steps."""
+        xs = self.epoch_x() if in_epochs else self.steps.values
+        if not len(xs) or not math.isfinite(x):
+            return None
+        i = int(np.searchsorted(xs, x))
+        if i >= len(xs):
+            return len(xs) - 1
+        if i > 0 and x - xs[i - 1] <= xs[i] - x:
+            return i - 1
+        return i
+
+    def values_at(self, index: int) -> CurveValues:
+        """The smoothed terms of step `index` (as drawn) and the last validation at or before it."""
+        if not 0 <= index < len(self.steps):
+            return CurveValues(steps_per_sec=self.steps_per_sec)
+        step = float(self.steps.values[index])
+        j = int(np.searchsorted(self.epoch_steps.values, step, side="right")) - 1
+        return CurveValues(step=step, epoch=float(self.step_epochs.values[index]),
+                           **{n: float(self.train[n].smooth.values[index]) for n in TRAIN_SERIES},
+                           val_neg_elbo=float(self.val["val_neg_elbo"].values[j]) if j >= 0 else math.nan,
+                           val_epoch=float(self.epochs.values[j]) if j >= 0 else math.nan)
+
+    def latest(self) -> CurveValues:
+        """The last step's smoothed terms, the last validation and the trainer's speed."""
+        now = replace(self.values_at(len(self.steps) - 1), steps_per_sec=self.steps_per_sec)
+        if len(self.epochs):   # a followed metrics file may validate beyond the steps it has shown
+            now = replace(now, val_neg_elbo=float(self.val["val_neg_elbo"].values[-1]),
+                          val_epoch=float(self.epochs.values[-1]))
+        return now
 
     # -- export ----------------------------------------------------------------------------
     def write_csv(self, path) -> Path:

@@ -1,10 +1,28 @@
-"""Live training curves: -ELBO, reconstruction and KL per step, validation per epoch, KL per dimension.
+"""Live training curves: -ELBO and reconstruction per step, KL per step below them, validation
+per epoch, KL per dimension, and the numbers beside them.
+
+Why two panels. -ELBO = reconstruction + KL, and the KL is small beside the reconstruction
+(MNIST 2-D: ~7 of ~137 nats). On one log axis spanning 0.01 to 500 nats the two large curves are
+2 % of a decade apart and draw as one line. So the upper panel holds only -ELBO and the
+reconstruction, on a linear axis zoomed to where they are (the range covers 98 % of the drawn
+points, so the first steps' 500 nats are left off the top), and the band between them is filled
+in the KL's colour: the gap *is* the KL, which shows the identity at a glance. The KL gets its
+own panel below, sharing the x axis, from 0, where its growth is visible at its own scale. The
+stacked alternative (reconstruction and KL as bands from 0) was rejected: on an axis from 0 the
+KL band is 5 % of the height and its change invisible, and cut to the data's range the bands
+lose their meaning as areas. A log axis is still a click away (both panels).
+
+The readout beside the plots (gui/curve_readout.py) has the latest values as numbers and, while
+the mouse is over the curves, the values under the crosshair; its coloured row names are the
+legend, so no legend covers a curve (an exported figure gets a key above the plots instead).
+Validation points are small dots in a light tint of their line's colour, without a rim.
 
 Data arrive in batches (app/curve_data.py keeps them); drawing happens from a single-shot
 timer, at most ~30 times a second however fast the steps come. While a run trains, a pacer
 (app/pacing.py) spaces redraws further, by what they really cost, so that drawing never slows
-the training down noticeably; each series is drawn from at most ~1,000 points. Values are nats
-per image, all positive, so a log y-axis shows the small KL next to the large reconstruction.
+the training down noticeably; each series is drawn from at most ~1,000 points: the faint raw
+steps by their extremes (spikes survive), the smoothed lines by bucket means (a smoothed line
+shows the trend; the extremes of its leftover noise drew a band as wide as the raw points).
 """
 
 from __future__ import annotations
@@ -13,52 +31,89 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QGraphicsWidget,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
-from latentlab.app.curve_data import TRAIN_SERIES, CurveData, peak_decimate
-from latentlab.app.pacing import UpdatePacer
+from latentlab.app.curve_data import TRAIN_SERIES, CurveData, mean_decimate, peak_decimate
+
+from .curve_crosshair import CurveCrosshair
+from .curve_readout import CurveReadout
+from .plot_axes import plain_number_axes
+from .plot_export import write_figure
 
 REDRAW_INTERVAL_MS = 33          # at most ~30 redraws a second
 MAX_POINTS = 1000                # per drawn series: about one per pixel of a wide plot
 LOG_FLOOR = 1e-3                 # a KL of 0 cannot be drawn on a log axis
+# The share of the drawn points the y range shows: the loss panel leaves the first steps' 500 nats
+# off the top; the KL panel shows all, from 0.
+Y_FRACTION = {"loss": 0.98, "kl": 1.0}
+RAW_ALPHA = 40
 COLOURS = {"neg_elbo": "#5aa9ff", "recon": "#ffa24a", "kl": "#62d26f"}
 BACKGROUND, FOREGROUND = "#16181d", "#c8c8c8"   # the latent canvas's colours, so the window is one piece
+AXIS_PEN = "#6b6f76"
 LABELS = {"neg_elbo": "−ELBO", "recon": "reconstruction", "kl": "KL"}
-# -ELBO = reconstruction + KL lies just above the reconstruction: a wide -ELBO line below a
-# narrow reconstruction line keeps both visible where they nearly coincide.
-Z_ORDER = {"neg_elbo": 0, "kl": 1, "recon": 2}
-WIDTHS = {"neg_elbo": 3.5, "kl": 2, "recon": 1.5}
-VAL_SIZES = {"neg_elbo": 11, "kl": 8, "recon": 6}   # the -ELBO point rings the reconstruction one
+PANEL = {"neg_elbo": "loss", "recon": "loss", "kl": "kl"}
+WIDTHS = {"neg_elbo": 2.0, "recon": 2.0, "kl": 2.0}
+VAL_SIZE = 5
+VAL_LIGHTER = 150                # validation dots: a lighter tint of their line's colour, no rim
+GAP_ALPHA = 95                   # the KL band between -ELBO and the reconstruction
+EXPORT_SIZE = (760, 420)         # logical pixels of an exported figure (about matplotlib's 6.4 x 4.8 in)
 
 
 def _key_html() -> str:
+    """The legend of an exported figure (on screen the readout's row names are the legend)."""
     lines = "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{COLOURS[n]}'>━━</span>&nbsp;{LABELS[n]}"
                                       for n in ("neg_elbo", "recon", "kl"))
     return (f"<span style='color:{FOREGROUND}'>{lines}&nbsp;&nbsp;&nbsp;"
-            f"<span style='color:#ffffff'>●</span>&nbsp;validation, per epoch&nbsp;&nbsp;&nbsp;"
-            f"faint: raw steps</span>")
+            f"<span style='color:{COLOURS['kl']}'>▆</span>&nbsp;KL as the gap&nbsp;&nbsp;&nbsp;"
+            f"<span style='color:{COLOURS['neg_elbo']}'>●</span>&nbsp;validation, per epoch</span>")
 
 
-def _styled_plot(object_name: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background=BACKGROUND)
-    plot.setObjectName(object_name)
+def _style(plot: pg.PlotItem) -> None:
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
-        axis.setPen(pg.mkPen("#6b6f76"))
+        axis.setPen(pg.mkPen(AXIS_PEN))
         axis.setTextPen(pg.mkPen(FOREGROUND))
     plot.showGrid(x=True, y=True, alpha=0.12)
-    return plot
+    plain_number_axes(plot)
+
+
+def _tinted(colour: str, alpha: int):
+    c = pg.mkColor(colour)
+    c.setAlpha(alpha)
+    return c
+
+
+def _settle(item) -> None:
+    """Lay out `item` and everything in it now. Qt lays out graphics widgets when the event loop
+    next runs; an export renders before that, so it activates the layouts itself, top down."""
+    own = QGraphicsWidget.layout(item) if isinstance(item, QGraphicsWidget) else None   # pyqtgraph shadows .layout
+    if own is not None:
+        own.activate()
+    for child in item.childItems():
+        _settle(child)
+    if isinstance(item, pg.ViewBox):
+        item.updateAutoRange()
 
 
 class CurvePanel(QWidget):
-    """The curve plot (objectName curvePlot), the KL bar chart and their controls."""
+    """The curve plots (objectName curvePlot), the readout, and the controls under them."""
 
     def __init__(self, parent=None, smoothing: float = 0.6):
         super().__init__(parent)
         self.data = CurveData(smoothing)
         self.redraw_count = 0          # for tests and benchmarks: how often we really drew
-        self.pacer: UpdatePacer | None = None   # set by the window while a run trains
+        self.pacer = None              # an app.pacing.UpdatePacer, set by the window while a run trains
         self._dirty = False
         self._kl_ticks = 0
         self._timer = QTimer(self)
@@ -69,82 +124,146 @@ class CurvePanel(QWidget):
 
     # -- building ---------------------------------------------------------------------------
     def _build(self) -> None:
-        self.plot = _styled_plot("curvePlot")
-        self.plot.setLabel("bottom", "step")
-        self.plot.setLabel("left", "nats per image")
-        # The key is the title line: a legend inside the plot would hide the curves it explains.
-        self.plot.setTitle(_key_html(), size="9pt")
-        self.raw_items, self.smooth_items, self.val_items = {}, {}, {}
-        for name in TRAIN_SERIES:
-            colour = pg.mkColor(COLOURS[name])
-            faint = pg.mkColor(colour)
-            faint.setAlpha(70)
-            raw = self.plot.plot(pen=pg.mkPen(faint, width=1))
-            smooth = self.plot.plot(pen=pg.mkPen(colour, width=WIDTHS[name]))
-            # A PlotDataItem (not a bare ScatterPlotItem), so the log-y mode applies to it too.
-            val = self.plot.plot(pen=None, symbol="o", symbolSize=VAL_SIZES[name],
-                                 symbolPen=pg.mkPen("#ffffff", width=1), symbolBrush=pg.mkBrush(colour))
-            z = Z_ORDER[name]
-            raw.setZValue(z)
-            smooth.setZValue(z + 10)
-            val.setZValue(z + 20)
-            self.raw_items[name], self.smooth_items[name], self.val_items[name] = raw, smooth, val
+        self.figure = pg.GraphicsLayoutWidget()
+        self.figure.setObjectName("curvePlot")
+        self.figure.setBackground(BACKGROUND)
+        self.figure.setMinimumSize(200, 100)
+        layout = self.figure.ci
+        layout.setContentsMargins(2, 2, 2, 2)
+        # Row 0 is left empty for the key of an exported figure.
+        self.loss_plot = layout.addPlot(row=1, col=0)
+        self.kl_curve_plot = layout.addPlot(row=2, col=0)
+        self.kl_plot = layout.addPlot(row=1, col=1, rowspan=2)
+        layout.layout.setRowStretchFactor(1, 3)
+        layout.layout.setRowStretchFactor(2, 2)
+        layout.layout.setColumnStretchFactor(0, 6)
+        layout.layout.setColumnStretchFactor(1, 1)
+        self.kl_plot.setPreferredWidth(110)   # a few bars need little room; the curves take the rest
+        self.plots = {"loss": self.loss_plot, "kl": self.kl_curve_plot}
+        for plot in (*self.plots.values(), self.kl_plot):
+            _style(plot)
+        self.loss_plot.setLabel("left", "nats / image")
+        self.loss_plot.getAxis("bottom").setStyle(showValues=False)   # the KL panel's x axis is theirs
+        self.kl_curve_plot.setLabel("left", "KL")
+        self.kl_curve_plot.setLabel("bottom", "step")
+        self.kl_curve_plot.setXLink(self.loss_plot)
+        for key, plot in self.plots.items():
+            plot.enableAutoRange(y=Y_FRACTION[key])
+            plot.setAutoVisible(y=True)    # zoomed in x, y fits what is shown
+            plot.autoBtn.clicked.disconnect()
+            plot.autoBtn.clicked.connect(lambda _=False, k=key: self._auto_range(k))
 
-        self.kl_plot = _styled_plot("klPlot")
+        self.raw_items, self.smooth_items, self.val_items, self.val_recon_items = {}, {}, {}, {}
+        for name in TRAIN_SERIES:
+            plot = self.plots[PANEL[name]]
+            raw = plot.plot(pen=pg.mkPen(_tinted(COLOURS[name], RAW_ALPHA), width=1))
+            smooth = plot.plot(pen=pg.mkPen(COLOURS[name], width=WIDTHS[name]))
+            # A PlotDataItem (not a bare ScatterPlotItem), so the log-y mode applies to it too.
+            val = plot.plot(pen=None, symbol="o", symbolSize=VAL_SIZE, symbolPen=None,
+                            symbolBrush=pg.mkBrush(pg.mkColor(COLOURS[name]).lighter(VAL_LIGHTER)))
+            raw.setZValue(0)
+            smooth.setZValue(10)
+            val.setZValue(20)
+            self.raw_items[name], self.smooth_items[name], self.val_items[name] = raw, smooth, val
+        # The KL band: one closed outline (-ELBO forth, reconstruction back), filled. A PlotDataItem,
+        # so a log axis maps it like the lines; pyqtgraph's FillBetweenItem rebuilt its path in Python
+        # twice per redraw (20 ms for a long run, more than all the rest of the drawing).
+        self.kl_gap = pg.PlotDataItem(pen=None, fillLevel="enclosed",
+                                      fillBrush=pg.mkBrush(_tinted(COLOURS["kl"], GAP_ALPHA)))
+        self.kl_gap.setZValue(-5)
+        self.loss_plot.addItem(self.kl_gap, ignoreBounds=True)
+
         self.kl_plot.setTitle("KL per dimension", color=FOREGROUND, size="9pt")
         self.kl_plot.setLabel("bottom", "dimension")
-        self.kl_plot.setLabel("left", "nats")
         self.kl_plot.setMouseEnabled(x=False, y=False)
-        self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=pg.mkBrush(COLOURS["kl"]))
+        # No outline: in an SVG the bars are scaled rectangles, and a viewer without
+        # non-scaling strokes (rsvg, older Inkscape) would draw an outline as wide as the bars.
+        self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=pg.mkBrush(COLOURS["kl"]), pen=None)
         self.kl_plot.addItem(self.kl_bars)
-        self.active_units = QLabel("Active units: –")
-        self.active_units.setObjectName("activeUnitsLabel")
-        self.active_units.setToolTip("Latent dimensions whose posterior mean varies across images "
-                                     "(covariance > 0.01, Burda et al. 2016), at the last validation")
-        kl_box = QWidget()
-        kl_layout = QVBoxLayout(kl_box)
-        kl_layout.setContentsMargins(0, 0, 0, 0)
-        kl_layout.addWidget(self.kl_plot, 1)
-        kl_layout.addWidget(self.active_units)
+
+        self.readout = CurveReadout(COLOURS)
+        self.active_units = self.readout.active_units
+        self.crosshair = CurveCrosshair(self, PANEL)
 
         self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
         self.smoothing_slider.setObjectName("smoothingSlider")
         self.smoothing_slider.setRange(0, 99)
         self.smoothing_slider.setValue(round(self.data.smoothing * 100))
         self.smoothing_slider.setToolTip("Exponential moving average, bias-corrected as in TensorBoard")
-        self.smoothing_label = QLabel()
+        self.smoothing_label = QLabel("0.00")
+        self.smoothing_label.setFixedWidth(self.smoothing_label.sizeHint().width())
         self.log_y = QCheckBox("log y")
         self.log_y.setObjectName("logYCheck")
-        self.log_y.setChecked(True)
+        self.log_y.setChecked(False)
         self.show_raw = QCheckBox("raw points")
         self.show_raw.setObjectName("rawPointsCheck")
         self.show_raw.setChecked(True)
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Smoothing"))
-        controls.addWidget(self.smoothing_slider, 1)
-        controls.addWidget(self.smoothing_label)
-        controls.addSpacing(12)
-        controls.addWidget(self.log_y)
-        controls.addWidget(self.show_raw)
-        controls.addStretch(0)
+        self.epoch_axis = QCheckBox("x in epochs")
+        self.epoch_axis.setObjectName("epochAxisCheck")
+        self.epoch_axis.setToolTip("The x axis in epochs (validation at whole epochs) instead of steps")
+        smoothing = QHBoxLayout()
+        smoothing.addWidget(QLabel("Smoothing"))
+        smoothing.addWidget(self.smoothing_slider, 1)
+        smoothing.addWidget(self.smoothing_label)
+        checks = QHBoxLayout()
+        checks.addWidget(self.epoch_axis)
+        checks.addWidget(self.log_y)
+        checks.addWidget(self.show_raw)
+        checks.addStretch(1)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setObjectName("curveSplitter")
-        splitter.addWidget(self.plot)
-        splitter.addWidget(kl_box)
-        splitter.setStretchFactor(0, 4)
-        splitter.setStretchFactor(1, 1)
-        self.splitter = splitter
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(splitter, 1)
-        layout.addLayout(controls)
+        # The numbers and the controls share a column beside the plots, so the plots get the whole
+        # height of a low dock; the column scrolls when the dock is lower still.
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(8, 2, 4, 2)
+        column_layout.addWidget(self.readout)
+        column_layout.addSpacing(6)
+        column_layout.addLayout(smoothing)
+        column_layout.addLayout(checks)
+        column_layout.addStretch(1)
+        self.side = QScrollArea()
+        self.side.setObjectName("curveSide")
+        self.side.setFrameShape(QFrame.Shape.NoFrame)
+        self.side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side.setWidgetResizable(True)
+        self.side.setWidget(column)
+        self._column = column
+
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.setSpacing(2)
+        outer.addWidget(self.figure, 1)
+        outer.addWidget(self.side)
 
         self.smoothing_slider.valueChanged.connect(self._on_smoothing)
         self.log_y.toggled.connect(self._on_log_y)
         self.show_raw.toggled.connect(self._on_show_raw)
+        self.epoch_axis.toggled.connect(self._on_epoch_axis)
         self._on_smoothing(self.smoothing_slider.value())
         self._on_log_y(self.log_y.isChecked())
+        self._fix_sizes()
+
+    def _fix_sizes(self) -> None:
+        """The side column as wide as its widest row (with room for a scroll bar, so one never
+        narrows it), and both panels' y axes equally wide so that their linked x axes line up."""
+        self.readout.fix_widths()     # its own FontChange may come after ours
+        margins = self._column.layout().contentsMargins()
+        checks = sum(box.sizeHint().width() for box in (self.epoch_axis, self.log_y, self.show_raw)) + 12
+        inner = max(self.readout.width(), checks) + margins.left() + margins.right()
+        self.side.setFixedWidth(inner + self.side.verticalScrollBar().sizeHint().width())
+        self._align_left_axes()
+
+    def _align_left_axes(self) -> None:
+        """Both panels' y axes equally wide, so their x axes line up (they are linked)."""
+        fm = self.fontMetrics()
+        width = fm.horizontalAdvance("-8888.88") + fm.height() + 14
+        for plot in self.plots.values():
+            plot.getAxis("left").setWidth(width)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fix_sizes()
 
     # -- data in ----------------------------------------------------------------------------
     def add_steps(self, events) -> None:
@@ -174,11 +293,13 @@ class CurvePanel(QWidget):
             self.active_units.setText(f"Active units: {int(units[-1])}{of} (epoch {int(history.epochs['epoch'][-1])})")
         else:
             self.active_units.setText("Active units: –")
+        self.hover_scene(None)
         self.schedule_redraw()
 
     def clear(self) -> None:
         self.data.clear()
         self.active_units.setText("Active units: –")
+        self.hover_scene(None)
         self.schedule_redraw()
 
     # -- drawing ----------------------------------------------------------------------------
@@ -202,19 +323,31 @@ class CurvePanel(QWidget):
         if pacer:
             pacer.end("curves", started)
 
+    def x_values(self) -> tuple[np.ndarray, np.ndarray]:
+        """The x of every step and of every validation point, in steps or in epochs."""
+        d = self.data
+        if self.epoch_axis.isChecked():
+            return d.epoch_x(), d.epochs.values
+        return d.steps.values, d.epoch_steps.values
+
     def _draw(self) -> None:
         d = self.data
         weight = self.smoothing_slider.value() / 100
         if weight != d.smoothing:
             d.set_smoothing(weight)
         log = self._log_axis_allowed(d) and self.log_y.isChecked()
-        x = d.steps.values
+        x, val_x = self.x_values()
         for name in TRAIN_SERIES:
             series = d.train[name]
-            self.raw_items[name].setData(*peak_decimate(x, self._shown(series.raw.values, log), MAX_POINTS))
-            self.smooth_items[name].setData(*peak_decimate(x, self._shown(series.smooth.values, log), MAX_POINTS))
-            self.val_items[name].setData(d.epoch_steps.values,
-                                         self._shown(d.val[f"val_{name}"].values, log))
+            self.raw_items[name].setData(*peak_decimate(x, self.shown(series.raw.values, log), MAX_POINTS))
+            self.smooth_items[name].setData(*mean_decimate(x, self.shown(series.smooth.values, log), MAX_POINTS))
+            self.val_items[name].setData(val_x, self.shown(d.val[f"val_{name}"].values, log))
+        upper, lower = self.smooth_items["neg_elbo"], self.smooth_items["recon"]
+        if upper.xData is not None and len(upper.xData):
+            self.kl_gap.setData(np.concatenate([upper.xData, lower.xData[::-1]]),
+                                np.concatenate([upper.yData, lower.yData[::-1]]))
+        else:
+            self.kl_gap.setData([], [])
         kl = d.kl_per_dim.values
         if kl is not None:
             dims = np.arange(1, len(kl) + 1)
@@ -224,6 +357,8 @@ class CurvePanel(QWidget):
                 self._kl_ticks = len(kl)
                 every = max(1, len(kl) // 10)
                 self.kl_plot.getAxis("bottom").setTicks([[(int(i), str(int(i))) for i in dims[::every]]])
+        self.readout.show_latest(d.latest())
+        self.crosshair.refresh()
 
     def _log_axis_allowed(self, d) -> bool:
         """A Gaussian decoder on grey levels (Frey Face) gives negative nats: no log axis then.
@@ -238,12 +373,22 @@ class CurvePanel(QWidget):
             self.log_y.setEnabled(allowed)
             self.log_y.setToolTip("" if allowed else "Negative nats (a density on continuous data): "
                                   "the y axis is linear")
-            self.plot.setLogMode(x=False, y=allowed and self.log_y.isChecked())
+            self._set_log(allowed and self.log_y.isChecked())
         return allowed
 
+    def _set_log(self, log: bool) -> None:
+        for plot in self.plots.values():
+            plot.setLogMode(x=False, y=log)
+
     @staticmethod
-    def _shown(values: np.ndarray, log: bool) -> np.ndarray:
+    def shown(values: np.ndarray, log: bool) -> np.ndarray:
         return np.maximum(values, LOG_FLOOR) if log else values
+
+    def _auto_range(self, key: str) -> None:
+        """A plot's "A" button: back to the automatic range, with the same rule as at the start."""
+        plot = self.plots[key]
+        plot.enableAutoRange(x=True, y=Y_FRACTION[key])
+        plot.autoBtn.hide()
 
     def _on_smoothing(self, value: int) -> None:
         # Re-smoothing a long run takes tens of milliseconds: done once per redraw, not once per
@@ -252,21 +397,62 @@ class CurvePanel(QWidget):
         self.schedule_redraw(urgent=True)
 
     def _on_log_y(self, log: bool) -> None:
-        self.plot.setLogMode(x=False, y=log and self.log_y.isEnabled())
+        self._set_log(log and self.log_y.isEnabled())
         self.schedule_redraw(urgent=True)
 
     def _on_show_raw(self, show: bool) -> None:
         for item in self.raw_items.values():
             item.setVisible(show)
 
+    def _on_epoch_axis(self, epochs: bool) -> None:
+        self.kl_curve_plot.setLabel("bottom", "epoch" if epochs else "step")
+        for plot in self.plots.values():
+            plot.enableAutoRange(x=True)    # the old x range means nothing in the new unit
+        self.hover_scene(None)
+        self.schedule_redraw(urgent=True)
+
+    # -- hover crosshair (gui/curve_crosshair.py) ----------------------------------------------
+    def hover_scene(self, pos: QPointF | None) -> None:
+        """The mouse at scene position `pos` of the plots (None: it left them)."""
+        self.crosshair.at_scene(pos)
+
+    def hover_at(self, x: float | None) -> None:
+        """The crosshair at the step nearest to `x` (in the x axis's unit); None hides it."""
+        self.crosshair.at(x)
+
     # -- export ------------------------------------------------------------------------------
     def export_csv(self, path) -> Path:
         return self.data.write_csv(path)
 
-    def export_png(self, path) -> Path:
-        """A picture of the plots as shown (with the KL bars), at the widget's size."""
+    def export_figure(self, path, scale: float = 2.0, kind: str | None = None) -> Path:
+        """The plots as a figure file ("svg", "pdf" or "png": `kind`, by default the suffix of
+        `path`; PNG at `scale` pixels per screen pixel), with a key above them, at
+        EXPORT_SIZE whatever the dock's size (a hidden dock exports too), the view as shown.
+
+        The key row is added for the export only (on screen the readout is the legend)."""
         self.redraw()
-        path = Path(path)
-        if not self.splitter.grab().save(str(path), "PNG"):
-            raise OSError(f"Could not write {path}")
-        return path
+        layout = self.figure.ci
+        key = pg.LabelItem(_key_html(), size="9pt", justify="left")
+        layout.addItem(key, row=0, col=0, colspan=2)
+        shown = layout.geometry()
+        hovered = self.crosshair.index
+        self.hover_at(None)   # the crosshair follows the mouse; it is not part of the figure
+        try:
+            layout.setGeometry(QRectF(0, 0, *EXPORT_SIZE))
+            _settle(layout)
+            return write_figure(layout, path, pg.mkColor(BACKGROUND), scale, kind)
+        finally:
+            layout.removeItem(key)
+            layout.setGeometry(shown)
+            _settle(layout)
+            self.crosshair.index = hovered
+            self.crosshair.refresh()
+
+    def export_png(self, path, scale: float = 2.0) -> Path:
+        return self.export_figure(path, scale, "png")
+
+    def export_svg(self, path) -> Path:
+        return self.export_figure(path, kind="svg")
+
+    def export_pdf(self, path) -> Path:
+        return self.export_figure(path, kind="pdf")

@@ -158,7 +158,12 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("Export Curves as &CSV…", self._export_csv_dialog, name="actionExportCsv"))
-        file_menu.addAction(self._action("Export Curves as &PNG…", self._export_png_dialog, name="actionExportPng"))
+        file_menu.addAction(self._action("Export Curves as &PNG…", lambda _=False: self._export_curves_dialog("png"),
+                                         name="actionExportPng"))
+        file_menu.addAction(self._action("Export Curves as &SVG…", lambda _=False: self._export_curves_dialog("svg"),
+                                         name="actionExportCurvesSvg"))
+        file_menu.addAction(self._action("Export Curves as P&DF…", lambda _=False: self._export_curves_dialog("pdf"),
+                                         name="actionExportCurvesPdf"))
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
@@ -300,11 +305,12 @@ class MainWindow(QMainWindow):
         if path:
             self.export_curves_csv(path)
 
-    def _export_png_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export curves as PNG",
-                                              str(Path(self._start_folder()) / "curves.png"), "PNG (*.png)")
+    def _export_curves_dialog(self, kind: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Export curves as {kind.upper()}",
+                                              str(Path(self._start_folder()) / f"curves.{kind}"),
+                                              f"{kind.upper()} (*.{kind})")
         if path:
-            self.export_curves_png(path)
+            self.export_curves_figure(path, kind)
 
     def export_curves_csv(self, path) -> bool:
         try:
@@ -316,12 +322,16 @@ class MainWindow(QMainWindow):
         return True
 
     def export_curves_png(self, path) -> bool:
+        return self.export_curves_figure(path, "png")
+
+    def export_curves_figure(self, path, kind: str | None = None) -> bool:
+        """The curves as a figure: "svg" or "pdf" (vector) or "png"; by default the suffix of `path`."""
         try:
-            self.curves.export_png(path)
+            self.curves.export_figure(path, kind=kind)
         except OSError as e:
             self.show_error(str(e))
             return False
-        self.show_message(f"Exported a picture of the curves to {path}")
+        self.show_message(f"Exported the curves as a figure to {path}")
         return True
 
     def _fill_recent_menu(self) -> None:

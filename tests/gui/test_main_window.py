@@ -225,7 +225,7 @@ def test_export_curves_as_csv_and_png(make_window, qtbot, tmp_path):
 
 
 def test_smoothing_and_log_toggle_redraw_the_curves(make_window, qtbot):
-    from latentlab.app.curve_data import peak_decimate
+    from latentlab.app.curve_data import mean_decimate, peak_decimate
     from latentlab.gui.curves import MAX_POINTS
 
     window = make_window()
@@ -237,12 +237,17 @@ def test_smoothing_and_log_toggle_redraw_the_curves(make_window, qtbot):
     curves.smoothing_slider.setValue(0)
     qtbot.waitUntil(lambda: not curves._dirty)
     np.testing.assert_allclose(series.smooth.values, series.raw.values)  # weight 0: the raw data
-    x, y = peak_decimate(curves.data.steps.values, series.raw.values, MAX_POINTS)
+    x, y = mean_decimate(curves.data.steps.values, series.raw.values, MAX_POINTS)   # the line: the trend
     np.testing.assert_allclose(curves.smooth_items["neg_elbo"].xData, x)
     np.testing.assert_allclose(curves.smooth_items["neg_elbo"].yData, y)
     assert not np.allclose(drawn_before, y)
+    x, y = peak_decimate(curves.data.steps.values, series.raw.values, MAX_POINTS)    # raw points: the spikes
+    np.testing.assert_allclose(curves.raw_items["neg_elbo"].yData, y)
+    assert not curves.loss_plot.ctrl.logYCheck.isChecked()   # linear by default: the panels are zoomed
+    curves.log_y.setChecked(True)
+    assert curves.loss_plot.ctrl.logYCheck.isChecked() and curves.kl_curve_plot.ctrl.logYCheck.isChecked()
     curves.log_y.setChecked(False)
-    assert not curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
+    assert not curves.loss_plot.ctrl.logYCheck.isChecked()
 
 
 def test_screenshot_from_the_command_line(tmp_path):
@@ -294,16 +299,17 @@ def test_negative_nats_switch_the_curves_to_a_linear_axis(make_window, qtbot):
 
     window = shown_window(make_window, qtbot)
     log_check = window.findChild(QWidget, "logYCheck")
+    log_check.setChecked(True)
     window.curves.redraw()
-    assert log_check.isEnabled() and window.curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
+    assert log_check.isEnabled() and window.curves.loss_plot.ctrl.logYCheck.isChecked()
     window.open_checkpoint(shipped_models_dir() / "frey-2d.pt")
     window.curves.redraw()
     assert min(window.curves.data.train["neg_elbo"].raw.values) < 0
     assert not log_check.isEnabled()
-    assert not window.curves.plot.getPlotItem().ctrl.logYCheck.isChecked()  # the plot really is linear
+    assert not window.curves.loss_plot.ctrl.logYCheck.isChecked()  # the plot really is linear
     window.open_checkpoint(shipped_models_dir() / "mnist-2d.pt")
     window.curves.redraw()
-    assert log_check.isEnabled() and window.curves.plot.getPlotItem().ctrl.logYCheck.isChecked()
+    assert log_check.isEnabled() and window.curves.loss_plot.ctrl.logYCheck.isChecked()
 
 
 @pytest.mark.parametrize("section, value, field", [
