@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -167,6 +167,10 @@ class LatentCanvas(pg.PlotWidget):
         self._glyphs: dict[str, PosteriorGlyph] = {}
 
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        # Labels are laid out once per pass of the event loop, however many changes asked for it
+        # (an image drawn on the pad moves its ellipse and its draws at every stroke).
+        self._label_timer = QTimer(self, singleShot=True, interval=0)
+        self._label_timer.timeout.connect(self.layout_labels_now)
         plot.vb.sigRangeChanged.connect(self.layout_labels)
         plot.vb.sigResized.connect(self.layout_labels)
         self.reset_view()
@@ -345,8 +349,16 @@ class LatentCanvas(pg.PlotWidget):
                                 yRange=(min(y0, lo[1] - pad), max(y1, hi[1] + pad)), padding=0)
 
     def layout_labels(self, *_) -> None:
-        """Place every label of the canvas so that none covers another (canvas_labels.py)."""
+        """Place every label of the canvas so that none covers another (canvas_labels.py), soon."""
+        self._label_timer.start()
+
+    def layout_labels_now(self) -> None:
+        self._label_timer.stop()
         layout_labels(self)
+
+    def labels_pending(self) -> bool:
+        """A layout of the labels is due (it runs at the next pass of the event loop)."""
+        return self._label_timer.isActive()
 
     def reset_view(self, points: np.ndarray | None = None) -> None:
         """Show the prior's 2-sigma disc with margin, widened to hold most of `points` (N, 2)."""

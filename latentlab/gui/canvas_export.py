@@ -132,6 +132,7 @@ def _paint(canvas: LatentCanvas, device, fill: bool = False) -> None:
     width, height = _size(canvas)
     target = QRectF(0, 0, width, height)
     source = canvas.viewportTransform().inverted()[0].mapRect(QRectF(canvas.viewport().rect()))
+    canvas.layout_labels_now()          # a layout still due would otherwise be missed
     painter = QPainter(device)
     try:
         if fill:

@@ -4,8 +4,9 @@ The labels are the canvas' own: pins' numbers, encoded images' names, s1...s4 be
 from q(z|x), the note at the far point of an interpolation path, and the prior's 1σ and 2σ (which
 slide along their circles). They are laid out in screen pixels, in that order of priority, around
 markers and other labels on the plot (the legend, the q* label) that they must not cover; then each
-is pinned at its place in latent coordinates. The canvas calls `layout_labels` after every change
-of what it shows and of its view (pan, zoom, resize): a millisecond for a few dozen labels.
+is pinned at its place in latent coordinates. The canvas runs `layout_labels` once per pass of the
+event loop after any change of what it shows or of its view (pan, zoom, resize): a millisecond or
+two for a few dozen labels.
 """
 
 from __future__ import annotations
@@ -79,9 +80,9 @@ def layout_labels(canvas: "LatentCanvas") -> None:
     chosen = place_labels([options for _, options in labels], obstacles, _rect(view))
     for (item, options), index in zip(labels, chosen):
         x, y = options[index][:2]
-        item.setAnchor((0, 0))
-        point = vb.mapSceneToView(QPointF(x, y))
-        item.setPos(point.x(), point.y())
+        point = vb.mapSceneToView(QPointF(x, y))          # labels are anchored at their top-left (0, 0)
+        if item.pos() != point:
+            item.setPos(point)
 
 
 def label_rects(canvas: "LatentCanvas") -> dict[str, Rect]:

@@ -14,7 +14,8 @@ from latentlab.app.label_layout import overlap
 from latentlab.gui.canvas_labels import SAMPLE_GAP, label_rects
 
 
-def assert_no_label_covers_another(canvas):
+def assert_no_label_covers_another(qtbot, canvas):
+    qtbot.waitUntil(lambda: not canvas.labels_pending(), timeout=WAIT_MS)      # laid out at the next pass
     rects = label_rects(canvas)
     crossed = [(a, b) for a, b in combinations(rects, 2) if overlap(rects[a], rects[b]) > 0]
     assert not crossed, crossed
@@ -29,7 +30,7 @@ def test_draws_are_s1_to_s4_and_no_label_covers_another(qtbot, make_explorer, sh
     for z in ([0.72, 0.72], [1.44, 1.42], [0.8, 0.85], encoding.posterior.mu):
         explorer.pin(np.asarray(z))
     canvas = explorer.canvas
-    rects = assert_no_label_covers_another(canvas)
+    rects = assert_no_label_covers_another(qtbot, canvas)
     assert {"s1", "s2", "s3", "s4", "1σ", "2σ", "1", "2", "3", "4"} <= set(rects)
     assert not any(text.startswith("z") for text in rects)
     # Each s label sits beside its own draw (a line further out at most, in this crowd).
@@ -43,7 +44,7 @@ def test_draws_are_s1_to_s4_and_no_label_covers_another(qtbot, make_explorer, sh
     explorer.zoom_to_posterior()                         # zoomed in, the draws spread out; still no overlap
     qtbot.waitUntil(lambda: canvas.plot_item.vb.viewRange()[0][1] - canvas.plot_item.vb.viewRange()[0][0] < 3,
                     timeout=WAIT_MS)
-    assert_no_label_covers_another(canvas)
+    assert_no_label_covers_another(qtbot, canvas)
 
 
 def test_zoomed_axes_show_the_numbers_themselves(qtbot, make_explorer, shipped):
@@ -75,7 +76,7 @@ def test_a_spherical_path_that_leaves_the_data_is_shown_whole_and_says_why(qtbot
     (x0, x1), (y0, y1) = canvas.plot_item.vb.viewRange()
     assert x0 <= xs.min() and xs.max() <= x1 and y0 <= ys.min() and ys.max() <= y1      # all of it on the canvas
     assert strip.warning.isVisibleTo(strip) and strip.warning.text().startswith("Far from the data")
-    assert_no_label_covers_another(canvas)
+    assert_no_label_covers_another(qtbot, canvas)
     strip.mode.setCurrentIndex(strip.mode.findData("linear"))
     qtbot.waitUntil(lambda: not canvas.path_note.isVisible(), timeout=WAIT_MS)
     assert not strip.warning.isVisibleTo(strip)
