@@ -23,6 +23,7 @@ from latentlab.core.images import ImageError
 
 from . import jobs
 from .explorer_state import DRAWING, ExplorerState, ModelChange
+from .figure_work import FigureExports, figure_function
 from .job_queue import JobRunner
 
 HOVER_PRIORITY, ENCODE_PRIORITY, BACKGROUND_PRIORITY = 0, 5, 10
@@ -37,6 +38,8 @@ class ExplorerWork:
         self._sample_seeds = itertools.count(1)
         self._reads = itertools.count(1)
         self._dropped: list[str] = []       # to report once the images of a new model are prepared
+        # Figures and canvas pictures written to files: computed on the model runner, written on the reader.
+        self.exports = FigureExports(state, model_runner, reader)
         events = state.events
         events.model.connect(self._on_model)
         events.hover.connect(self.decode_hover)
@@ -184,24 +187,18 @@ class ExplorerWork:
 
     # ============================================================================ figures
     def update_visible_figure(self) -> None:
-        """Compute the figure shown, if it is stale."""
+        """Compute the figure shown, if it is stale (the exports use the same figure_function)."""
         state = self.state
         name = state.claim_stale_visible_figure()
         if name is None:
             return
-        model, plane, settings, generation = state.model, state.plane, state.figure_settings, state.model_generation
-        if name == "manifold":
-            fn = partial(jobs.manifold_image, model, plane, settings.manifold_size)
-        elif name == "samples":
-            fn = partial(jobs.prior_samples_image, model, settings.sample_count, settings.sample_seed,
-                         settings.sample_x)
-        else:
-            path = state.path
-            if path is None:
-                state.set_figure_array(name, None, generation)
-                return
+        generation = state.model_generation
+        if name == "interpolation" and state.path is None:
+            state.set_figure_array(name, None, generation)
+            return
+        fn = figure_function(state, name)
+        if name == "interpolation":
             state.show_path()
-            fn = partial(jobs.interpolation_strip, model, path)
         self.model_runner.submit(("figure", name), fn, partial(self._on_figure, name, generation),
                                  priority=BACKGROUND_PRIORITY, on_error=self._model_error)
 

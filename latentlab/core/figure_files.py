@@ -99,12 +99,24 @@ def save_figure(array: np.ndarray, path, scale: int = DEFAULT_SCALE, format: str
     """Write `array` to `path` at `scale` (format: see figure_format). The file is replaced whole
     or not at all, so a failure leaves no half-written figure."""
     path = Path(path)
-    data = figure_bytes(array, scale, figure_format(path, format))
+    return write_figure_file(path, figure_bytes(array, scale, figure_format(path, format)))
+
+
+def check_figure_path(path) -> Path:
+    """`path` as a Path; ValueError naming it when it is a folder or its folder does not exist
+    (the window checks before it spends seconds on a figure)."""
+    path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a folder; give a file name for the figure")
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
-    return replace_file(path, data)
+    return path
+
+
+def write_figure_file(path, data: bytes) -> Path:
+    """Write a figure's encoded bytes (from figure_bytes, or a vector picture of the window's
+    canvas) to `path`, whole or not at all."""
+    return replace_file(check_figure_path(path), data)
 
 
 # -- checks ---------------------------------------------------------------------------------------

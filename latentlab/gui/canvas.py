@@ -2,9 +2,11 @@
 
 It draws, in canvas coordinates (see `latentlab/app/plane.py`): the prior's 1- and 2-sigma
 circles, the encoded test set coloured by label (with a legend), pinned points, posterior ellipses
-of encoded images, samples from q(z|x), and an interpolation path. It knows nothing about models:
-its presenter (canvas_presenter.py) turns canvas coordinates into latents and draws the
-explorer's state.
+of encoded images, samples from q(z|x) (labelled s1...s4: z1, z2 name the axes), and an
+interpolation path (with a note at its far point when it leaves the data). It knows nothing about
+models: its presenter (canvas_presenter.py) turns canvas coordinates into latents and draws the
+explorer's state. Its labels are laid out so that none covers another (canvas_labels.py), and its
+axes show plain numbers at any zoom (no "(x0.001)" scale factor beside the axis title).
 
 Mouse: moving reports `hovered(u, v)`; a left click (without dragging) reports `clicked(u, v)`;
 left-drag pans and the wheel zooms, as everywhere in pyqtgraph. Files or image data dropped on
@@ -15,12 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QGraphicsItem
 
+from latentlab.app.captions import sample_label
 from latentlab.app.plane import Ellipse
 from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES
+
+from .canvas_labels import layout_labels
 
 # Matplotlib's tab10: ten labels that stay distinguishable, also for most colour-blind readers.
 LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -43,6 +48,15 @@ def label_colour(index: int) -> QColor:
     return QColor(LABEL_COLOURS[index % len(LABEL_COLOURS)])
 
 
+def text_label(text: str, colour: str, z: float) -> pg.TextItem:
+    """A label on the canvas, placed by canvas_labels.py. Its box hugs the text (Qt's default 4 px
+    margin all round would make the layout keep labels needlessly far apart in a crowd)."""
+    label = pg.TextItem(text, color=colour, anchor=(0, 0))
+    label.textItem.document().setDocumentMargin(1)
+    label.setZValue(z)
+    return label
+
+
 def _circle(radius: float, n: int = 181) -> np.ndarray:
     t = np.linspace(0, 2 * np.pi, n)
     return np.stack([radius * np.cos(t), radius * np.sin(t)], axis=1)
@@ -59,7 +73,7 @@ class PosteriorGlyph:
                                           antialias=True)
         self.centre_marker = pg.ScatterPlotItem(size=12, symbol="+", pen=pg.mkPen(colour, width=2),
                                                 brush=None, pxMode=True)
-        self.text = pg.TextItem(label, color=colour, anchor=(0, 1))
+        self.text = text_label(label, colour, 20)
         self.items = [self.two_sigma, self.one_sigma, self.centre_marker, self.text]
         for item in self.items:
             item.setZValue(20)
@@ -104,6 +118,10 @@ class LatentCanvas(pg.PlotWidget):
         self.legend = plot.addLegend(offset=(-6, 6), labelTextSize="8pt", verSpacing=-6, colCount=2,
                                      brush=pg.mkBrush(22, 24, 29, 200))
         self.set_axis_labels("z1", "z2")
+        for name in ("left", "bottom"):
+            # Zoomed in to a posterior a few hundredths wide, pyqtgraph would write ticks "-5 0 5"
+            # and "z1 (x0.001)" in the title; a reader wants the numbers themselves.
+            plot.getAxis(name).enableAutoSIPrefix(False)
 
         prior_pen = pg.mkPen("#c8c8c8", width=1.2, style=Qt.PenStyle.DashLine)
         self.prior_circles = []
@@ -113,12 +131,13 @@ class LatentCanvas(pg.PlotWidget):
             curve.setZValue(5)
             plot.addItem(curve)
             self.prior_circles.append(curve)
+        self.sigma_labels: list[tuple[pg.TextItem, float]] = []     # placed along their circle
         for radius, text in ((1.0, "1σ"), (2.0, "2σ")):
-            label = pg.TextItem(text, color="#c8c8c8", anchor=(0, 1))
+            label = text_label(text, "#c8c8c8", 5)
             label.setPos(radius * 0.7071, radius * 0.7071)
-            label.setZValue(5)
             plot.addItem(label, ignoreBounds=True)
             self.prior_circles.append(label)
+            self.sigma_labels.append((label, radius))
 
         self._scatter_items: list[pg.ScatterPlotItem] = []
         self._legend_swatches: list[pg.ScatterPlotItem] = []
@@ -129,17 +148,31 @@ class LatentCanvas(pg.PlotWidget):
         self.pins.setZValue(30)
         plot.addItem(self.pins, ignoreBounds=True)
         self._pin_labels: list[pg.TextItem] = []
+        self._pin_points = np.empty((0, 2))
         self.posterior_samples = pg.ScatterPlotItem(size=7, symbol="x", pen=pg.mkPen("#ffffff", width=1.5),
                                                     brush=None, pxMode=True)
         self.posterior_samples.setZValue(25)
         plot.addItem(self.posterior_samples, ignoreBounds=True)
+        self._sample_labels: list[pg.TextItem] = []
+        self._sample_points = np.empty((0, 2))
         self.path = pg.PlotDataItem(pen=pg.mkPen("#ffe14d", width=2), symbol="o", symbolSize=5,
                                     symbolBrush="#ffe14d", symbolPen=None, antialias=True)
         self.path.setZValue(28)
         plot.addItem(self.path, ignoreBounds=True)
+        # Said at the path's far point when it leaves the data (app/captions.path_warning).
+        self.path_note = text_label("", "#ffe14d", 28)
+        self.path_note.setVisible(False)
+        plot.addItem(self.path_note, ignoreBounds=True)
+        self.path_note_point: tuple[float, float] | None = None
         self._glyphs: dict[str, PosteriorGlyph] = {}
 
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        # Labels are laid out once per pass of the event loop, however many changes asked for it
+        # (an image drawn on the pad moves its ellipse and its draws at every stroke).
+        self._label_timer = QTimer(self, singleShot=True, interval=0)
+        self._label_timer.timeout.connect(self.layout_labels_now)
+        plot.vb.sigRangeChanged.connect(self.layout_labels)
+        plot.vb.sigResized.connect(self.layout_labels)
         self.reset_view()
 
     # -- drawing -----------------------------------------------------------------------------------
@@ -221,15 +254,29 @@ class LatentCanvas(pg.PlotWidget):
         """Pinned points (P, 2), numbered from 1 in the order given."""
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         self.pins.setData(points[:, 0], points[:, 1])
-        for label in self._pin_labels:
+        self._pin_points = points
+        self._pin_labels = self._relabel(self._pin_labels, [str(i + 1) for i in range(len(points))], "#ffe14d", 30)
+        self.layout_labels()
+
+    def pin_points(self) -> np.ndarray:
+        return self._pin_points.copy()
+
+    def pin_labels(self) -> list[pg.TextItem]:
+        return list(self._pin_labels)
+
+    def _relabel(self, labels: list[pg.TextItem], texts: list[str], colour: str, z: float) -> list[pg.TextItem]:
+        """`labels` reused, added or removed to show `texts` (placed by layout_labels)."""
+        for label in labels[len(texts):]:
             self.plot_item.removeItem(label)
-        self._pin_labels = []
-        for i, (x, y) in enumerate(points):
-            label = pg.TextItem(str(i + 1), color="#ffe14d", anchor=(-0.3, 1.1))
-            label.setPos(x, y)
-            label.setZValue(30)
+        labels = labels[:len(texts)]
+        for text in texts[len(labels):]:
+            label = text_label(text, colour, z)
             self.plot_item.addItem(label, ignoreBounds=True)
-            self._pin_labels.append(label)
+            labels.append(label)
+        for label, text in zip(labels, texts):
+            if label.toPlainText() != text:
+                label.setText(text)
+        return labels
 
     def set_posterior(self, key: str, ellipse: Ellipse, label: str = "", colour: str | None = None) -> None:
         """Add or move the ellipses of one encoded image (key: any stable id)."""
@@ -240,11 +287,16 @@ class LatentCanvas(pg.PlotWidget):
         elif glyph.text.toPlainText() != label:
             glyph.text.setText(label)          # another image in the same place (an example picked)
         glyph.set_ellipse(ellipse)
+        self.layout_labels()
 
     def remove_posterior(self, key: str) -> None:
         glyph = self._glyphs.pop(key, None)
         if glyph is not None:
             glyph.remove(self.plot_item)
+            self.layout_labels()
+
+    def posterior_glyphs(self) -> list[PosteriorGlyph]:
+        return list(self._glyphs.values())
 
     def posterior(self, key: str) -> PosteriorGlyph | None:
         return self._glyphs.get(key)
@@ -253,16 +305,60 @@ class LatentCanvas(pg.PlotWidget):
         return list(self._glyphs)
 
     def set_posterior_samples(self, points: np.ndarray | None) -> None:
+        """Draws from q(z|x) (K, 2), marked x and labelled s1...sK (the thumbnails' names)."""
         points = np.empty((0, 2)) if points is None else np.asarray(points, dtype=np.float64).reshape(-1, 2)
         self.posterior_samples.setData(points[:, 0], points[:, 1])
+        self._sample_points = points
+        self._sample_labels = self._relabel(self._sample_labels, [sample_label(i) for i in range(len(points))],
+                                            "#e8e8e8", 25)
+        self.layout_labels()
 
-    def set_path(self, points: np.ndarray | None) -> None:
-        """An interpolation path (S, 2), drawn as a polyline with its steps; None hides it."""
+    def sample_points(self) -> np.ndarray:
+        return self._sample_points.copy()
+
+    def sample_labels(self) -> list[pg.TextItem]:
+        return list(self._sample_labels)
+
+    def set_path(self, points: np.ndarray | None, note: str = "", note_at: int | None = None) -> None:
+        """An interpolation path (S, 2), drawn as a polyline with its steps; None hides it. `note`
+        is written beside step `note_at` (why the path is far from the data, say)."""
         if points is None or len(points) == 0:
             self.path.setData([], [])
+            note = ""
         else:
             points = np.asarray(points, dtype=np.float64)
             self.path.setData(points[:, 0], points[:, 1])
+        shown = bool(note) and note_at is not None
+        self.path_note_point = (float(points[note_at, 0]), float(points[note_at, 1])) if shown else None
+        self.path_note.setText(note if shown else "")
+        self.path_note.setVisible(shown)
+        self.layout_labels()
+
+    def show_whole(self, points: np.ndarray, margin: float = 0.15) -> None:
+        """Widen the view (never narrow it) so that it holds all of `points` (N, 2), with a margin."""
+        points = np.asarray(points, dtype=np.float64)
+        points = points[np.all(np.isfinite(points), axis=1)]
+        if not len(points):
+            return
+        (x0, x1), (y0, y1) = self.plot_item.vb.viewRange()
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        pad = margin * max(hi[0] - lo[0], hi[1] - lo[1], 1.0)
+        if lo[0] >= x0 and hi[0] <= x1 and lo[1] >= y0 and hi[1] <= y1:
+            return
+        self.plot_item.setRange(xRange=(min(x0, lo[0] - pad), max(x1, hi[0] + pad)),
+                                yRange=(min(y0, lo[1] - pad), max(y1, hi[1] + pad)), padding=0)
+
+    def layout_labels(self, *_) -> None:
+        """Place every label of the canvas so that none covers another (canvas_labels.py), soon."""
+        self._label_timer.start()
+
+    def layout_labels_now(self) -> None:
+        self._label_timer.stop()
+        layout_labels(self)
+
+    def labels_pending(self) -> bool:
+        """A layout of the labels is due (it runs at the next pass of the event loop)."""
+        return self._label_timer.isActive()
 
     def reset_view(self, points: np.ndarray | None = None) -> None:
         """Show the prior's 2-sigma disc with margin, widened to hold most of `points` (N, 2)."""

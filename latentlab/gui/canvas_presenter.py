@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QGuiApplication
 
+from latentlab.app import captions
 from latentlab.app.explorer_state import ExplorerState
 from latentlab.app.plane import Ellipse
 from latentlab.core.images import IMAGE_SUFFIXES
@@ -121,9 +122,17 @@ class CanvasPresenter(QObject):
             None if detailed is None else self.state.plane.project(detailed.posterior.sample_z))
 
     def _draw_path(self) -> None:
+        """The path on the plane; one that swings far from the data (slerp between nearly opposite
+        ends) is noted at its far point and the view widened to show all of it."""
         state = self.state
-        shown = state.path is not None and state.path_shown
-        self.canvas.set_path(state.plane.project(state.path) if shown else None)
+        if state.path is None or not state.path_shown:
+            self.canvas.set_path(None)
+            return
+        points = state.plane.project(state.path)
+        note, at = captions.path_note(state)
+        self.canvas.set_path(points, note, at)
+        if note:
+            self.canvas.show_whole(points)
 
 
 def _short(name: str, length: int = 18) -> str:

@@ -49,4 +49,5 @@ class EncodedPanel(QWidget):
         posterior = encoding.posterior
         self.input_view.set_image(encoding.input_image())
         self.reconstruction_view.set_image(posterior.reconstruction)
-        self.sample_row.set_images(posterior.sample_images, [f"z{i + 1}" for i in range(len(posterior.sample_images))])
+        images = posterior.sample_images
+        self.sample_row.set_images(images, [captions.sample_label(i) for i in range(len(images))])

@@ -159,6 +159,12 @@ class InterpolationFigure(FigureWidget):
         for widget in (QLabel("from"), self.start, QLabel("to"), self.end, QLabel("steps"), self.steps, self.mode):
             self.settings.addWidget(widget)
         self.settings.addStretch(1)
+        # Why the middle of a spherical path between nearly opposite ends shows nothing the model knows.
+        self.warning = QLabel(objectName="interpolationWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #e8a33d;")
+        self.warning.setVisible(False)
+        self.layout().insertWidget(self.layout().indexOf(self.caption), self.warning)
         for event in (state.events.endpoints, state.events.path):
             event.connect(self._render_endpoints)
         self._render_endpoints()
@@ -178,7 +184,13 @@ class InterpolationFigure(FigureWidget):
         settings = self.state.figure_settings
         self.steps.setValue(settings.steps)
         self.mode.setCurrentIndex(self.mode.findData(settings.mode))
+        self._render_captions()
+
+    def _render_captions(self) -> None:
         self.caption.setText(captions.interpolation(self.state))
+        warning = captions.path_warning(self.state)
+        self.warning.setText(warning)
+        self.warning.setVisible(bool(warning))
 
     def _send_endpoints(self) -> None:
         self.state.set_endpoints(self.start.currentData(), self.end.currentData())
@@ -192,4 +204,4 @@ class InterpolationFigure(FigureWidget):
                 combo.addItem(label, item_id)
             combo.setCurrentIndex(combo.findData(chosen) if chosen is not None else -1)
             combo.blockSignals(False)
-        self.caption.setText(captions.interpolation(self.state))
+        self._render_captions()

@@ -40,3 +40,32 @@ def test_a_checkpoints_scatter_without_labels_has_none():
     scatter = Scatter.from_extras(extras)
     assert scatter.means.shape == (4, 2) and scatter.labels is None and scatter.names is None
     assert Scatter.from_extras({"scatter_means": np.zeros(3)}) is None and Scatter.from_extras(None) is None
+
+
+# -- pictures: format and scale ---------------------------------------------------------------------
+def test_figure_options_offer_png_at_each_scale_with_its_size_then_svg_and_pdf():
+    from latentlab.app.exports import figure_options
+
+    options = figure_options(560, 560)
+    assert options[0].label == "PNG, 4x: 2240 x 2240 px (*.png)" and (options[0].format, options[0].scale) == ("png", 4)
+    assert [o.scale for o in options if o.format == "png"] == [4, 8, 2, 1]
+    assert [o.format for o in options[-2:]] == ["svg", "pdf"] and {o.scale for o in options[-2:]} == {4}
+    huge = figure_options(1300, 1300)                            # 8x would be 10,400 px square: over 100 MP
+    assert [o.scale for o in huge if o.format == "png"] == [4, 2, 1]
+
+
+def test_canvas_options_scale_the_canvas_or_draw_it_as_vectors():
+    from latentlab.app.exports import canvas_options
+
+    options = canvas_options(600, 500)
+    assert options[0].label.startswith("PNG, 4x the canvas: 2400 x 2000 px")
+    assert [(o.format, o.scale) for o in options] == [("png", 4), ("png", 2), ("png", 1), ("svg", 1), ("pdf", 1)]
+
+
+def test_the_suffix_typed_wins_and_a_missing_one_comes_from_the_filter(tmp_path):
+    from latentlab.app.exports import ExportOption, resolve_export
+
+    svg = ExportOption("SVG (*.svg)", "svg", 4)
+    assert resolve_export(tmp_path / "figure", svg) == (tmp_path / "figure.svg", "svg")
+    assert resolve_export(tmp_path / "figure.PDF", svg) == (tmp_path / "figure.PDF", "pdf")
+    assert resolve_export(tmp_path / "figure.v2", svg) == (tmp_path / "figure.v2.svg", "svg")
