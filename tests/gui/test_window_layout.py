@@ -175,6 +175,17 @@ def test_a_figure_is_presented_alone_and_given_back_to_its_tab(make_window, qtbo
     assert layout_state(window) == before
 
 
+def test_closing_the_window_while_presenting_gives_everything_back(make_window, qtbot):
+    window = make_window()
+    explorer = window.explorer
+    explorer.presentation.show_in_window(explorer.gap_panel)
+    explorer.presentation.present()
+    window.close()
+    assert not explorer.presentation.presenting and not explorer.presentation.own_windows
+    for part in (explorer.canvas, explorer.decoded, explorer.readout, explorer.gap_panel):
+        assert explorer.isAncestorOf(part)
+
+
 # -- own windows -----------------------------------------------------------------------------------------
 def test_a_figure_in_its_own_window_scales_crisply_and_comes_back(make_window, qtbot):
     window = make_window()
