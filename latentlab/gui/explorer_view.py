@@ -22,6 +22,9 @@ Public interface (used by the main window; keep the names):
     explorer.set_examples_data(data)  # the model's data section: which test images are its examples
     explorer.model, explorer.pins(), explorer.encodings(), explorer.truth
     explorer.zoom_to_posterior()  # the canvas onto the selected image's posterior
+    explorer.presentation    # gui/presentation.py: present(page=None), show_in_window(page), changed
+    explorer.tabs            # gui/page_tabs.py: the pages (encoded image, draw pad, figures, gaps, examples)
+    explorer.set_ui_scale(factor)  # the plots' text (and, when they have set_ui_scale, more)
     explorer.shutdown()      # stop the background threads (call from the window's closeEvent)
 """
 
@@ -32,8 +35,8 @@ import os
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QImage
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSplitter,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSplitter,
+                               QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from latentlab.app import captions, exports, jobs
 from latentlab.app.explorer_state import Encoding, ExplorerState
@@ -52,9 +55,13 @@ from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSam
 from .gap_panel import GapPanel
 from .image_view import ImageView, ThumbnailRow
 from .latest_wins import LatestWinsWorker
+from .page_tabs import PageTabs
 from .plane_controls import PlaneControls
 from .posterior_controls import PosteriorControls
 from .posterior_layer import TruePosteriorPresenter
+from .presentation import Presentation
+from .side_scroll import SideScroll
+from .ui_zoom import apply_ui_scale, scaled_font
 
 
 class LatentExplorer(QWidget):
@@ -140,7 +147,8 @@ class LatentExplorer(QWidget):
         self.examples = ExamplePanel(self.truth, self.truth_work, self)
         self.figures: list[FigureWidget] = [self.manifold, self.prior_samples, self.interpolation]
 
-        self.tabs = QTabWidget(self, objectName="explorerTabs")
+        # Every page scrolls when the panel is small, and can go to a window of its own.
+        self.tabs = PageTabs(self, objectName="explorerTabs")
         self.tabs.addTab(self.encoded_panel, "Encoded")
         self.tabs.addTab(self.drawpad, "Draw")
         self.tabs.addTab(self.manifold, "Manifold")
@@ -149,8 +157,14 @@ class LatentExplorer(QWidget):
         self.tabs.addTab(self.gap_panel, "Gaps")
         self.tabs.addTab(self.examples, "Examples")
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        own_window = QToolButton(self.tabs, objectName="ownWindowButton", autoRaise=True)
+        own_window.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarNormalButton))
+        own_window.setToolTip("Show this tab in a window of its own, to make it large (View > Show in Own Window)")
+        own_window.clicked.connect(lambda: self.presentation.show_in_window(self.tabs.currentWidget()))
+        self.tabs.setCornerWidget(own_window, Qt.Corner.TopRightCorner)
 
         controls = QHBoxLayout()
+        controls.setContentsMargins(0, 0, 0, 0)
         controls.addWidget(self.show_sample)
         controls.addWidget(self.show_scatter)
         reset = QPushButton("Reset view", objectName="resetView")
@@ -158,13 +172,18 @@ class LatentExplorer(QWidget):
         reset.clicked.connect(state.request_view_reset)
         controls.addWidget(reset)
         controls.addStretch(1)
+        # The canvas' controls scroll sideways in a narrow window instead of setting its width.
+        rows = QWidget(self)
+        rows_layout = QVBoxLayout(rows)
+        rows_layout.setContentsMargins(0, 0, 0, 0)
+        rows_layout.addLayout(controls)
+        rows_layout.addWidget(self.plane_controls)
+        rows_layout.addWidget(self.posterior_controls)
 
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(controls)
-        left_layout.addWidget(self.plane_controls)
-        left_layout.addWidget(self.posterior_controls)
+        left_layout.addWidget(SideScroll(rows, left))
         left_layout.addWidget(self.canvas, 1)
         left_layout.addWidget(self.readout)
 
@@ -172,27 +191,37 @@ class LatentExplorer(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.decoded, 1)
-        pins_line = QHBoxLayout()
-        pins_line.addWidget(QLabel("Pinned:"))
-        pins_line.addWidget(self.pin_row, 1)
-        top_layout.addLayout(pins_line)
+        self.pins_line = QWidget(top)                 # shown while there are pins
+        pins_layout = QHBoxLayout(self.pins_line)
+        pins_layout.setContentsMargins(0, 0, 0, 0)
+        pins_layout.addWidget(QLabel("Pinned:"))
+        pins_layout.addWidget(self.pin_row, 1)
+        self.pins_line.hide()
+        top_layout.addWidget(self.pins_line)
         right = QSplitter(Qt.Orientation.Vertical, self)
         right.addWidget(top)
         right.addWidget(self.tabs)
         right.setStretchFactor(0, 1)
         right.setStretchFactor(1, 1)
+        right.setSizes([500, 500])           # the decoded image above, the tabs below: half each
         right.setChildrenCollapsible(False)
 
+        # The canvas is the main thing: it gets the larger share (its plot keeps equal units on
+        # both axes, so it is best about as wide as it is high); the decoded image and the tabs
+        # share the rest. A person's own splitter positions are kept.
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([600, 400])        # the canvas is the main thing: ~60 % of the width
+        splitter.setSizes([600, 400])
+        splitter.setChildrenCollapsible(False)
         self.splitter, self.right_splitter = splitter, right
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
+        self.presentation = Presentation(self)
+        self.presentation.changed.connect(self._on_tab_changed)
 
     def _connect_state(self) -> None:
         events = self.state.events
@@ -204,6 +233,11 @@ class LatentExplorer(QWidget):
         events.scatter.connect(self._render_toggles)
         events.model.connect(self._on_model)
         events.message.connect(self.statusMessage.emit)
+        events.pins.connect(self._render_pins_line)
+        events.figures.connect(self._sync_visible_figure)
+        self._fronted: set[tuple[str, str]] = set()      # encoded images that brought their tab forward
+        events.posterior.connect(self._bring_encoded_to_front)
+        events.encodings.connect(self._forget_fronted)
 
     # ============================================================================ public interface
     @property
@@ -279,7 +313,9 @@ class LatentExplorer(QWidget):
         return list(self._actions)
 
     def shutdown(self) -> None:
-        """Stop the background threads; the explorer shows no new images afterwards."""
+        """Stop the background threads; the explorer shows no new images afterwards. Its windows
+        (presentation, pages in windows of their own) close and give their parts back."""
+        self.presentation.close_all()
         self.truth_work.stop()           # long ground-truth jobs stop at their next decoder call
         for thread in (self.model_thread, self.reader_thread, self.live_thread, self.exact_thread):
             thread.shutdown()
@@ -330,8 +366,51 @@ class LatentExplorer(QWidget):
                 box.setChecked(value)
                 box.blockSignals(False)
 
-    def _on_tab_changed(self, _index: int) -> None:
+    def _render_pins_line(self) -> None:
+        self.pins_line.setVisible(bool(self.state.pins))
+
+    # ============================================================================ what is on screen
+    def _shown_pages(self) -> list[QWidget]:
+        """Tab pages on screen: those in windows of their own (presented first), then the one in front."""
+        pages = self.presentation.shown_pages()
         current = self.tabs.currentWidget()
-        self.state.set_visible_figure(current.name if isinstance(current, FigureWidget) else None)
-        self.truth.set_table_wanted(current is self.examples)     # computed while it is on screen
+        if current is not None and not self.tabs.is_lent(current):
+            pages.append(current)
+        return pages
+
+    def _on_tab_changed(self, *_) -> None:
+        self.truth.set_table_wanted(self.examples in self._shown_pages())     # computed while on screen
         self.truth_work.start_table_if_wanted()
+        self._sync_visible_figure()
+
+    def _sync_visible_figure(self) -> None:
+        """The state computes the figure it calls visible, one at a time: with figures in windows of
+        their own beside the one in front, a stale one on screen is made visible until it is
+        computed, then the next, then the one first in `_shown_pages` again."""
+        figures = [page for page in self._shown_pages() if isinstance(page, FigureWidget)]
+        stale = [figure for figure in figures if figure.name in self.state.stale_figures]
+        chosen = (stale or figures or [None])[0]
+        self.state.set_visible_figure(chosen.name if chosen is not None else None)
+
+    def _bring_encoded_to_front(self, encoding_id: str) -> None:
+        """A newly encoded image (dropped, pasted, opened, drawn, picked) brings the Encoded tab to
+        the front, unless the page it came from is in front (the pad while drawing, the table)."""
+        encoding = self.state.encodings.get(encoding_id)
+        if encoding is None or (encoding_id, encoding.name) in self._fronted:
+            return        # the same image encoded again (a new model, a new stroke)
+        self._fronted.add((encoding_id, encoding.name))
+        current = self.tabs.currentWidget()
+        if current not in (self.drawpad, self.examples) or self.tabs.is_lent(current):
+            if not self.tabs.is_lent(self.encoded_panel):
+                self.tabs.setCurrentWidget(self.encoded_panel)
+
+    def _forget_fronted(self) -> None:
+        self._fronted = {key for key in self._fronted if key[0] in self.state.encodings}
+
+    # ============================================================================ UI scale
+    def set_ui_scale(self, factor: float) -> None:
+        """Scale the text of the plots (the canvas, the gap panel's L_k), which does not follow the
+        widget font: their own `set_ui_scale(factor)` when they have one (gui/ui_zoom.py)."""
+        font = scaled_font(QApplication.font(), factor)
+        for widget in (self.canvas, self.gap_panel):
+            apply_ui_scale(widget, factor, font)

@@ -30,9 +30,10 @@ from .curves import CurvePanel
 from .explorer import LatentExplorer
 from .off_thread import run_off_gui_thread
 from .run_following import RunFollowing
-from .settings import RecentFiles, app_settings, is_inside, runs_dir
+from .settings import RecentFiles, app_settings, is_inside, runs_dir, saved_layout_is_current
 from .training_controller import TrainingController
 from .training_panel import TrainingPanel
+from .window_view import WindowView
 
 CLOSE_TIMEOUT_MS = 2000      # closing while training: the worker stops within a step, then saves
 
@@ -53,13 +54,15 @@ class MainWindow(QMainWindow):
         self.recent = RecentFiles(self.settings)
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
-        self.resize(1280, 860)
 
         self._checkpoint: Checkpoint | None = None   # the last opened file's contents
         self._document: Path | None = None           # the file the shown model belongs to
         self.remember_layout = True                  # False: leave the saved window layout alone
 
         self._build_widgets()
+        self.view = WindowView(self)      # View menu, dock layout, presentation (F11), UI zoom
+        self.resize(self.view.default_size())
+        self.view.arrange_docks()
         self._build_menus()
         self._restore_window_state()
         if not self.open_checkpoint(checkpoint if checkpoint is not None else default_checkpoint()) \
@@ -80,14 +83,9 @@ class MainWindow(QMainWindow):
         self.training_panel.trainClicked.connect(self.start_training)
         self.training_dock = self._dock("Training", "trainingDock", self.training_panel,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
-
-        # The training panel takes the whole right side (its form is tall); the curves sit under
-        # the explorer.
-        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        # Where the docks go by default: gui/window_view.py (arrange_docks).
         self.curves = CurvePanel(self)
-        self.curves_dock = self._dock("Curves", "curvesDock", self.curves, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.training_dock], [330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.curves_dock], [300], Qt.Orientation.Vertical)
+        self.curves_dock = self._dock("Curves", "curvesDock", self.curves, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.run_label = QLabel()
         self.run_label.setObjectName("runLabel")
@@ -167,9 +165,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
-        view_menu = bar.addMenu("&View")
-        view_menu.addAction(self.training_dock.toggleViewAction())
-        view_menu.addAction(self.curves_dock.toggleViewAction())
+        self.view_menu = self.view.fill_menu(bar.addMenu("&View"))
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("The &ELBO Explained", self.show_elbo_help,
@@ -454,9 +450,11 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
+        current = saved_layout_is_current(self.settings)   # (an older default layout is not restored)
+        if isinstance(state, QByteArray) and current:
             self.restoreState(state)
         self.training_panel.restore_settings(self.settings)
+        self.view.apply_zoom()
 
     def _save_window_state(self) -> None:
         if not self.remember_layout:

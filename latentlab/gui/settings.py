@@ -1,4 +1,5 @@
-"""Where the app keeps things: QSettings, the recent-files list and the folder for training runs.
+"""Where the app keeps things: QSettings, the recent-files list, the UI scale, the window layout's
+version and the folder for training runs.
 
 QSettings is always the INI format under one organisation/application name, so a test can move
 every read and write into a temporary folder with `QSettings.setPath` (see tests/gui/conftest.py)
@@ -7,6 +8,7 @@ and never touch the user's real settings.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -17,6 +19,10 @@ ORGANIZATION = "latentlab"
 APPLICATION = "latentlab"
 RUNS_ENV_VAR = "LATENTLAB_RUNS"   # overrides where runs started from the app are autosaved
 MAX_RECENT = 8
+UI_SCALE_KEY = "view/uiScale"    # View > Zoom In / Zoom Out / Reset Zoom (gui/ui_zoom.py)
+UI_SCALE_RANGE = (0.5, 4.0)
+LAYOUT_VERSION_KEY = "window/layoutVersion"
+LAYOUT_VERSION = 2               # 2: the curves beside the training panel (1: under the explorer)
 
 
 def app_settings() -> QSettings:
@@ -76,3 +82,30 @@ class RecentFiles:
 
     def clear(self) -> None:
         self._settings.setValue(self.KEY, [])
+
+
+def ui_scale(settings: QSettings) -> float:
+    """The remembered UI scale; 1.0 when there is none or it is not a number in UI_SCALE_RANGE
+    (a hand-edited settings file must not open a window with 0-point or 500-point text)."""
+    try:
+        value = float(settings.value(UI_SCALE_KEY, 1.0))
+    except (TypeError, ValueError):
+        return 1.0
+    lo, hi = UI_SCALE_RANGE
+    return value if math.isfinite(value) and lo <= value <= hi else 1.0
+
+
+def set_ui_scale(settings: QSettings, factor: float) -> None:
+    settings.setValue(UI_SCALE_KEY, float(factor))
+
+
+def saved_layout_is_current(settings: QSettings) -> bool:
+    """Whether the saved window layout (docks) was saved by this version of the layout; from now
+    on it will be (the window saves its layout when it closes). An older one is not restored:
+    the default layout changed, and restoring the old one would hide the new arrangement."""
+    try:
+        current = int(settings.value(LAYOUT_VERSION_KEY, 0)) == LAYOUT_VERSION
+    except (TypeError, ValueError):
+        current = False
+    settings.setValue(LAYOUT_VERSION_KEY, LAYOUT_VERSION)
+    return current
