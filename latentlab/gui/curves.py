@@ -33,6 +33,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QFrame,
     QGraphicsWidget,
@@ -51,6 +52,8 @@ from .curve_readout import CurveReadout
 from .plot_axes import plain_number_axes
 from .plot_export import write_figure
 
+NARROW_MIN_WIDTH = 240          # the panel fits a side dock this narrow (one column)
+WIDE_MIN_PLOT = 420             # plots beside the numbers only when they get at least this much
 REDRAW_INTERVAL_MS = 33          # at most ~30 redraws a second
 MAX_POINTS = 1000                # per drawn series: about one per pixel of a wide plot
 LOG_FLOOR = 1e-3                 # a KL of 0 cannot be drawn on a log axis
@@ -229,11 +232,16 @@ class CurvePanel(QWidget):
         self.side.setWidget(column)
         self._column = column
 
-        outer = QHBoxLayout(self)
+        self._outer = outer = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.setSpacing(2)
         outer.addWidget(self.figure, 1)
         outer.addWidget(self.side)
+        self.narrow = False
+        # However it is arranged, the panel can be as narrow as a side dock (it rearranges itself
+        # below WIDE_MIN_PLOT + the column's width, see fit_width): a layout minimum as wide as
+        # plots + column would hold a tabified dock, and the canvas beside it, too wide.
+        self.setMinimumWidth(NARROW_MIN_WIDTH)
 
         self.smoothing_slider.valueChanged.connect(self._on_smoothing)
         self.log_y.toggled.connect(self._on_log_y)
@@ -243,14 +251,47 @@ class CurvePanel(QWidget):
         self._on_log_y(self.log_y.isChecked())
         self._fix_sizes()
 
+    def fit_width(self, width: int) -> None:
+        """Plots beside the numbers (a wide dock) or, narrower than the plots need beside the
+        column, one above the other: curves, KL per dimension, then the numbers and controls."""
+        narrow = width < self._column_width() + WIDE_MIN_PLOT
+        if narrow == self.narrow:
+            return
+        self.narrow = narrow
+        grid = self.figure.ci
+        grid.removeItem(self.kl_plot)
+        if narrow:
+            grid.addItem(self.kl_plot, row=3, col=0)
+            grid.layout.setRowStretchFactor(3, 2)
+            self._outer.setDirection(QBoxLayout.Direction.TopToBottom)
+        else:
+            grid.addItem(self.kl_plot, row=1, col=1, rowspan=2)
+            grid.layout.setRowStretchFactor(3, 0)
+            self._outer.setDirection(QBoxLayout.Direction.LeftToRight)
+        self._fix_sizes()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.fit_width(event.size().width())
+        super().resizeEvent(event)
+
+    def _column_width(self) -> int:
+        margins = self._column.layout().contentsMargins()
+        checks = sum(box.sizeHint().width() for box in (self.epoch_axis, self.log_y, self.show_raw)) + 12
+        inner = max(self.readout.width(), checks) + margins.left() + margins.right()
+        return inner + self.side.verticalScrollBar().sizeHint().width()
+
     def _fix_sizes(self) -> None:
         """The side column as wide as its widest row (with room for a scroll bar, so one never
         narrows it), and both panels' y axes equally wide so that their linked x axes line up."""
         self.readout.fix_widths()     # its own FontChange may come after ours
-        margins = self._column.layout().contentsMargins()
-        checks = sum(box.sizeHint().width() for box in (self.epoch_axis, self.log_y, self.show_raw)) + 12
-        inner = max(self.readout.width(), checks) + margins.left() + margins.right()
-        self.side.setFixedWidth(inner + self.side.verticalScrollBar().sizeHint().width())
+        if self.narrow:   # below the plots: as wide as they are, as high as its rows
+            self.side.setMinimumWidth(0)
+            self.side.setMaximumWidth(16777215)
+            self.side.setFixedHeight(self._column.sizeHint().height() + 4)
+        else:
+            self.side.setMinimumHeight(0)
+            self.side.setMaximumHeight(16777215)
+            self.side.setFixedWidth(self._column_width())
         self._align_left_axes()
 
     def _align_left_axes(self) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QMenu, QSplitter, QTabWidget
+from PySide6.QtWidgets import QMenu, QTabWidget
 
 from .ui_zoom import UiZoom, apply_ui_scale, scaled_font
 
@@ -30,7 +30,6 @@ TALL_WINDOW = 950                   # from here up the curves run under the expl
 CURVES_SHARE = 0.28                 # of the window's height, for the curves under the explorer
 DOCK_SHARE = 0.25                   # of the window's width, for the training panel and the curves
 DOCK_WIDTH = (280, 440)
-CURVES_SIDE_BY_SIDE = 560           # narrower: the curves above the KL per dimension, not beside it
 
 
 class WindowView(QObject):
@@ -45,7 +44,6 @@ class WindowView(QObject):
         self.zoom = UiZoom(window.settings, self)
         self._base_font = QFont(window.font())
         self.zoom.changed.connect(self.apply_zoom)
-        window.curves.installEventFilter(self)        # its width: see fit_curves
 
         self.present_action = self._action("&Present", self.toggle_presentation, "F11", "actionPresent")
         self.present_action.setCheckable(True)
@@ -130,24 +128,6 @@ class WindowView(QObject):
         explorer.splitter.setSizes([total * 3 // 5, total - total * 3 // 5])
         height = sum(explorer.right_splitter.sizes()) or explorer.height()
         explorer.right_splitter.setSizes([height // 2, height - height // 2])
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.window.curves and event.type() == QEvent.Type.Resize:
-            self.fit_curves(event.size().width())
-        return False
-
-    def fit_curves(self, width: int) -> None:
-        """The curves in a column as narrow as the training panel's: the panel's own `fit_width(width)`
-        when it has one; else its two plots go one above the other below CURVES_SIDE_BY_SIDE px."""
-        curves = self.window.curves
-        method = getattr(curves, "fit_width", None)
-        if callable(method):
-            method(width)
-            return
-        splitter = curves.findChild(QSplitter, "curveSplitter")
-        if splitter is not None:
-            narrow = width < CURVES_SIDE_BY_SIDE
-            splitter.setOrientation(Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal)
 
     # -- UI zoom ---------------------------------------------------------------------------------
     def apply_zoom(self, factor: float | None = None) -> None:

@@ -195,3 +195,21 @@ def test_a_larger_font_widens_the_numbers_column_so_that_nothing_is_cut(panel, q
     label = panel.readout.latest_labels["neg_elbo"]
     assert label.shown_text() == label.text() == "180.00"
     assert panel.side.width() >= panel.readout.width()
+
+
+def test_a_narrow_dock_stacks_the_plots_and_the_numbers_and_a_wide_one_puts_them_side_by_side(qtbot):
+    panel = CurvePanel()
+    qtbot.addWidget(panel)
+    panel.resize(300, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.narrow and panel.minimumSizeHint().width() <= 300
+    panel.layout().activate()
+    figure, side = panel.figure.geometry(), panel.side.geometry()
+    assert side.top() >= figure.bottom() and figure.width() > 250          # numbers under the plots
+    loss, bars = panel.loss_plot.sceneBoundingRect(), panel.kl_plot.sceneBoundingRect()
+    assert bars.top() >= loss.bottom()                                    # KL per dimension under the curves
+    panel.resize(1200, 330)
+    qtbot.waitUntil(lambda: not panel.narrow)
+    panel.layout().activate()
+    assert panel.side.geometry().left() >= panel.figure.geometry().right()
