@@ -13,7 +13,7 @@ QSvgGenerator (SVG 1.1) gets two things wrong for other renderers, which this re
 * Its clipping is stale: after an item that clipped (every text label does), the next items keep
   that clip, so in librsvg the pins after a label vanish. So the clips Qt wrote are dropped and each
   layer gets the one clip it needs (the plot area for what is drawn inside it, none for the axes),
-  which is why the canvas is rendered as layers (gui/canvas_export.py).
+  which is why plots are rendered in layers, one per ViewBox (gui/plot_export.py).
 
 Images (the true posterior's heat map) are marked to stay blocky when enlarged, as on screen.
 """

@@ -481,7 +481,7 @@ class CurvePanel(QWidget):
         try:
             layout.setGeometry(QRectF(0, 0, *EXPORT_SIZE))
             _settle(layout)
-            return write_figure(layout, path, pg.mkColor(BACKGROUND), scale, kind)
+            return write_figure(layout, path, pg.mkColor(BACKGROUND), scale, kind, title="latentlab training curves")
         finally:
             layout.removeItem(key)
             layout.setGeometry(shown)

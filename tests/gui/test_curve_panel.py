@@ -147,6 +147,39 @@ def test_figure_exports_are_real_svg_pdf_and_png(panel, tmp_path):
     assert panel.figure.ci.getItem(0, 0) is None                             # the key was for the export only
 
 
+def test_the_curves_svg_draws_alike_in_every_renderer(qtbot, tmp_path):
+    """What librsvg and Inkscape draw wrong in Qt's SVG is repaired (app/portable_svg.py): no stroke
+    relies on vector-effect under a plot's scaling transform (librsvg drew pyqtgraph's SVG of the
+    curves with strokes tens of pixels wide, or not at all), and the only clips are one per plot
+    area, so the zoomed panel's first steps stop at its edge and no label's clip lingers."""
+    panel = CurvePanel(smoothing=0.0)
+    qtbot.addWidget(panel)
+    first = step(1)
+    first.neg_elbo = first.loss = 3000.0             # far above the zoomed loss panel's range
+    first.recon = first.neg_elbo - first.kl
+    panel.add_steps([first] + [step(i) for i in range(2, 121)])
+    root = ET.parse(panel.export_figure(tmp_path / "curves.svg")).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert not [e for e in root.iter() if e.get("vector-effect") == "non-scaling-stroke"]
+    for group in root.iter(f"{ns}g"):
+        scaling = re.fullmatch(r"matrix\((.*)\)", group.get("transform", "matrix(1,0,0,1,0,0)")).group(1)
+        if [float(v) for v in scaling.split(",")[:4]] != [1, 0, 0, 1]:
+            stroked = [e for e in group if e.tag != f"{ns}text" and e.get("stroke", group.get("stroke")) != "none"]
+            assert not stroked, "a stroke whose width the transform scales"
+
+    layers = [g for g in root if g.tag == f"{ns}g"]
+    assert [e for e in root.iter() if e.get("clip-path")] == layers[:3]     # the three plots; the axes unclipped
+    clips = {c.get("id"): [float(c[0].get(k)) for k in ("x", "y", "width", "height")]
+             for c in root.iter(f"{ns}clipPath")}
+
+    def past_the_top(layer):          # paths in the figure's pixels: the curves, their groups flattened
+        top = clips[layer.get("clip-path")[5:-1]][1]
+        ys = [float(y) for g in layer.iter(f"{ns}g") if g.get("transform") is None for e in g if e.tag == f"{ns}path"
+              for y in re.findall(r"[-\d.]+,([-\d.]+)", e.get("d", ""))]
+        return bool(ys) and min(ys) < top - 10
+    assert sum(map(past_the_top, layers[:3])) == 1                          # the loss panel's first step, clipped
+
+
 def test_a_hidden_panel_exports_at_the_figure_size(qtbot, tmp_path):
     panel = CurvePanel()
     qtbot.addWidget(panel)                       # never shown: the dock was closed
