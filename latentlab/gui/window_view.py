@@ -18,7 +18,7 @@ The window works from MIN_SIZE up: panels whose content is wider than the space 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import QMenu, QTabWidget
 
