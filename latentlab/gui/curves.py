@@ -54,6 +54,7 @@ from .plot_export import write_figure
 
 NARROW_MIN_WIDTH = 240          # the panel fits a side dock this narrow (one column)
 WIDE_MIN_PLOT = 420             # plots beside the numbers only when they get at least this much
+NARROW_MIN_HEIGHT = 450         # ...or when the panel is too low to stack them
 REDRAW_INTERVAL_MS = 33          # at most ~30 redraws a second
 MAX_POINTS = 1000                # per drawn series: about one per pixel of a wide plot
 LOG_FLOOR = 1e-3                 # a KL of 0 cannot be drawn on a log axis
@@ -251,10 +252,13 @@ class CurvePanel(QWidget):
         self._on_log_y(self.log_y.isChecked())
         self._fix_sizes()
 
-    def fit_width(self, width: int) -> None:
-        """Plots beside the numbers (a wide dock) or, narrower than the plots need beside the
-        column, one above the other: curves, KL per dimension, then the numbers and controls."""
-        narrow = width < self._column_width() + WIDE_MIN_PLOT
+    def fit_width(self, width: int, height: int | None = None) -> None:
+        """Plots beside the numbers (a wide dock) or, in a column narrower than the plots need
+        beside the numbers and tall enough (a side dock), one above the other: curves, KL per
+        dimension, then the numbers and controls. A dock both narrow and low (a 900 x 600 window)
+        keeps them side by side: stacked, the plots would be left no height at all."""
+        height = self.height() if height is None else height
+        narrow = width < self._column_width() + WIDE_MIN_PLOT and height >= NARROW_MIN_HEIGHT
         if narrow == self.narrow:
             return
         self.narrow = narrow
@@ -271,7 +275,7 @@ class CurvePanel(QWidget):
         self._fix_sizes()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.fit_width(event.size().width())
+        self.fit_width(event.size().width(), event.size().height())
         super().resizeEvent(event)
 
     def _column_width(self) -> int:
@@ -287,7 +291,8 @@ class CurvePanel(QWidget):
         if self.narrow:   # below the plots: as wide as they are, as high as its rows
             self.side.setMinimumWidth(0)
             self.side.setMaximumWidth(16777215)
-            self.side.setFixedHeight(self._column.sizeHint().height() + 4)
+            self.side.setMinimumHeight(0)   # it scrolls rather than hold the panel tall
+            self.side.setMaximumHeight(self._column.sizeHint().height() + 4)
         else:
             self.side.setMinimumHeight(0)
             self.side.setMaximumHeight(16777215)

@@ -17,16 +17,17 @@ from __future__ import annotations
 import math
 
 import torch
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
-                               QSpinBox, QVBoxLayout, QWidget)
+                               QVBoxLayout, QWidget)
 
-from latentlab.core.models import ARCHITECTURES, LIKELIHOODS, MAX_LAYER_WIDTH, VAEConfig
+from latentlab.core.models import ARCHITECTURES, LIKELIHOODS, VAEConfig
 from latentlab.core.pipeline import DATASET_DEFAULTS, DATASET_NAMES, DataSpec, default_binarize, default_model_config
 from latentlab.core.trainer import TrainConfig
 
 from .elided_label import ElidedLabel
+from .form_fields import combo, format_duration, parse_hidden_sizes, select, setting_spin, spin
 from .speed_limit import SpeedLimit
 
 # Display names for the core's vocabularies (the values come from the core, one list each).
@@ -36,62 +37,6 @@ DATASETS = tuple((_LABELS.get(name, name), name) for name in DATASET_NAMES)
 DEVICES = (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda"))
 # Fields that a continued run may change, panel widget -> TrainConfig field.
 CONTINUE_FIELDS = {"lr": "lr", "epochs": "epochs"}
-
-
-def format_duration(seconds: float) -> str:
-    if not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def parse_hidden_sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(part) for part in text.replace(",", " ").split())
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1 or max(sizes) > MAX_LAYER_WIDTH:
-        raise ValueError(f"Hidden sizes must be whole numbers from 1 to {MAX_LAYER_WIDTH} separated by commas, "
-                         f"e.g. 512, 512 (got {text!r}).")
-    return sizes
-
-
-def _spin(lo, hi, value, step=None, decimals=None, suffix="") -> QSpinBox | QDoubleSpinBox:
-    """A spin box set up in the order that keeps `value` exact (decimals and range first)."""
-    box = QDoubleSpinBox() if decimals is not None else QSpinBox()
-    if decimals is not None:
-        box.setDecimals(decimals)
-    box.setRange(lo, hi)
-    if step is not None:
-        box.setSingleStep(step)
-    box.setSuffix(suffix)
-    box.setValue(value)
-    return box
-
-
-def _setting_spin(cls, name: str, step=None, decimals=None, suffix="", hi=None):
-    """A spin box whose range and default are the config field's (see core/config.py)."""
-    lim = cls.limits(name)
-    return _spin(lim.min, hi if hi is not None else lim.max, cls.default(name), step, decimals, suffix)
-
-
-def _combo(items) -> QComboBox:
-    box = QComboBox()
-    for label, value in items:
-        box.addItem(label, value)
-    return box
-
-
-def _select(box: QComboBox, value) -> None:
-    index = box.findData(value)
-    if index >= 0:
-        box.setCurrentIndex(index)
 
 
 class TrainingPanel(QWidget):
@@ -123,7 +68,7 @@ class TrainingPanel(QWidget):
                                        "learning rate and device can change.")
         self.continue_check.setEnabled(False)
 
-        self.dataset = _combo(DATASETS)
+        self.dataset = combo(DATASETS)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("folder of PNG/JPEG images (sub-folders = classes)")
         self.browse = QPushButton("Browse…")
@@ -133,7 +78,7 @@ class TrainingPanel(QWidget):
         folder_row.addWidget(self.browse)
         self.folder_widget = QWidget()
         self.folder_widget.setLayout(folder_row)
-        self.image_size = _spin(8, 128, 28, suffix=" px")
+        self.image_size = spin(8, 128, 28, suffix=" px")
         self.colour = QCheckBox("RGB")
         size_row = QHBoxLayout()
         size_row.setContentsMargins(0, 0, 0, 0)
@@ -142,26 +87,26 @@ class TrainingPanel(QWidget):
         self.size_widget = QWidget()
         self.size_widget.setLayout(size_row)
 
-        self.latent_dim = _setting_spin(VAEConfig, "latent_dim")
-        self.architecture = _combo(tuple((_LABELS.get(a, a), a) for a in ARCHITECTURES))
+        self.latent_dim = setting_spin(VAEConfig, "latent_dim")
+        self.architecture = combo(tuple((_LABELS.get(a, a), a) for a in ARCHITECTURES))
         self.hidden = QLineEdit("512, 512")
         self.hidden.setToolTip("MLP hidden layer sizes of the encoder; the decoder mirrors them")
-        self.likelihood = _combo(tuple((_LABELS.get(v, v), v) for v in LIKELIHOODS))
+        self.likelihood = combo(tuple((_LABELS.get(v, v), v) for v in LIKELIHOODS))
         self.likelihood.setToolTip("p(x|z): Bernoulli for binarised digits, Gaussian for grey images")
 
-        self.beta = _setting_spin(TrainConfig, "beta", 0.1, decimals=2)
+        self.beta = setting_spin(TrainConfig, "beta", 0.1, decimals=2)
         self.beta.setToolTip("weight of the KL term; 1 is the true ELBO")
-        self.warmup = _setting_spin(TrainConfig, "kl_warmup_epochs", 1.0, decimals=1, suffix=" epochs", hi=1000.0)
+        self.warmup = setting_spin(TrainConfig, "kl_warmup_epochs", 1.0, decimals=1, suffix=" epochs", hi=1000.0)
         self.warmup.setToolTip("the KL weight rises linearly from 0 to beta over this many epochs (0 = off)")
-        self.mc_samples = _setting_spin(TrainConfig, "n_samples")
+        self.mc_samples = setting_spin(TrainConfig, "n_samples")
         self.mc_samples.setToolTip("N: samples of z per image for the reconstruction term")
 
         # A spin box cannot go below its minimum: the smallest learning rate it shows is 1e-6.
-        self.lr = _spin(1e-6, TrainConfig.limits("lr").max, TrainConfig.default("lr"), 1e-4, decimals=6)
-        self.batch_size = _setting_spin(TrainConfig, "batch_size")
-        self.epochs = _setting_spin(TrainConfig, "epochs")
-        self.seed = _spin(0, 2**31 - 1, TrainConfig.default("seed"))   # QSpinBox holds 32-bit ints
-        self.device = _combo(DEVICES)
+        self.lr = spin(1e-6, TrainConfig.limits("lr").max, TrainConfig.default("lr"), 1e-4, decimals=6)
+        self.batch_size = setting_spin(TrainConfig, "batch_size")
+        self.epochs = setting_spin(TrainConfig, "epochs")
+        self.seed = spin(0, 2**31 - 1, TrainConfig.default("seed"))   # QSpinBox holds 32-bit ints
+        self.device = combo(DEVICES)
         if not torch.cuda.is_available():
             self.device.model().item(self.device.findData("cuda")).setEnabled(False)
             self.device.setItemData(self.device.findData("cuda"), "no CUDA device in this PyTorch",
@@ -213,12 +158,10 @@ class TrainingPanel(QWidget):
         self.step_button.setToolTip("One optimisation step, then the curves and the canvas show its effect. "
                                     "Pause a run to step it; on an idle panel, Step starts the run paused.")
         buttons = QHBoxLayout()
-        # Equal widths whatever the texts (Pause/Resume), each wide enough for the longest one.
-        widest = max(self.pause_button.fontMetrics().horizontalAdvance(t) for t in ("Train", "Step", "Resume", "Stop"))
         for b in (self.train_button, self.step_button, self.pause_button, self.stop_button):
             b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-            b.setMinimumWidth(widest + 16)
             buttons.addWidget(b, 1)
+        self._fix_button_widths()
         self.speed_limit = SpeedLimit()
 
         self.progress = QProgressBar()
@@ -276,6 +219,24 @@ class TrainingPanel(QWidget):
         for widget in (self.speed_limit, self.progress, self.progress_label, self.rate_label):
             layout.addWidget(widget)
 
+    def _fix_button_widths(self) -> None:
+        """Equal widths whatever the texts (Pause/Resume), each as wide as the style needs for the
+        longest text in the current font (so a zoomed font never squeezes them)."""
+        probe = QPushButton(self)
+        probe.hide()
+        widest = 0
+        for text in ("Train", "Step", "Resume", "Pause", "Stop"):
+            probe.setText(text)
+            widest = max(widest, probe.minimumSizeHint().width(), probe.sizeHint().width())
+        probe.deleteLater()
+        for b in (self.train_button, self.step_button, self.pause_button, self.stop_button):
+            b.setMinimumWidth(widest)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fix_button_widths()
+
     def _connect(self) -> None:
         self.train_button.clicked.connect(lambda: self._start(paused=False))
         self.step_button.clicked.connect(self._on_step)
@@ -304,7 +265,7 @@ class TrainingPanel(QWidget):
         is_folder = name == "folder"
         self._data_form.setRowVisible(self.folder_widget, is_folder)
         self._data_form.setRowVisible(self.size_widget, is_folder)
-        _select(self.likelihood, DATASET_DEFAULTS[name]["likelihood"])
+        select(self.likelihood, DATASET_DEFAULTS[name]["likelihood"])
 
     def _on_architecture_changed(self) -> None:
         self.hidden.setEnabled(self.architecture.currentData() == "mlp" and not self.continuing)
@@ -407,7 +368,7 @@ class TrainingPanel(QWidget):
         model_config, train_config, data, done_epochs = self._run
         spec = DataSpec.from_dict(data)
         self.dataset.blockSignals(True)
-        _select(self.dataset, spec.dataset)
+        select(self.dataset, spec.dataset)
         self.dataset.blockSignals(False)
         self._on_dataset_changed()
         if spec.dataset == "folder":
@@ -415,9 +376,9 @@ class TrainingPanel(QWidget):
             self.image_size.setValue(int(spec.image_shape[-1]))
             self.colour.setChecked(spec.image_shape[0] == 3)
         self.latent_dim.setValue(model_config.latent_dim)
-        _select(self.architecture, model_config.architecture)
+        select(self.architecture, model_config.architecture)
         self.hidden.setText(", ".join(str(h) for h in model_config.hidden_sizes))
-        _select(self.likelihood, model_config.likelihood)
+        select(self.likelihood, model_config.likelihood)
         cfg = self._stored_train_config()
         self.beta.setValue(cfg.beta)
         self.warmup.setValue(cfg.kl_warmup_epochs)
@@ -503,7 +464,7 @@ class TrainingPanel(QWidget):
                     continue
                 widget = getattr(self, name)
                 if isinstance(widget, QComboBox):
-                    _select(widget, value)
+                    select(widget, value)
                 elif isinstance(widget, QLineEdit):
                     widget.setText(str(value))
                 elif isinstance(widget, QDoubleSpinBox):
