@@ -26,6 +26,7 @@ from latentlab.app.plane import Ellipse
 from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES
 
 from .canvas_labels import layout_labels
+from .plot_scale import ScalingPlotItem
 
 # Matplotlib's tab10: ten labels that stay distinguishable, also for most colour-blind readers.
 LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -105,7 +106,7 @@ class LatentCanvas(pg.PlotWidget):
     dropRefused = Signal(str)             # something was dropped that is neither
 
     def __init__(self, parent=None):
-        super().__init__(parent, background="#16181d")
+        super().__init__(parent, background="#16181d", plotItem=ScalingPlotItem())
         self.setObjectName("latentCanvas")
         self.setAcceptDrops(True)
         self.setMouseTracking(True)
@@ -225,6 +226,12 @@ class LatentCanvas(pg.PlotWidget):
             self._legend_swatches.append(pg.ScatterPlotItem(size=9, pen=None, brush=pg.mkBrush(swatch)))
             self.legend.addItem(self._legend_swatches[-1], name)
         self.set_scatter_visible(self._scatter_visible)
+        if self.plot_item.ui_scale != 1.0:
+            self.plot_item.set_ui_scale(self.plot_item.ui_scale)   # the legend's new rows
+
+    def set_ui_scale(self, factor: float) -> None:
+        """Markers, lines, labels, legend and axes at `factor` (View > Zoom; gui/plot_scale.py)."""
+        self.plot_item.set_ui_scale(factor)
 
     @staticmethod
     def _alpha_for(count: int) -> int:

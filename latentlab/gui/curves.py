@@ -51,6 +51,7 @@ from .curve_crosshair import CurveCrosshair
 from .curve_readout import CurveReadout
 from .plot_axes import plain_number_axes
 from .plot_export import write_figure
+from .plot_scale import scale_plot
 
 NARROW_MIN_WIDTH = 240          # the panel fits a side dock this narrow (one column)
 WIDE_MIN_PLOT = 420             # plots beside the numbers only when they get at least this much
@@ -305,6 +306,12 @@ class CurvePanel(QWidget):
         width = fm.horizontalAdvance("-8888.88") + fm.height() + 14
         for plot in self.plots.values():
             plot.getAxis("left").setWidth(width)
+
+    def set_ui_scale(self, factor: float) -> None:
+        """Lines, points, text and axes of the three plots at `factor` (View > Zoom); the numbers
+        beside them follow the window's font."""
+        for plot in (self.loss_plot, self.kl_curve_plot, self.kl_plot):
+            scale_plot(plot, factor)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

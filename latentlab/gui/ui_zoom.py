@@ -6,7 +6,7 @@ For a window projected in a lecture hall. One factor (1.0 = the desktop's own si
   thumbnails and gap bars size themselves from their font, so they follow;
 - plots, which draw in a graphics scene that does not inherit widget fonts: a plot widget that
   has a `set_ui_scale(factor)` method gets the factor and scales its own markers, line widths,
-  legends and text; one without gets its axes' tick and label fonts scaled (`scale_plot_text`).
+  legends and text; one without gets every plot in it scaled (gui/plot_scale.py).
 
 `UiZoom.changed(float)` is the signal to connect to for anything else that should follow.
 """
@@ -64,23 +64,17 @@ def scaled_font(base: QFont, factor: float) -> QFont:
     return font
 
 
-def scale_plot_text(widget: QWidget, font: QFont) -> None:
-    """The tick labels and axis titles of every pyqtgraph plot in `widget` in `font`."""
+def apply_ui_scale(widget: QWidget, factor: float, font: QFont | None = None) -> None:
+    """Scale a plot-holding widget: its own `set_ui_scale(factor)` when it has one, else every
+    pyqtgraph plot in it (items, legend, axes: gui/plot_scale.py)."""
     import pyqtgraph as pg
 
-    plots = [widget] if isinstance(widget, pg.PlotWidget) else []
-    for plot_widget in plots + widget.findChildren(pg.PlotWidget):
-        for axis in plot_widget.getPlotItem().axes.values():
-            item = axis["item"]
-            item.setTickFont(font)
-            item.label.setFont(font)
-            item.showLabel(item.label.isVisible())   # makes room beside the axis for the new size
+    from .plot_scale import scale_plot
 
-
-def apply_ui_scale(widget: QWidget, factor: float, font: QFont) -> None:
-    """Scale a plot-holding widget: its own `set_ui_scale(factor)` when it has one, else its axes."""
     method = getattr(widget, "set_ui_scale", None)
     if callable(method):
         method(factor)
-    else:
-        scale_plot_text(widget, font)
+        return
+    plots = [widget] if isinstance(widget, pg.PlotWidget) else []
+    for plot_widget in plots + widget.findChildren(pg.PlotWidget):
+        scale_plot(plot_widget.getPlotItem(), factor)
