@@ -28,6 +28,8 @@ def save(widget, path: Path, max_bytes: int = MAX_BYTES) -> None:
     image = Image.open(raw).convert("RGB")
     image.save(path, optimize=True)
     if path.stat().st_size > max_bytes:
-        image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+        # Octree keeps the few saturated colours (the digit classes' legend) that median cut merged
+        # into the window's greys; no dithering, so text stays clean.
+        image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
     raw.unlink()
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)", file=sys.stderr)
