@@ -321,20 +321,6 @@ class LatentExplorer(QWidget):
             thread.shutdown()
 
     # ======================================================================================= exports
-    def export_canvas_png(self, path: str | os.PathLike) -> None:
-        """The canvas as it looks on screen (scatter, circles, ellipses, pins, path)."""
-        if not self.canvas.grab().save(os.fspath(path), "PNG"):
-            raise OSError(f"could not write {path}")
-
-    def export_figure_png(self, figure: FigureWidget, path: str | os.PathLike) -> None:
-        """A figure at its native resolution (one pixel per model pixel), e.g. the manifold."""
-        array = figure.array()
-        if array is None:
-            raise ValueError(f"the {figure.name} figure has not been computed yet: open its tab first")
-        from latentlab.core.figures import save_png
-
-        save_png(array, path)
-
     def export_pins_csv(self, path: str | os.PathLike) -> None:
         """One row per pin: its number, canvas coordinates and full latent vector."""
         exports.write_pins_csv(path, self.pins(), self.state.plane)

@@ -6,7 +6,6 @@ import csv
 
 import numpy as np
 import torch
-from PIL import Image
 
 import image_files as files
 from canvas_fixtures import (WAIT_MS, drop_files, encoded_scatter, make_explorer, shipped,  # noqa: F401
@@ -111,16 +110,10 @@ def test_interpolation_between_two_dropped_images(qtbot, make_explorer, shipped)
     assert strip.array().shape[1] == 10 * 29 + 1
 
 
-def test_exports_write_pngs_and_csvs(qtbot, make_explorer, shipped, tmp_path):
+def test_exports_write_csvs(qtbot, make_explorer, shipped, tmp_path):
+    """(Pictures: tests/gui/test_canvas_export.py and the figure export tests.)"""
     explorer = make_explorer(shipped.model, shipped.extras)
     explorer.pin(np.array([0.25, -0.5]))
-    explorer.export_canvas_png(tmp_path / "canvas.png")
-    assert Image.open(tmp_path / "canvas.png").size == (explorer.canvas.width(), explorer.canvas.height())
-
-    manifold = show_figure(qtbot, explorer, explorer.manifold)
-    explorer.export_figure_png(explorer.manifold, tmp_path / "manifold.png")
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "manifold.png")), manifold)
-
     explorer.export_pins_csv(tmp_path / "pins.csv")
     rows = list(csv.reader(open(tmp_path / "pins.csv")))
     assert rows == [["pin", "u", "v", "z1", "z2"], ["1", "0.25", "-0.5", "0.25", "-0.5"]]
