@@ -199,3 +199,27 @@ def test_unlabelled_points_are_grey_and_named_so(canvas):
     canvas.set_scatter(np.zeros((4, 2)), np.array([-1, -1, 0, 1]), ["a", "b"])
     names = [label.text for _, label in canvas.legend.items]
     assert names == ["unlabelled", "a", "b"]
+
+
+def test_the_legend_can_be_dragged_off_the_data(qtbot):
+    """The digit legend sits over the plot's corner; a drag moves it where it hides nothing."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    from latentlab.gui.canvas import LatentCanvas
+
+    canvas = LatentCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(600, 500)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    canvas.set_scatter(np.random.default_rng(0).normal(size=(200, 2)), np.arange(200) % 10)
+    before = canvas.legend.pos()
+    start = canvas.mapFromScene(canvas.legend.sceneBoundingRect().center())
+    viewport = canvas.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for i in range(1, 11):
+        QTest.mouseMove(viewport, start + QPoint(-10 * i, 8 * i))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(-100, 80))
+    moved = canvas.legend.pos() - before
+    assert (round(moved.x()), round(moved.y())) == (-100, 80)
