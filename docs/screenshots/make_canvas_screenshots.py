@@ -88,7 +88,11 @@ def main() -> int:
     explorer.clear_canvas()
     canvas.reset_view(explorer.plane.project(explorer.state.scatter.means))
     explorer.tabs.setCurrentWidget(explorer.manifold)
-    explorer.right_splitter.setSizes([150, 490])     # as a user drags it: room for the figure
+    # As a user drags the splitters: room for the whole 560 px figure (it never shrinks below its
+    # own size; it would scroll).
+    explorer.resize(1300, 760)
+    explorer.splitter.setSizes([660, 640])
+    explorer.right_splitter.setSizes([60, 700])
     wait_until(app, lambda: explorer.manifold.array() is not None)
     for _ in range(20):
         app.processEvents()
