@@ -149,7 +149,11 @@ def test_magnification_grid_on_a_plane_of_a_3d_model_uses_anchor_and_directions(
     grid = magnification_grid(model, (-1, 1, -1, 1), 5, directions=directions, anchor=anchor)
     centre = magnification(model, anchor[None], directions).item()
     assert grid.magnification[2, 2] == pytest.approx(centre, rel=1e-6)
-    assert np.unravel_index(grid.log_magnification.argmax(), (5, 5)) != (2, 2) or centre > 0
+    # J = [I; g; g] with g the bump's gradient: det(J^T J) = 1 + 2 |g|^2, 1 at the top, more on its flanks
+    assert centre == pytest.approx(1.0, rel=1e-5)
+    assert grid.magnification[3, 2] == pytest.approx(grid.magnification[1, 2], rel=1e-5)
+    g = 3.0 * 4 * 0.4 * math.exp(-2 * 0.4 ** 2)                  # |grad h b| at r = 0.4 (cell [3, 2])
+    assert grid.magnification[3, 2] == pytest.approx(math.sqrt(1 + 2 * g ** 2), rel=1e-5)
     # the third direction does not count: the 3-D magnification of this decoder is 0
     assert magnification(model, anchor[None]).item() == 0
     with pytest.raises(ValueError, match="directions"):
