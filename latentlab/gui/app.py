@@ -29,6 +29,7 @@ def _needs_offscreen() -> bool:
 
 
 def make_application(argv=None):
+    from .gc_guard import collect_on_gui_thread
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -46,6 +47,7 @@ def make_application(argv=None):
     app.setDesktopFileName("latentlab")
     if (icon := icon_path()) is not None:        # every window's title bar and the task bar
         app.setWindowIcon(QIcon(str(icon)))
+    collect_on_gui_thread(app)   # never in a worker thread: see gui/gc_guard.py
     return app
 
 

@@ -14,6 +14,15 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="session")
+def gc_on_gui_thread(qapp):
+    """As the app does (gui/app.py): garbage is collected on the GUI thread only, never in a
+    training or decoding thread, where destroying a Qt object deadlocks (gui/gc_guard.py)."""
+    from latentlab.gui.gc_guard import collect_on_gui_thread
+
+    return collect_on_gui_thread(qapp)
+
+
 @pytest.fixture(autouse=True)
 def isolated_app_state(tmp_path, monkeypatch, qapp):
     """Settings in tmp_path/settings, runs autosaved under tmp_path/runs."""
