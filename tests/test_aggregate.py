@@ -21,11 +21,10 @@ def _posteriors(n=50, d=2, seed=0, scale=0.3):
 def _brute_force(mu2, cov, z1, z2):
     """sum_n N(u; m_n, C_n) / N at every grid point, one point at a time."""
     out = torch.zeros(len(z1), len(z2), dtype=torch.float64)
+    dists = torch.distributions.MultivariateNormal(mu2, covariance_matrix=cov)
     for i, a in enumerate(z1):
         for j, b in enumerate(z2):
-            u = torch.stack([a, b])
-            dists = torch.distributions.MultivariateNormal(mu2, covariance_matrix=cov)
-            out[i, j] = dists.log_prob(u).exp().mean()
+            out[i, j] = dists.log_prob(torch.stack([a, b])).exp().mean()
     return out
 
 
