@@ -108,7 +108,8 @@ def aggregate_density(mu: torch.Tensor, logvar: torch.Tensor, extent, n: int, di
     Diagonal projected covariances (D = 2, or an axis plane) factorise per axis, so the sum over
     the N components is one matrix product of two (N x n) factor matrices: 10,000 components on
     256 x 256 take well under a second. A rotated plane gives full 2x2 covariances; those are
-    evaluated exactly, chunk by chunk (a slower path). Posteriors narrower than a cell are
+    evaluated block by block of rows, each with the components within 8 sigma of it (a slower
+    path: about a second for 10,000 components on 256 x 256). Posteriors narrower than a cell are
     sampled at cell centres, not integrated over cells: make the grid fine enough to see them.
     """
     means, cov = project(mu, logvar, directions, anchor)
@@ -130,14 +131,29 @@ def _mixture_on_grid(means: torch.Tensor, cov: torch.Tensor, z1: torch.Tensor, z
                          p11 * m1 + p12 * m2, p22 * m2 + p12 * m1,
                          -0.5 * (p11 * m1 ** 2 + 2 * p12 * m1 * m2 + p22 * m2 ** 2)
                          - 0.5 * torch.log(det) - LOG_2PI], dim=0)          # (6, N)
-    g1, g2 = torch.meshgrid(z1, z2, indexing="ij")
-    u1, u2 = g1.reshape(-1), g2.reshape(-1)
-    feats = torch.stack([u1 ** 2, u1 * u2, u2 ** 2, u1, u2, torch.ones_like(u1)], dim=1)   # (n1 n2, 6)
-    out = torch.empty(len(u1), dtype=torch.float64)
-    step = max(1, _CHUNK_ELEMENTS // max(1, len(means)))
-    for s in range(0, len(u1), step):
-        out[s:s + step] = torch.exp(feats[s:s + step] @ theta).sum(1)
-    return out.reshape(len(z1), len(z2)) / len(means)
+    # Rows of the grid a block at a time, each with only the components within _CUT sigma of it
+    # along z1 (the rest add less than exp(-_CUT^2 / 2) of their peak): tiny posteriors, the
+    # usual case, touch a few rows each, so the work is far below rows x columns x components.
+    reach = _CUT * v1.sqrt()
+    u2 = z2.repeat(_BLOCK_ROWS)
+    out = torch.zeros(len(z1), len(z2), dtype=torch.float64)
+    for start in range(0, len(z1), _BLOCK_ROWS):
+        rows = z1[start:start + _BLOCK_ROWS]
+        near = torch.nonzero((m1 + reach >= rows[0]) & (m1 - reach <= rows[-1])).reshape(-1)
+        if len(near) == 0:
+            continue
+        u1 = rows.repeat_interleave(len(z2))
+        v = u2[:len(u1)]
+        feats = torch.stack([u1 ** 2, u1 * v, v ** 2, u1, v, torch.ones_like(u1)], dim=1)   # (rows n2, 6)
+        block = out[start:start + len(rows)].view(-1)
+        step = max(1, _CHUNK_ELEMENTS // len(u1))
+        for k in near.split(step):
+            block += torch.exp(feats @ theta[:, k]).sum(1)
+    return out / len(means)
+
+
+_BLOCK_ROWS = 8
+_CUT = 8.0
 
 
 def _normal_pdf(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
