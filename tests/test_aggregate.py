@@ -19,13 +19,10 @@ def _posteriors(n=50, d=2, seed=0, scale=0.3):
 
 
 def _brute_force(mu2, cov, z1, z2):
-    """sum_n N(u; m_n, C_n) / N at every grid point, one point at a time."""
-    out = torch.zeros(len(z1), len(z2), dtype=torch.float64)
+    """sum_n N(u; m_n, C_n) / N at every grid point, every component at every point."""
+    u = torch.stack(torch.meshgrid(z1, z2, indexing="ij"), -1).reshape(-1, 1, 2)
     dists = torch.distributions.MultivariateNormal(mu2, covariance_matrix=cov)
-    for i, a in enumerate(z1):
-        for j, b in enumerate(z2):
-            out[i, j] = dists.log_prob(torch.stack([a, b])).exp().mean()
-    return out
+    return dists.log_prob(u).exp().mean(1).reshape(len(z1), len(z2))
 
 
 def test_density_integrates_to_one_over_a_wide_box():
@@ -53,6 +50,18 @@ def test_a_rotated_plane_of_a_higher_dimensional_space_projects_the_covariances(
     cov = q.T @ torch.diag_embed(logvar.exp()) @ q
     assert abs(float(cov[0, 0, 1])) > 1e-3          # really the full-covariance path
     assert torch.allclose(density, _brute_force(means, cov, z1, z2), rtol=1e-10, atol=1e-14)
+
+
+def test_small_posteriors_on_a_rotated_plane_are_added_on_patches_and_broad_ones_by_rows():
+    # sigmas from 0.02 (a patch of 9 x 9 cells) to 1.5 (more than the grid: every row)
+    g = torch.Generator().manual_seed(4)
+    mu = 1.5 * torch.randn(60, 3, generator=g, dtype=torch.float64)
+    logvar = 2 * torch.log(torch.logspace(math.log10(0.02), math.log10(1.5), 60, dtype=torch.float64))[:, None]
+    logvar = logvar + torch.tensor([0.0, 0.5, -0.3], dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.randn(3, 2, generator=g, dtype=torch.float64))
+    density, z1, z2 = aggregate_density(mu, logvar, (-5, 5, -4, 4), 200, directions=q)
+    means, cov = mu @ q, q.T @ torch.diag_embed(logvar.exp()) @ q
+    assert torch.allclose(density, _brute_force(means, cov, z1, z2), rtol=1e-9, atol=1e-12)
 
 
 def test_an_axis_plane_is_the_marginal_of_those_two_coordinates():
