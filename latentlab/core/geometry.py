@@ -195,9 +195,8 @@ def _decoded(model: VAE, points: torch.Tensor) -> torch.Tensor:
     return model.decode(points).flatten(1)
 
 
-def decoded_length(model: VAE, points) -> float:
-    """The length in pixel space of a latent path (S+1, D): sum_i ||mean(z_{i+1}) - mean(z_i)||,
-    Euclidean over the flattened decoder means. Compares the straight line, slerp and the geodesic."""
+def _decoded_steps(model: VAE, points) -> torch.Tensor:
+    """mean(z_{i+1}) - mean(z_i) along a latent path (S+1, D), float64 (S, pixels), in eval mode."""
     z = _as_points(model, points, "points")
     if len(z) < 2:
         raise ValueError(f"points must hold at least the two ends of a path, got {len(z)}")
@@ -208,23 +207,20 @@ def decoded_length(model: VAE, points) -> float:
             m = _decoded(model, z).double()
     finally:
         model.train(was_training)
-    return float((m[1:] - m[:-1]).norm(dim=1).sum())
+    return m[1:] - m[:-1]
+
+
+def decoded_length(model: VAE, points) -> float:
+    """The length in pixel space of a latent path (S+1, D): sum_i ||mean(z_{i+1}) - mean(z_i)||,
+    Euclidean over the flattened decoder means. Compares the straight line, slerp and the geodesic."""
+    return float(_decoded_steps(model, points).norm(dim=1).sum())
 
 
 def path_energy(model: VAE, points) -> float:
     """S * sum_i ||mean(z_{i+1}) - mean(z_i)||^2 of a path (S+1, D): what `geodesic` minimises;
     at least decoded_length^2, equal when the decoded steps are equal."""
-    z = _as_points(model, points, "points")
-    if len(z) < 2:
-        raise ValueError(f"points must hold at least the two ends of a path, got {len(z)}")
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            m = _decoded(model, z).double()
-    finally:
-        model.train(was_training)
-    return float((len(z) - 1) * ((m[1:] - m[:-1]) ** 2).sum())
+    steps = _decoded_steps(model, points)
+    return float(len(steps) * (steps ** 2).sum())
 
 
 @dataclass
