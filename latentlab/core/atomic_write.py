@@ -20,3 +20,14 @@ def replace_file(path: Path, data: bytes) -> Path:
         tmp.unlink(missing_ok=True)
         raise OSError(f"cannot write {path}: {e.strerror or e}") from e
     return path
+
+
+def check_target(path, what: str) -> Path:
+    """`path` as a Path, checked before any work is spent on what goes into it: ValueError naming
+    it when it is a folder or its folder does not exist. `what` names the file ("figure", ...)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name for the {what}")
+    if not path.parent.is_dir():
+        raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
+    return path

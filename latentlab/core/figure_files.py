@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic_write import replace_file
+from .atomic_write import check_target, replace_file
 
 FORMATS = ("png", "svg", "pdf")
 DEFAULT_SCALE = 4
@@ -105,12 +105,7 @@ def save_figure(array: np.ndarray, path, scale: int = DEFAULT_SCALE, format: str
 def check_figure_path(path) -> Path:
     """`path` as a Path; ValueError naming it when it is a folder or its folder does not exist
     (the window checks before it spends seconds on a figure)."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; give a file name for the figure")
-    if not path.parent.is_dir():
-        raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
-    return path
+    return check_target(path, "figure")
 
 
 def write_figure_file(path, data: bytes) -> Path:

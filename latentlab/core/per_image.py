@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from .atomic_write import check_target as atomic_check_target
 from .atomic_write import replace_file
 from .evaluation import PerImage
 
@@ -30,12 +31,7 @@ COLUMNS = ("index", "label", "neg_elbo", "kl", "recon", "iw_nll", "exact_nll", "
 
 def check_target(path: str | os.PathLike) -> Path:
     """The file to write, checked before any work: not a folder, and its folder exists."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder; give a file name for the per-image table")
-    if not path.parent.is_dir():
-        raise ValueError(f"cannot write {path}: the folder {path.parent} does not exist")
-    return path
+    return atomic_check_target(path, "per-image table")
 
 
 def _word(value) -> str:
