@@ -107,8 +107,10 @@ def hover_path(canvas, n: int) -> list[QPoint]:
     return points
 
 
-def measure(canvas, explorer, points, timeout_s: float = 1.0) -> tuple[list[float], int]:
+def measure(canvas, explorer, points, timeout_s: float = 1.0, interval_ms: int = 0) -> tuple[list[float], int]:
     """Latency of each move: event sent -> new decoded image painted. Returns (latencies, missed).
+    With `interval_ms`, one move every so often: the rest of the interval runs the event loop, as
+    between real moves (benchmarks/posterior_responsiveness.py; 0: the next move at once).
 
     Between moves the GUI thread waits in a Qt event loop (as the app does, with the GIL released),
     not in a Python busy loop that would starve the decode thread of the GIL.
@@ -136,6 +138,12 @@ def measure(canvas, explorer, points, timeout_s: float = 1.0) -> tuple[list[floa
             latencies.append(painted_at[0] - t0)
         else:
             missed += 1
+        rest = interval_ms / 1000 - (time.perf_counter() - t0)
+        if rest > 0:
+            timeout.start(int(rest * 1000))
+            loop.exec()
+            timeout.stop()
+            timeout.setInterval(int(timeout_s * 1000))
     explorer.imageShown.disconnect(on_painted)
     return latencies, missed
 

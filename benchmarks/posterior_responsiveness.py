@@ -39,47 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 from hover_latency import hover_path, percentiles  # noqa: E402
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
+from hover_latency import measure as hover_measure  # noqa: E402
+from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 STROKE_MS = 30
 MOVE_MS = 10
 
 
-def measure(canvas, explorer, points, interval_ms: int = MOVE_MS, timeout_s: float = 1.0):
-    """Latency of each move (event sent -> decoded image painted), one move every `interval_ms`;
-    between moves the event loop runs (strokes, results, repaints). Returns (latencies, missed)."""
-    painted_at: list[float] = []
-    loop = QEventLoop()
-
-    def on_painted():
-        painted_at.append(time.perf_counter())
-        loop.quit()
-
-    explorer.imageShown.connect(on_painted)
-    timer = QTimer(singleShot=True)
-    timer.timeout.connect(loop.quit)
-    latencies, missed = [], 0
-    for pos in points:
-        painted_at.clear()
-        t0 = time.perf_counter()
-        QTest.mouseMove(canvas, pos)
-        if not painted_at:
-            timer.start(int(timeout_s * 1000))
-            loop.exec()
-            timer.stop()
-        if painted_at:
-            latencies.append(painted_at[0] - t0)
-        else:
-            missed += 1
-        rest = interval_ms / 1000 - (time.perf_counter() - t0)
-        if rest > 0:                      # the rest of the interval in the event loop, as between real moves
-            timer.start(int(rest * 1000))
-            loop.exec()
-            timer.stop()
-    explorer.imageShown.disconnect(on_painted)
-    return latencies, missed
+def measure(canvas, explorer, points, interval_ms: int = MOVE_MS):
+    """Latency of each move, one move every `interval_ms` (hover_latency.py's measurement)."""
+    return hover_measure(canvas, explorer, points, interval_ms=interval_ms)
 
 
 def decode_grid_reference(model, side: int = 256) -> float:
