@@ -51,13 +51,19 @@ def manifold(state: ExplorerState) -> str:
 
 
 def interpolation(state: ExplorerState) -> str:
-    if state.path is None:
-        return INTERPOLATION_HINT
     names = dict(state.endpoint_choices())
     start, end = (names.get(i, "?") for i in state.endpoints)
+    if state.path is None:
+        return f"{start} → {end}: finding the geodesic…" if state.geodesic_pending() else INTERPOLATION_HINT
     settings = state.figure_settings
-    return (f"{start} → {end}, {len(state.path)} steps, {settings.mode} "
-            "(the path is drawn on the canvas).")
+    text = f"{start} → {end}, {len(state.path)} steps, {settings.mode} (the path is drawn on the canvas)."
+    comparison = state.shown_comparison()
+    if comparison is not None:
+        lengths = comparison.lengths
+        text += (f" Decoded length (how much the image changes along the path): linear {lengths['linear']:.1f}, "
+                 f"spherical {lengths['spherical']:.1f}, geodesic {lengths['geodesic']:.1f}"
+                 f" ({100 * comparison.shortening():.0f} % shorter than the line).")
+    return text
 
 
 def sample_label(index: int) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 
 from .events import EventGroup
 from .jobs import ImageSource, Posterior, interpolation_path
+from .paths import MODES, PathComparison
 from .plane import LatentPlane
 from .scatter import Scatter
 
@@ -40,7 +41,7 @@ EVENTS = (
     "pin_images",       # decoded images of the pins
     "encodings",        # images added or removed, or one got its first posterior (new anchor/end)
     "endpoints",        # the interpolation's ends, or their candidates
-    "path",             # the interpolation path (or whether it is drawn)
+    "path",             # the interpolation path (or whether it is drawn), or the three paths compared
     "hover",            # the latent under the mouse
     "hover_image",      # the image decoded there
     "show_sample",      # mean or sample of p(x|z)
@@ -96,7 +97,7 @@ class FigureSettings:
     sample_seed: int = 0
     sample_x: bool = False             # prior samples: draws from p(x|z) instead of means
     steps: int = 10                    # interpolation strip, ends included
-    mode: str = "linear"               # or "spherical"
+    mode: str = "linear"               # or "spherical", "geodesic" (app/paths.py MODES)
 
 
 FIGURE_OF_SETTING = {"manifold_size": "manifold", "sample_count": "samples", "sample_seed": "samples",
@@ -132,6 +133,9 @@ class ExplorerState:
         self.endpoints: tuple[str | None, str | None] = (None, None)
         self.path: np.ndarray | None = None               # (steps, D) between the ends, or None
         self.path_shown = False                           # drawn once the strip has been computed
+        # The straight line, slerp and the geodesic between the ends, with their decoded lengths
+        # (app/paths.py; computed in the background). A newer model keeps the last until its own come.
+        self.path_comparison: PathComparison | None = None
         self.figure_settings = FigureSettings()
         self.figure_arrays: dict[str, np.ndarray | None] = dict.fromkeys(FIGURES)
         self.stale_figures: set[str] = set(FIGURES)
@@ -497,7 +501,14 @@ class ExplorerState:
 
     def _update_path(self) -> None:
         ends, settings = self.end_points(), self.figure_settings
-        path = None if ends is None else interpolation_path(*ends, settings.steps, settings.mode)
+        if ends is None:
+            path = None
+        elif settings.mode == "geodesic":      # None until the geodesic between these ends is found
+            comparison = self.path_comparison
+            path = comparison.resampled("geodesic", settings.steps) if comparison is not None \
+                and comparison.joins(ends) else None
+        else:
+            path = interpolation_path(*ends, settings.steps, settings.mode)
         if (path is None) != (self.path is None) or (path is not None and (
                 path.shape != self.path.shape or not np.array_equal(path, self.path))):
             self.path = path
@@ -505,6 +516,29 @@ class ExplorerState:
                 self.path_shown = False     # drawn again once a new strip is computed
             self._mark("path")
             self._stale("interpolation")
+
+    def geodesic_pending(self) -> bool:
+        """The strip waits for the geodesic between its two ends."""
+        return self.figure_settings.mode == "geodesic" and self.path is None and self.end_points() is not None
+
+    def paths_wanted(self) -> bool:
+        """Whether the three paths between the ends are worth computing now: there are two ends,
+        and the path is drawn on the canvas or the strip follows the geodesic."""
+        return self.end_points() is not None and (self.path_shown or self.figure_settings.mode == "geodesic")
+
+    def set_path_comparison(self, comparison: PathComparison) -> None:
+        """The three paths, computed for the ends and model they name; dropped when those are gone."""
+        if not self.is_current(comparison.generation) or not comparison.joins(self.end_points()):
+            return
+        self.path_comparison = comparison
+        self._mark("path")
+        self._update_path()
+        self._flush()
+
+    def shown_comparison(self) -> PathComparison | None:
+        """The paths compared between the ends shown now (perhaps of an earlier state of the run)."""
+        comparison = self.path_comparison
+        return comparison if comparison is not None and comparison.joins(self.end_points()) else None
 
     def show_path(self) -> None:
         """The strip was computed: its path is drawn on the canvas from now on."""
@@ -516,8 +550,8 @@ class ExplorerState:
     # ============================================================================ figures
     def set_figure_settings(self, **changes) -> None:
         new = replace(self.figure_settings, **changes)
-        if new.mode not in ("linear", "spherical"):
-            raise ValueError(f"interpolation mode must be 'linear' or 'spherical', not {new.mode!r}")
+        if new.mode not in MODES:
+            raise ValueError(f"interpolation mode must be one of {', '.join(MODES)}, not {new.mode!r}")
         old, self.figure_settings = self.figure_settings, new
         changed = {FIGURE_OF_SETTING[k] for k in changes if getattr(old, k) != getattr(new, k)}
         if changed:

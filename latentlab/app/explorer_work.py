@@ -25,16 +25,22 @@ from . import jobs
 from .explorer_state import DRAWING, ExplorerState, ModelChange
 from .figure_work import FigureExports, figure_function
 from .job_queue import JobRunner
+from .paths import compare_paths
 
 HOVER_PRIORITY, ENCODE_PRIORITY, BACKGROUND_PRIORITY = 0, 5, 10
-HOVER, PINS, REPORT = "hover", "pins", "model change report"     # slots; per-image slots are tuples
+HOVER, PINS, REPORT, PATHS = "hover", "pins", "model change report", "paths"   # slots; per-image slots are tuples
 
 
 class ExplorerWork:
-    def __init__(self, state: ExplorerState, model_runner: JobRunner, reader: JobRunner):
+    def __init__(self, state: ExplorerState, model_runner: JobRunner, reader: JobRunner,
+                 paths_runner: JobRunner | None = None):
         self.state = state
         self.model_runner = model_runner
         self.reader = reader
+        # The geodesic takes 0.2-1 s of optimisation: on a runner of its own, so it never holds
+        # up a hover decode (default: the model runner, for tests that pass only two).
+        self.paths_runner = paths_runner or model_runner
+        self._paths_asked = None            # (generation, z0, z1) of the paths asked for last
         self._sample_seeds = itertools.count(1)
         self._reads = itertools.count(1)
         self._dropped: list[str] = []       # to report once the images of a new model are prepared
@@ -47,6 +53,7 @@ class ExplorerWork:
         events.pins.connect(self.decode_pins)
         events.pixels.connect(self.encode)
         events.figures.connect(self.update_visible_figure)
+        events.path.connect(self.compare_paths)
 
     # ============================================================================ a new model
     def _on_model(self, change: ModelChange) -> None:
@@ -55,6 +62,7 @@ class ExplorerWork:
             return
         self.decode_hover()
         self.decode_pins()
+        self.compare_paths()
         for encoding in list(self.state.encodings.values()):
             if encoding.pixels is not None:
                 self.encode(encoding.id)
@@ -194,7 +202,8 @@ class ExplorerWork:
             return
         generation = state.model_generation
         if name == "interpolation" and state.path is None:
-            state.set_figure_array(name, None, generation)
+            if not state.geodesic_pending():     # else: computed when the geodesic arrives
+                state.set_figure_array(name, None, generation)
             return
         fn = figure_function(state, name)
         if name == "interpolation":
@@ -204,6 +213,27 @@ class ExplorerWork:
 
     def _on_figure(self, name: str, generation: int, array) -> None:
         self.state.set_figure_array(name, array, generation)
+
+    # ============================================================================ the three paths
+    def compare_paths(self) -> None:
+        """The straight line, slerp and the geodesic between the interpolation's ends, with their
+        decoded lengths (app/paths.py), once per model and pair of ends, while they are wanted."""
+        state = self.state
+        if state.model is None or not state.paths_wanted():
+            return
+        z0, z1 = state.end_points()
+        key = (state.model_generation, z0.tobytes(), z1.tobytes())
+        if key == self._paths_asked:
+            return
+        self._paths_asked = key
+        model, generation = state.model, state.model_generation
+        self.paths_runner.submit(PATHS, partial(compare_paths, model, z0.copy(), z1.copy(), generation),
+                                 state.set_path_comparison, priority=BACKGROUND_PRIORITY,
+                                 on_error=self._paths_error)
+
+    def _paths_error(self, error: BaseException) -> None:
+        self._paths_asked = None            # asked again at the next change
+        self.state.message(f"Could not find the geodesic: {type(error).__name__}: {error}")
 
     # ============================================================================ errors
     def _model_error(self, error: BaseException) -> None:

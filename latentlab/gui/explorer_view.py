@@ -56,6 +56,7 @@ from .gap_panel import GapPanel
 from .image_view import ImageView, ThumbnailRow
 from .latest_wins import LatestWinsWorker
 from .page_tabs import PageTabs
+from .path_layer import PathComparisonPresenter
 from .plane_controls import PlaneControls
 from .posterior_controls import PosteriorControls
 from .posterior_layer import TruePosteriorPresenter
@@ -77,7 +78,9 @@ class LatentExplorer(QWidget):
         # big photo being read never delays the hover decodes.
         self.model_thread = LatestWinsWorker("latentlab-model", torch_threads=1)
         self.reader_thread = LatestWinsWorker("latentlab-images", torch_threads=1)
-        self.work = ExplorerWork(self.state, self.model_thread, self.reader_thread)
+        # The geodesic between the interpolation's ends is optimised on a thread of its own (0.2-1 s).
+        self.paths_thread = LatestWinsWorker("latentlab-paths", torch_threads=1)
+        self.work = ExplorerWork(self.state, self.model_thread, self.reader_thread, self.paths_thread)
         # The ground truth: first looks at p(z|x) (~0.1 s) on a thread of their own, so they follow a
         # drawing whatever else runs; full pictures, gaps and the examples table (seconds) on another.
         self.truth = GroundTruthState()
@@ -87,7 +90,7 @@ class LatentExplorer(QWidget):
                                           self.reader_thread)
         # A window that forgets shutdown() must not leave threads waiting forever. (Qt passes the
         # dying object to a destroyed slot: it must not end up as shutdown's timeout.)
-        threads = (self.model_thread, self.reader_thread, self.live_thread, self.exact_thread)
+        threads = (self.model_thread, self.reader_thread, self.paths_thread, self.live_thread, self.exact_thread)
         work = self.truth_work
         self.destroyed.connect(lambda *_: [work.stop(), *(thread.shutdown() for thread in threads)])
 
@@ -101,6 +104,7 @@ class LatentExplorer(QWidget):
         self.canvas = LatentCanvas(self)
         self.presenter = CanvasPresenter(state, self.canvas, pick=self.truth_work.pick_scatter_point)
         self.posterior_presenter = TruePosteriorPresenter(self.truth, state, self.canvas)
+        self.path_presenter = PathComparisonPresenter(state, self.canvas)
         self.posterior_controls = PosteriorControls(self.truth, self)
         self.posterior_controls.zoomRequested.connect(self.zoom_to_posterior)
         self.canvas.filesDropped.connect(self.encode_files)
@@ -317,7 +321,8 @@ class LatentExplorer(QWidget):
         (presentation, pages in windows of their own) close and give their parts back."""
         self.presentation.close_all()
         self.truth_work.stop()           # long ground-truth jobs stop at their next decoder call
-        for thread in (self.model_thread, self.reader_thread, self.live_thread, self.exact_thread):
+        for thread in (self.model_thread, self.reader_thread, self.paths_thread, self.live_thread,
+                       self.exact_thread):
             thread.shutdown()
 
     # ======================================================================================= exports

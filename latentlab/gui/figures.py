@@ -149,8 +149,11 @@ class InterpolationFigure(FigureWidget):
         self.mode = QComboBox(objectName="interpolationMode")
         self.mode.addItem("linear", "linear")
         self.mode.addItem("spherical", "spherical")
+        self.mode.addItem("geodesic", "geodesic")
         self.mode.setToolTip("Spherical (slerp) keeps the path at a typical distance from the origin, "
-                             "where the prior puts its mass in high dimensions (White 2016)")
+                             "where the prior puts its mass in high dimensions (White 2016). Geodesic: "
+                             "the path along which the decoded image changes least (Arvanitidis et al. 2018). "
+                             "All three are drawn on the canvas with their decoded lengths.")
         self.mode.currentIndexChanged.connect(self.requested)
         for combo in (self.start, self.end):
             combo.activated.connect(self._send_endpoints)
