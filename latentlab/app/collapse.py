@@ -83,6 +83,14 @@ class CollapseData:
         collapsed = self.collapsed()
         self._said = frozenset(collapsed) if collapsed is not None else None
 
+    def reload_history(self, history) -> str | None:
+        """The history of a run followed from its files, read again: load it, and return the
+        collapse message when its last collapsed set differs from the last one said."""
+        said = self._said
+        self.load_history(history)
+        self._said = said
+        return self._announce()
+
     def _append(self, epoch: int, row: list[float], burda) -> None:
         self.epochs.append(epoch)
         self._rows.append([float(v) for v in row])
@@ -155,13 +163,14 @@ class CollapseData:
         return bool(np.isfinite(self.active_burda()).any())
 
     def summary(self) -> str:
-        """One line for the last epoch: how many dimensions are active and which collapsed."""
-        collapsed = self.collapsed()
-        if collapsed is None:
+        """One line for the last epoch with a KL per dimension: "Epoch 130: 11 of 20 active,
+        9 collapsed (KL < 0.01 nats): z1, z4, …" (the count first: a narrow view cuts the end)."""
+        last = self._last_index()
+        if last is None:
             return ""
-        epoch = self.epochs[self._last_index()]
-        active = self.dims - len(collapsed)
-        head = f"Epoch {epoch}: {active} of {self.dims} active"
+        collapsed = self.collapsed()
+        head = f"Epoch {self.epochs[last]}: {self.dims - len(collapsed)} of {self.dims} active"
         if not collapsed:
             return f"{head}, none collapsed (KL ≥ {self.threshold:g} nats)"
-        return f"{head}; " + collapse_message(collapsed, self.dims, self.threshold)
+        names = collapse_message(collapsed, self.dims, self.threshold).split(": ", 1)[1]
+        return f"{head}, {len(collapsed)} collapsed (KL < {self.threshold:g} nats): {names}"

@@ -73,7 +73,7 @@ def test_a_history_loads_with_burdas_count_beside_and_its_final_set_counts_as_sa
     assert data.epochs == [1, 2, 3] and data.matrix().shape == (3, 3)
     np.testing.assert_array_equal(data.active_burda(), [3, 2, 2])
     np.testing.assert_array_equal(data.active_by_kl(), [3, 2, 2])
-    assert data.summary() == "Epoch 3: 2 of 3 active; 1 of 3 dimensions collapsed (KL < 0.01 nats): z2"
+    assert data.summary() == "Epoch 3: 2 of 3 active, 1 collapsed (KL < 0.01 nats): z2"
     assert data.add_epoch(epoch(4, [1.3, 0.002, 0.2])) is None        # a continued run: nothing new
     assert data.add_epoch(epoch(5, [1.3, 0.002, 0.001])).startswith("Epoch 5: 2 of 3")
 
@@ -91,3 +91,15 @@ def test_the_threshold_is_the_traversals():
     data = CollapseData()
     data.add_epoch(epoch(1, [COLLAPSE_KL, math.nextafter(COLLAPSE_KL, 0)]))
     assert data.collapsed() == [1]                   # at the threshold is active, below it collapsed
+
+
+def test_a_reloaded_history_says_what_changed_since_the_last_message():
+    h = History()
+    h.add_epoch(epoch(1, [1.0, 0.5]))
+    data = CollapseData()
+    data.load_history(h)
+    assert data.reload_history(h) is None                                  # nothing new
+    h.add_epoch(epoch(2, [1.0, 0.001]))
+    assert data.reload_history(h) == "Epoch 2: 1 of 2 dimensions collapsed (KL < 0.01 nats): z2"
+    h.add_epoch(epoch(3, [1.0, 0.001]))
+    assert data.reload_history(h) is None and data.epochs == [1, 2, 3]
