@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QVBoxLayout, QWidget
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
 
 from latentlab.app.collapse import CollapseData, dimension_name
 
@@ -126,7 +127,6 @@ class CollapseView(QWidget):
         self.units_kl = units.plot(stepMode="center", connect="finite", pen=pg.mkPen(KL_PEN, width=2))
         self.units_burda = units.plot(stepMode="center", connect="finite",
                                       pen=pg.mkPen(BURDA_PEN, width=1.5, style=Qt.PenStyle.DashLine))
-        units.setTitle(self._key_html(), size=f"{TITLE_SIZE}pt")
         self._align_left_axes()
 
         self.caption = ElidedLabel()
@@ -137,6 +137,10 @@ class CollapseView(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.caption)
         layout.addWidget(self.figure, 1)
+        self.key = QLabel(self._key_html())
+        self.key.setObjectName("collapseKey")
+        self.key.setWordWrap(True)
+        layout.addWidget(self.key)
         self.figure.scene().sigMouseMoved.connect(self._on_mouse_moved)
         heat.vb.sigResized.connect(lambda *_: self._set_row_ticks(self._row_dims))
 
@@ -171,17 +175,23 @@ class CollapseView(QWidget):
         self.fit_size(event.size().width(), event.size().height())
         super().resizeEvent(event)
 
-    def _key_html(self) -> str:
-        """The units plot's legend, as its title (a legend inside would cover the lines at the top).
-        Short: a plot's title sets its minimum width, and the view fits a narrow side dock."""
+    def _key_html(self, colour: str | None = None) -> str:
+        """The units plot's legend. On screen a wrapping label under the plots, not the plot's
+        title or a legend in it: those would cover the lines, or hold the view wider than a side
+        dock (a pyqtgraph title never wraps and sets the plot's minimum width)."""
         t = f"{self.data.threshold:g}"
-        return (f"<span style='color:{KL_PEN}'>━━</span> KL ≥ {t} nats&nbsp;&nbsp;"
-                f"<span style='color:{BURDA_PEN}'>╍╍</span> Burda et al.")
+        text = f"<span style='color:{colour}'>" if colour else "<span>"
+        return (f"{text}<span style='color:{KL_PEN}'>━━</span> active: KL ≥ {t} nats&nbsp;&nbsp; "
+                f"<span style='color:{BURDA_PEN}'>╍╍</span> Burda et al.: Cov E[z] > {t}</span>")
+
+    def _tick_metrics(self) -> QFontMetrics:
+        """The metrics of the axes' tick labels (the UI zoom scales them: gui/plot_scale.py)."""
+        return QFontMetrics(self.heat_plot.getAxis("left").style.get("tickFont") or self.font())
 
     def _align_left_axes(self) -> None:
         """Both plots' y axes equally wide, so that the epochs of the two line up."""
-        fm = self.fontMetrics()
-        width = round((fm.horizontalAdvance("z20") + fm.height() + 14) * self._ui_scale)
+        fm = self._tick_metrics()
+        width = fm.horizontalAdvance("z20") + fm.height() + 14
         for plot in (self.heat_plot, self.units_plot):
             plot.getAxis("left").setWidth(width)
 
@@ -190,8 +200,8 @@ class CollapseView(QWidget):
         self._ui_scale = factor
         for plot in (self.heat_plot, self.units_plot, self.colour_bar):
             scale_plot(plot, factor)
-        self.units_plot.setTitle(self._key_html(), size=f"{TITLE_SIZE * factor:.1f}pt")
         self._align_left_axes()
+        self._set_row_ticks(self._row_dims)
 
     # -- data in ----------------------------------------------------------------------------
     def add_epoch(self, event) -> str | None:
@@ -270,7 +280,7 @@ class CollapseView(QWidget):
     def _set_row_ticks(self, order: np.ndarray) -> None:
         """Each row labelled with its dimension's name, or every k-th where the rows are lower
         than a line of text (pyqtgraph draws given ticks even where their labels overlap)."""
-        line = self.fontMetrics().height() * self._ui_scale * ROW_LABEL_SPACING
+        line = self._tick_metrics().height() * ROW_LABEL_SPACING
         height = self.heat_plot.vb.height()
         fit = max(1, int(height // line)) if height > 0 else len(order)
         every = max(1, math.ceil(len(order) / fit))
@@ -307,6 +317,8 @@ class CollapseView(QWidget):
         self._set_side_by_side(False)     # a figure is stacked: the epochs of both plots line up
         title = pg.LabelItem(html.escape(self.caption.text()), size=f"{TITLE_SIZE}pt", color=FOREGROUND, justify="left")
         grid.addItem(title, row=0, col=0, colspan=2)
+        key = pg.LabelItem(self._key_html(FOREGROUND), size=f"{TITLE_SIZE}pt", justify="left")
+        grid.addItem(key, row=3, col=0)
         shown = grid.geometry()
         try:
             grid.setGeometry(QRectF(0, 0, *EXPORT_SIZE))
@@ -315,6 +327,7 @@ class CollapseView(QWidget):
                                 title="latentlab: KL per dimension over training")
         finally:
             grid.removeItem(title)
+            grid.removeItem(key)
             self._set_side_by_side(side)
             grid.setGeometry(shown)
             settle_layout(grid)
