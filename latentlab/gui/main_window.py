@@ -26,6 +26,7 @@ from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_m
 from latentlab.core.trainer import History
 
 from . import about
+from .collapse_view import CollapseView
 from .curves import CurvePanel
 from .explorer import LatentExplorer
 from .off_thread import run_off_gui_thread
@@ -86,6 +87,9 @@ class MainWindow(QMainWindow):
         # Where the docks go by default: gui/window_view.py (arrange_docks).
         self.curves = CurvePanel(self)
         self.curves_dock = self._dock("Curves", "curvesDock", self.curves, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.collapse = CollapseView(self)     # tabified with the curves (window_view.arrange_docks)
+        self.collapse_dock = self._dock("Collapse", "collapseDock", self.collapse, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.collapse.statusMessage.connect(self.show_message)
 
         self.run_label = QLabel()
         self.run_label.setObjectName("runLabel")
@@ -98,7 +102,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.run_label)
         self._opening: Path | None = None   # a file being read (off the GUI thread)
 
-        self.training = TrainingController(self.training_panel, self.curves, self.explorer, self)
+        self.training = TrainingController(self.training_panel, self.curves, self.explorer, self, self.collapse)
         self.training.message.connect(self.show_message)
         self.training.error.connect(self.show_error)
         self.training.statusText.connect(self.run_label.setText)
@@ -107,7 +111,7 @@ class MainWindow(QMainWindow):
         self.training.runEnded.connect(self._on_run_ended)
         self.training.saveStateChanged.connect(self._on_save_state)
 
-        self.following = RunFollowing(self.curves, self.explorer, self)
+        self.following = RunFollowing(self.curves, self.explorer, self, self.collapse)
         self.following.message.connect(self.show_message)
         self.following.label.connect(self.run_label.setText)
         self.following.checkpointReloaded.connect(self._on_followed_checkpoint)
@@ -162,6 +166,8 @@ class MainWindow(QMainWindow):
                                          name="actionExportCurvesSvg"))
         file_menu.addAction(self._action("Export Curves as P&DF…", lambda _=False: self._export_curves_dialog("pdf"),
                                          name="actionExportCurvesPdf"))
+        file_menu.addAction(self._action("Export Co&llapse View…", lambda _=False: self.collapse.export_dialog(
+            self._start_folder()), name="actionExportCollapse"))
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
@@ -221,6 +227,7 @@ class MainWindow(QMainWindow):
         self.training.forget_run()
         self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=True, data=ckpt.data or None)
         self.curves.load_history(history, ckpt.model.latent_dim)
+        self.collapse.load_history(history, ckpt.model.latent_dim)
         following = self.following.follow_if_same_run(path, ckpt)
         shipped = is_inside(path, shipped_models_dir())
         done = int(ckpt.trainer_state.get("epoch", 0))

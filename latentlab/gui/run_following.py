@@ -26,9 +26,10 @@ class RunFollowing(QObject):
     checkpointReloaded = Signal(object)   # the followed checkpoint, read again after its run saved it
     takenOver = Signal(str)               # another run now writes the followed checkpoint's path
 
-    def __init__(self, curves, explorer, parent=None):
+    def __init__(self, curves, explorer, parent=None, collapse=None):
         super().__init__(parent)
         self.curves, self.explorer = curves, explorer
+        self.collapse = collapse     # a gui/collapse_view.CollapseView, or None: fed the checkpoint's history
         self.follower: RunFollower | None = None
         self._checkpoint = None
         self._reloading = False
@@ -75,7 +76,10 @@ class RunFollowing(QObject):
         """The metrics file was rewritten (a resumed run drops the rows after its checkpoint): start
         again from the checkpoint's curves; the file's rows after them follow."""
         if self._checkpoint is not None and self.follower is not None and self.follower.checkpoint_path:
-            self.curves.load_history(History.from_dict(self._checkpoint.history), self._checkpoint.model.latent_dim)
+            history, dims = History.from_dict(self._checkpoint.history), self._checkpoint.model.latent_dim
+            self.curves.load_history(history, dims)
+            if self.collapse is not None:
+                self.collapse.load_history(history, dims)
         else:
             self.curves.clear()
 
@@ -102,4 +106,18 @@ class RunFollowing(QObject):
         self._checkpoint = ckpt
         self.checkpointReloaded.emit(ckpt)
         self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=False)
+        self._reload_collapse(ckpt)
         self.label.emit(f"following a run · epoch {ckpt.trainer_state.get('epoch', 0)} reloaded")
+
+    def _reload_collapse(self, ckpt) -> None:
+        """The KL per dimension is in the checkpoint's history only (not in the metrics file): the
+        collapse view follows the reloaded checkpoint, and says when the collapsed set changed."""
+        if self.collapse is None:
+            return
+        try:
+            history = History.from_dict(ckpt.history)
+        except (ValueError, TypeError, KeyError):
+            return    # a damaged history: the view keeps what it showed
+        collapsed = self.collapse.reload_history(history, ckpt.model.latent_dim)
+        if collapsed:
+            self.message.emit(collapsed)

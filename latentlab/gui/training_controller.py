@@ -48,9 +48,10 @@ class TrainingController(QObject):
     runEnded = Signal(object)    # TrainingSession whose training ended (saved to its `out` unless
                                  # `save_error` says otherwise)
 
-    def __init__(self, panel, curves, explorer, parent=None):
+    def __init__(self, panel, curves, explorer, parent=None, collapse=None):
         super().__init__(parent)
         self.panel, self.curves, self.explorer = panel, curves, explorer
+        self.collapse = collapse     # a gui/collapse_view.CollapseView, or None
         self.live_run: TrainingSession | None = None  # this window's run (kept between trainings)
         self.worker: TrainingThread | None = None
         self.autosave_failed = False
@@ -213,6 +214,8 @@ class TrainingController(QObject):
             # A new model: the curves and the scatter shown so far belong to the previous one.
             # (The run may have taken steps already; they are still in the worker's buffer.)
             self.curves.clear()
+            if self.collapse is not None:
+                self.collapse.clear()
             self.explorer.set_scatter(None)
             self.explorer.set_examples_data(run.spec.to_dict())    # its test images, in the Examples tab
         self.live_run = run
@@ -257,6 +260,10 @@ class TrainingController(QObject):
     def _on_epoch(self, event) -> None:
         self.pull_steps(force=True)  # the epoch's last steps come before its validation point
         self.curves.add_epoch(event)
+        # The status line says when the set of collapsed dimensions changes (once, not every epoch).
+        collapsed = self.collapse.add_epoch(event) if self.collapse is not None else None
+        if collapsed:
+            self.message.emit(collapsed)
 
     def _on_snapshot(self, model, scatter) -> None:
         """New weights for the explorer. Those of an epoch's end (with a new scatter) are shown
