@@ -49,9 +49,9 @@ def test_traversal_has_a_row_per_dimension_ordered_by_kl_and_prints_it(tiny, tin
     out = tmp_path / "t.png"
     assert figure(tiny[5], "traversal", out, "--n", "4", "--scale", "1", data=tiny_data_root) == 0
     # the window's labelled figure (core.map_figures.traversal_figure): 5 rows of 28 px with 1-px
-    # gaps under an 18-px header line; 4 steps right of 88 px of labels ("z5 0.12" at 2x) and the
+    # gaps under an 18-px header line; 4 steps right of 90 px of labels ("z5 0.12" at 2x) and the
     # 3-px active/collapsed strip with its gaps
-    assert Image.open(out).size == (88 + 3 + 2 + 4 * 29, 18 + 1 + 5 * 29)
+    assert Image.open(out).size == (90 + 3 + 2 + 4 * 29, 18 + 1 + 5 * 29)
     lines = capsys.readouterr().out.splitlines()
     rows = [line.split() for line in lines if line.strip().startswith("z")]
     assert sorted(r[0] for r in rows) == [f"z{i}" for i in range(1, 6)]

@@ -97,7 +97,7 @@ class FigureSettings:
     sample_x: bool = False             # prior samples: draws from p(x|z) instead of means
     steps: int = 10                    # interpolation strip, ends included
     mode: str = "linear"               # or "spherical"
-    traversal_steps: int = 9           # images per dimension's row
+    traversal_steps: int = 7           # images per dimension's row: -3, -2, ..., +3
     traversal_span: str = "prior"      # "prior": z_i over -3 .. +3; "posterior": the anchor's mean ± 3σ
     traversal_anchor: str = "image"    # the selected image's posterior mean, "plane": the plane's anchor, "origin"
 

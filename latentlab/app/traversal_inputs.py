@@ -36,6 +36,7 @@ class TraversalInputs:
     span_note: str                           # why "posterior" was not possible, or ""
     examples: np.ndarray | None              # uint8 (N, C, H, W), N <= EXAMPLE_CAP
     examples_words: str                      # "the first 2,000 of 10,000 mnist test split images"
+    examples_short: str                      # "2,000 test images"
     order_posterior: tuple[np.ndarray, np.ndarray] | None   # (mu, logvar) of one image, without examples
     order_words: str                         # whose posterior that is
 
@@ -58,7 +59,7 @@ def traversal_inputs(state: ExplorerState, examples=None) -> TraversalInputs:
             anchor, logvar = selected.posterior.mu, selected.posterior.logvar
             words = f"the posterior mean of {selected.name}"
         else:
-            words = "z = 0 (no image encoded to anchor it at)"
+            words = "z = 0 (no image encoded)"
     elif choice == "plane":
         anchor_id = state.plane_choice.anchor
         point = state.point_of(anchor_id)
@@ -76,7 +77,7 @@ def traversal_inputs(state: ExplorerState, examples=None) -> TraversalInputs:
             span = "posterior"
         else:
             span_note = "±3σ of the anchor's posterior needs an image as the anchor: swept over ±3 instead. "
-    pixels, examples_words = _example_pixels(state, examples)
+    pixels, examples_words, examples_short = _example_pixels(state, examples)
     order, order_words = None, ""
     if pixels is None:
         if logvar is not None:
@@ -84,40 +85,49 @@ def traversal_inputs(state: ExplorerState, examples=None) -> TraversalInputs:
         elif selected is not None:
             order, order_words = (selected.posterior.mu, selected.posterior.logvar), selected.name
     return TraversalInputs(np.array(anchor, dtype=np.float64), None if logvar is None else np.array(logvar),
-                           words, span, span_note, pixels, examples_words,
+                           words, span, span_note, pixels, examples_words, examples_short,
                            None if order is None else tuple(np.array(a) for a in order), order_words)
 
 
-def _example_pixels(state: ExplorerState, examples) -> tuple[np.ndarray | None, str]:
+def _example_pixels(state: ExplorerState, examples) -> tuple[np.ndarray | None, str, str]:
+    """The first EXAMPLE_CAP examples, what they are in full and in short."""
     if examples is None or len(examples) == 0 or tuple(examples.pixels.shape[1:]) != tuple(state.model.image_shape):
-        return None, ""
+        return None, "", ""
     n = min(len(examples), EXAMPLE_CAP)
     what = f"{examples.dataset} {examples.source}"
-    if n < len(examples) or n < examples.total:
-        return examples.pixels[:n], f"the first {n:,} of {examples.total:,} {what} images"
-    return examples.pixels[:n], f"{n:,} {what} images"
+    short = f"{n:,} {'test' if examples.source == 'test split' else 'sample'} images"
+    if n < examples.total:
+        return examples.pixels[:n], f"the first {n:,} of {examples.total:,} {what} images", short
+    return examples.pixels[:n], f"{n:,} {what} images", short
 
 
 def caption(inputs: TraversalInputs, steps: int, kl) -> str:
-    """What the figure shows, with `kl` the core.traversal.DimensionKL that ordered it (or None)."""
-    sweep = ("over its posterior mean ± 3σ" if inputs.span == "posterior"
-             else f"from -{SPAN:g} to +{SPAN:g} (the prior's ±{SPAN:g}σ)")
-    text = (f"Each row sweeps one latent dimension {sweep} in {steps} steps, the others held at "
-            f"{inputs.anchor_words}. {inputs.span_note}")
+    """What the figure shows, with `kl` the core.traversal.DimensionKL that ordered it (or None):
+    a short paragraph (which dimensions are active; around what, over what), then after a blank
+    line the longer explanation (the view's tooltip)."""
+    sweep = ("its posterior mean ± 3σ" if inputs.span == "posterior" else f"-{SPAN:g} to +{SPAN:g}")
+    where = f"Swept over {sweep} around {inputs.anchor_words}."
+    details = (f"Each row sweeps one latent dimension over {sweep} "
+               f"({'of the anchor image' if inputs.span == 'posterior' else 'the prior'}'s ±3σ) in {steps} steps, "
+               f"the other coordinates held at {inputs.anchor_words}. {inputs.span_note}")
     if kl is None:
-        return text + ("Rows in dimension order: no test images and no encoded image to measure the KL "
-                       "of each dimension by.")
+        return (f"Rows in dimension order: no test images and no encoded image to measure each dimension's KL by. "
+                f"{where}\n\n{details}")
     dim = len(kl.kl)
     active = [f"z{int(i) + 1}" for i in kl.order if kl.active[int(i)]]
     if inputs.examples is not None:
-        source = f"KL(q(z_u|x) ‖ p(z_u)) in nats, averaged over {inputs.examples_words}"
+        over = f"KL over {inputs.examples_short}"
+        details += (f"Rows ordered by KL(q(z_u|x) ‖ p(z_u)) in nats, averaged over {inputs.examples_words} "
+                    "(already binarised as the model was trained), highest first.")
     else:
-        source = (f"KL in nats of {inputs.order_words}'s posterior alone (no test images here: "
-                  "one image's KL says little about the data)")
-    text += (f"Rows ordered by {source}, highest first. {len(active)} of {dim} dimensions active "
-             f"(KL ≥ {kl.threshold:g} nats)")
-    text += f": {', '.join(active)}." if active else "."
+        over = f"KL of {inputs.order_words}'s posterior alone: no test images here"
+        details += (f"Rows ordered by the KL in nats of {inputs.order_words}'s posterior alone (no test images "
+                    "here): one image's KL says little about the data.")
     if len(active) < dim:
-        text += (" The grey rows under the line are collapsed: their posterior is the prior for every image, "
-                 "so they carry nothing and the decoder ignores them.")
-    return text
+        details += (" The grey rows under the line are collapsed (KL < "
+                    f"{kl.threshold:g} nats, Burda et al.'s threshold): their posterior is the prior for every image, "
+                    "so they carry nothing and the decoder ignores them.")
+    short = (f"{len(active)} of {dim} dimensions active (KL ≥ {kl.threshold:g} nats)"
+             + (f": {', '.join(active)}" if active else "")
+             + ("; collapsed ones grey, under the line" if len(active) < dim else "") + f". {over}. {where}")
+    return f"{short}\n\n{details}"

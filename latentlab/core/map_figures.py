@@ -124,7 +124,7 @@ class TraversalLayout:
         self.label_chars = self.name_chars + 1 + 4         # "z12 3.21"
         label_width = max(text_size(" " * self.label_chars, self.scale)[1], text_size("KL nats", self.scale)[1])
         self.label_x = self.scale
-        self.strip_x = self.label_x + label_width + 2 * self.scale
+        self.strip_x = self.label_x + label_width + 3 * self.scale
         self.images_x = self.strip_x + 3 + 2 * padding
         self.row_h = max(self.h, GLYPH_H * self.scale)
         self.header_h = GLYPH_H * self.scale + 2 * self.scale

@@ -223,20 +223,21 @@ class TraversalFigure(FigureWidget):
         self.steps = self._spin(2, 30, settings.traversal_steps, "Images per row", "traversalSteps")
         self.span = QComboBox(objectName="traversalSpan")
         self.span.addItem("±3", "prior")
-        self.span.addItem("±3σ of the anchor's posterior", "posterior")
-        self.span.setToolTip("±3: each coordinate from -3 to +3, the prior's ±3σ. ±3σ of the anchor's posterior: "
-                             "from its mean - 3σ to + 3σ of that dimension's posterior (needs an image as the anchor)")
+        self.span.addItem("±3σ of q(z|x)", "posterior")
+        self.span.setToolTip("How far each row sweeps. ±3: from -3 to +3, the prior's ±3σ. ±3σ of q(z|x): the anchor image's "
+                             "posterior mean ± 3σ of its posterior in that dimension (needs an image as the anchor)")
         self.anchor = QComboBox(objectName="traversalAnchor")
-        self.anchor.addItem("selected image", "image")
+        self.anchor.addItem("image", "image")
         self.anchor.addItem("plane's anchor", "plane")
-        self.anchor.addItem("origin", "origin")
-        self.anchor.setToolTip("Where the other coordinates are held: the posterior mean of the image shown in the "
-                               "Encoded tab (z = 0 without one), the anchor chosen for the canvas' plane, or z = 0")
+        self.anchor.addItem("z = 0", "origin")
+        self.anchor.setToolTip("Where the other coordinates are held: the posterior mean of the selected image (the "
+                               "one the Encoded tab shows; z = 0 without one), the anchor chosen for the canvas' "
+                               "plane, or z = 0")
         for combo in (self.span, self.anchor):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)       # the panel stays narrow; the popup shows the whole text
+            combo.setMinimumContentsLength(5)       # the panel stays narrow; the popup shows the whole text
             combo.currentIndexChanged.connect(self.requested)
-        for widget in (QLabel("around"), self.anchor, QLabel("span"), self.span, QLabel("steps"), self.steps):
+        for widget in (QLabel("at"), self.anchor, self.span, QLabel("steps"), self.steps):
             self.settings.addWidget(widget)
         self.settings.addStretch(1)
         state.events.figures.connect(self._render_caption)
@@ -254,5 +255,9 @@ class TraversalFigure(FigureWidget):
         self.anchor.setCurrentIndex(self.anchor.findData(settings.traversal_anchor))
 
     def _render_caption(self) -> None:
-        note = self.state.figure_notes.get(self.name, "")
-        self.caption.setText(note if self.array() is not None and note else self.HINT)
+        """The note's first paragraph (active dimensions; anchor and span) under the picture, the
+        rest (how it was measured, what collapsed means) in its tooltip."""
+        note = self.state.figure_notes.get(self.name, "") if self.array() is not None else ""
+        short, _, details = note.partition("\n\n")
+        self.caption.setText(short or self.HINT)
+        self.caption.setToolTip(details)
