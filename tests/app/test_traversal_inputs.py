@@ -45,7 +45,7 @@ def compute(state, examples=None):
         return figure_with_note(state, "traversal", examples)()
 
 
-def rows_of(picture, layout, steps):
+def rows_of(picture, layout):
     """Each row's first image (to tell rows apart) and its strip's grey."""
     return [(picture[layout.row_y(r):layout.row_y(r) + layout.h, layout.column_x(0):layout.column_x(0) + layout.w],
              int(picture[layout.row_y(r), layout.strip_x])) for r in range(layout.rows)]
@@ -68,7 +68,7 @@ def test_rows_are_ordered_by_the_kl_over_the_examples_and_collapsed_ones_are_mar
     order = expected.dims
     assert order[-2:] in ([1, 3], [3, 1]) and kl.kl[order[:3]].tolist() == sorted(kl.kl[order[:3]].tolist(),
                                                                                        reverse=True)
-    for r, (image, strip) in enumerate(rows_of(picture, layout, 4)):
+    for r, (image, strip) in enumerate(rows_of(picture, layout)):
         np.testing.assert_array_equal(image, (expected.images[r, 0, 0].clamp(0, 1) * 255).round().byte().numpy())
         assert strip == (COLLAPSED_GREY if r >= 3 else 255)
     active = ", ".join(f"z{i + 1}" for i in order[:3])
@@ -95,7 +95,7 @@ def test_without_examples_the_anchor_image_orders_the_rows_else_dimension_order(
     kl = dimension_kl(torch.tensor(posterior.mu)[None], torch.tensor(posterior.logvar)[None])
     with torch.no_grad():
         expected = traversal(model, posterior.mu, steps=7, kl=kl)
-    for r, (image, _) in enumerate(rows_of(picture, layout, 7)):
+    for r, (image, _) in enumerate(rows_of(picture, layout)):
         np.testing.assert_array_equal(image, (expected.images[r, 0, 0].clamp(0, 1) * 255).round().byte().numpy())
     assert "KL of digit.png's posterior alone" in note and "around the posterior mean of digit.png" in note
 
