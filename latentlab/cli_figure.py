@@ -43,7 +43,7 @@ def cmd_figure(args) -> int:
               f"{args.extent:g}]^2{_plane_text(args)})")
         picture = magnification_picture(grid.log_magnification)
     elif args.kind == "traversal":
-        from .core.map_figures import traversal_picture
+        from .core.map_figures import traversal_figure
         from .core.traversal import dimension_kl, traversal
 
         mu, logvar, about = _test_posteriors(args, ckpt)
@@ -54,7 +54,7 @@ def cmd_figure(args) -> int:
             mark = "" if kl.active[dim] else "  collapsed"
             print(f"  z{dim + 1:<4d} {float(kl.kl[dim]):9.4f} nats{mark}")
         print(f"  active: {kl.n_active} of {d}")
-        picture = traversal_picture(rows.images, [bool(kl.active[i]) for i in rows.dims])
+        picture = traversal_figure(rows.images, rows.dims, kl, latent_dim=d)
     else:  # aggregate
         from .core.aggregate import aggregate_density, elbo_surgery, holes, prior_density
         from .core.map_figures import aggregate_picture

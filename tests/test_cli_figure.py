@@ -48,8 +48,10 @@ def test_each_2d_kind_writes_a_png_of_n_cells_times_scale(tiny, tiny_data_root, 
 def test_traversal_has_a_row_per_dimension_ordered_by_kl_and_prints_it(tiny, tiny_data_root, tmp_path, capsys):
     out = tmp_path / "t.png"
     assert figure(tiny[5], "traversal", out, "--n", "4", "--scale", "1", data=tiny_data_root) == 0
-    # 5 rows of 28 px with 1-px gaps; 4 steps plus the 3-px active/collapsed strip and its gap
-    assert Image.open(out).size == (4 + 4 * 29 + 1, 5 * 29 + 1)
+    # the window's labelled figure (core.map_figures.traversal_figure): 5 rows of 28 px with 1-px
+    # gaps under an 18-px header line; 4 steps right of 90 px of labels ("z5 0.12" at 2x) and the
+    # 3-px active/collapsed strip with its gaps
+    assert Image.open(out).size == (90 + 3 + 2 + 4 * 29, 18 + 1 + 5 * 29)
     lines = capsys.readouterr().out.splitlines()
     rows = [line.split() for line in lines if line.strip().startswith("z")]
     assert sorted(r[0] for r in rows) == [f"z{i}" for i in range(1, 6)]

@@ -31,7 +31,7 @@ ORIGIN = "origin"          # the anchor id of the prior mean, z = 0
 DRAWING = "drawing"        # the id of the drawing pad's image
 MAX_ENCODINGS = 8          # images kept; the oldest goes first
 MAX_PINS = 12
-FIGURES = ("manifold", "samples", "interpolation")
+FIGURES = ("manifold", "samples", "interpolation", "traversal")
 
 # Emitted after every change, in this order, once per change however many parts it touched.
 EVENTS = (
@@ -98,10 +98,15 @@ class FigureSettings:
     sample_x: bool = False             # prior samples: draws from p(x|z) instead of means
     steps: int = 10                    # interpolation strip, ends included
     mode: str = "linear"               # or "spherical", "geodesic" (app/paths.py MODES)
+    traversal_steps: int = 7           # images per dimension's row: -3, -2, ..., +3
+    traversal_span: str = "prior"      # "prior": z_i over -3 .. +3; "posterior": the anchor's mean ± 3σ
+    traversal_anchor: str = "image"    # the selected image's posterior mean, "plane": the plane's anchor, "origin"
 
 
 FIGURE_OF_SETTING = {"manifold_size": "manifold", "sample_count": "samples", "sample_seed": "samples",
-                     "sample_x": "samples", "steps": "interpolation", "mode": "interpolation"}
+                     "sample_x": "samples", "steps": "interpolation", "mode": "interpolation",
+                     "traversal_steps": "traversal", "traversal_span": "traversal", "traversal_anchor": "traversal"}
+TRAVERSAL_SPANS, TRAVERSAL_ANCHORS = ("prior", "posterior"), ("image", "plane", "origin")
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,7 @@ class ExplorerState:
         self.path_comparison: PathComparison | None = None
         self.figure_settings = FigureSettings()
         self.figure_arrays: dict[str, np.ndarray | None] = dict.fromkeys(FIGURES)
+        self.figure_notes: dict[str, str] = dict.fromkeys(FIGURES, "")   # what the job found (the traversal's KL)
         self.stale_figures: set[str] = set(FIGURES)
         self.visible_figure: str | None = None
         self._ids = itertools.count(1)
@@ -552,6 +558,9 @@ class ExplorerState:
         new = replace(self.figure_settings, **changes)
         if new.mode not in MODES:
             raise ValueError(f"interpolation mode must be one of {', '.join(MODES)}, not {new.mode!r}")
+        if new.traversal_span not in TRAVERSAL_SPANS or new.traversal_anchor not in TRAVERSAL_ANCHORS:
+            raise ValueError(f"traversal span must be one of {TRAVERSAL_SPANS} and anchor one of {TRAVERSAL_ANCHORS}, "
+                             f"not {new.traversal_span!r} and {new.traversal_anchor!r}")
         old, self.figure_settings = self.figure_settings, new
         changed = {FIGURE_OF_SETTING[k] for k in changes if getattr(old, k) != getattr(new, k)}
         if changed:
@@ -578,11 +587,18 @@ class ExplorerState:
         self.stale_figures.discard(name)
         return name
 
-    def set_figure_array(self, name: str, array: np.ndarray | None, generation: int) -> None:
+    def set_figure_array(self, name: str, array: np.ndarray | None, generation: int, note: str = "") -> None:
         if self.is_current(generation):
             self.figure_arrays[name] = array
+            self.figure_notes[name] = note
             self._mark("figures")
             self._flush()
+
+    def refresh_figure(self, name: str) -> None:
+        """Figure `name` must be computed again: something it depends on outside this state
+        changed (the traversal: the test images that order its rows, or its anchor)."""
+        self._stale(name)
+        self._flush()
 
     def _stale(self, name: str) -> None:
         self.stale_figures.add(name)

@@ -23,9 +23,10 @@ from latentlab.core.images import ImageError
 
 from . import jobs
 from .explorer_state import DRAWING, ExplorerState, ModelChange
-from .figure_work import FigureExports, figure_function
+from .figure_work import FigureExports, figure_with_note
 from .job_queue import JobRunner
 from .paths import compare_paths
+from .traversal_inputs import traversal_inputs
 
 HOVER_PRIORITY, ENCODE_PRIORITY, BACKGROUND_PRIORITY = 0, 5, 10
 HOVER, PINS, REPORT, PATHS = "hover", "pins", "model change report", "paths"   # slots; per-image slots are tuples
@@ -46,6 +47,7 @@ class ExplorerWork:
         self._dropped: list[str] = []       # to report once the images of a new model are prepared
         # Figures and canvas pictures written to files: computed on the model runner, written on the reader.
         self.exports = FigureExports(state, model_runner, reader)
+        self._traversal_key = None          # the anchor of the traversal last computed
         events = state.events
         events.model.connect(self._on_model)
         events.hover.connect(self.decode_hover)
@@ -54,6 +56,8 @@ class ExplorerWork:
         events.pixels.connect(self.encode)
         events.figures.connect(self.update_visible_figure)
         events.path.connect(self.compare_paths)
+        for event in (events.plane, events.encodings, events.posterior):
+            event.connect(self._check_traversal_anchor)
 
     # ============================================================================ a new model
     def _on_model(self, change: ModelChange) -> None:
@@ -194,6 +198,11 @@ class ExplorerWork:
         self.state.set_posterior(encoding_id, posterior, generation)
 
     # ============================================================================ figures
+    def set_examples(self, examples) -> None:
+        """`examples() -> app.examples.ExampleSet | None`: the test images that order the
+        traversal's rows (the explorer's examples; the view says when they change)."""
+        self.exports.examples = examples
+
     def update_visible_figure(self) -> None:
         """Compute the figure shown, if it is stale (the exports use the same figure_function)."""
         state = self.state
@@ -205,14 +214,28 @@ class ExplorerWork:
             if not state.geodesic_pending():     # else: computed when the geodesic arrives
                 state.set_figure_array(name, None, generation)
             return
-        fn = figure_function(state, name)
+        examples = self.exports.examples()
+        fn = figure_with_note(state, name, examples)
         if name == "interpolation":
             state.show_path()
+        if name == "traversal":
+            self._traversal_key = traversal_inputs(state, examples).anchor_key()
         self.model_runner.submit(("figure", name), fn, partial(self._on_figure, name, generation),
                                  priority=BACKGROUND_PRIORITY, on_error=self._model_error)
 
-    def _on_figure(self, name: str, generation: int, array) -> None:
-        self.state.set_figure_array(name, array, generation)
+    def _on_figure(self, name: str, generation: int, result) -> None:
+        array, note = result
+        self.state.set_figure_array(name, array, generation, note)
+
+    def _check_traversal_anchor(self, *_) -> None:
+        """The traversal follows its anchor (the selected image, the plane's anchor), which moves
+        with the images and the plane: stale when the anchor it was computed at is no longer it."""
+        state = self.state
+        if state.model is None or self._traversal_key is None or "traversal" in state.stale_figures:
+            return
+        if traversal_inputs(state, self.exports.examples()).anchor_key() != self._traversal_key:
+            self._traversal_key = None
+            state.refresh_figure("traversal")
 
     # ============================================================================ the three paths
     def compare_paths(self) -> None:

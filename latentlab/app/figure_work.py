@@ -20,29 +20,54 @@ import numpy as np
 
 from latentlab.core import figure_files
 
-from . import jobs
+from latentlab.core.map_figures import TraversalLayout
+
+from . import jobs, traversal_inputs
 from .explorer_state import ExplorerState
 from .job_queue import JobRunner
 
 EXPORT_PRIORITY = 10          # with the other background work: a hover decode goes first
-TITLES = {"manifold": "manifold", "samples": "prior samples", "interpolation": "interpolation strip"}
+TITLES = {"manifold": "manifold", "samples": "prior samples", "interpolation": "interpolation strip",
+          "traversal": "traversal"}
 
 
 class FigureUnavailable(ValueError):
     """The figure cannot be made now (no model, no interpolation ends); the message says why."""
 
 
-def figure_function(state: ExplorerState, name: str) -> Callable[[], np.ndarray]:
-    """A call that computes figure `name` ("manifold", "samples", "interpolation") as the state
-    shows it now: its model, plane and settings are taken here, so later changes do not reach it."""
+def figure_function(state: ExplorerState, name: str, examples=None) -> Callable[[], np.ndarray]:
+    """A call that computes figure `name` ("manifold", "samples", "interpolation", "traversal") as
+    the state shows it now: its model, plane and settings are taken here, so later changes do not
+    reach it. `examples` (an app.examples.ExampleSet or None) order the traversal's rows."""
+    compute = figure_with_note(state, name, examples)
+    return lambda: compute()[0]
+
+
+def figure_with_note(state: ExplorerState, name: str, examples=None) -> Callable[[], tuple[np.ndarray, str]]:
+    """figure_function's call returning (picture, note): the note is what only the work finds out
+    and the caption must say (the traversal's active dimensions); "" for the other figures."""
     _check_available(state, name)
     model, plane, settings = state.model, state.plane, state.figure_settings
     if name == "manifold":
-        return partial(jobs.manifold_image, model, plane, settings.manifold_size)
+        return _no_note(partial(jobs.manifold_image, model, plane, settings.manifold_size))
     if name == "samples":
-        return partial(jobs.prior_samples_image, model, settings.sample_count, settings.sample_seed,
-                       settings.sample_x)
-    return partial(jobs.interpolation_strip, model, state.path.copy())
+        return _no_note(partial(jobs.prior_samples_image, model, settings.sample_count, settings.sample_seed,
+                                settings.sample_x))
+    if name == "traversal":
+        inputs = traversal_inputs.traversal_inputs(state, examples)
+        steps = settings.traversal_steps
+
+        def traversal():
+            picture, kl = jobs.traversal_image(model, inputs.anchor, inputs.anchor_logvar, inputs.span, steps,
+                                               inputs.examples, inputs.order_posterior)
+            return picture, traversal_inputs.caption(inputs, steps, kl)
+
+        return traversal
+    return _no_note(partial(jobs.interpolation_strip, model, state.path.copy()))
+
+
+def _no_note(compute: Callable[[], np.ndarray]) -> Callable[[], tuple[np.ndarray, str]]:
+    return lambda: (compute(), "")
 
 
 def figure_shape(state: ExplorerState, name: str) -> tuple[int, int]:
@@ -58,6 +83,8 @@ def figure_shape(state: ExplorerState, name: str) -> tuple[int, int]:
         columns = math.ceil(math.sqrt(settings.sample_count))
         rows = -(-settings.sample_count // columns)
         return rows * (height + 1) + 1, columns * (width + 1) + 1
+    if name == "traversal":
+        return TraversalLayout(state.model.latent_dim, settings.traversal_steps, state.model.image_shape).shape
     return height + 2, len(state.path) * (width + 1) + 1
 
 
@@ -79,6 +106,7 @@ class FigureExports:
         self.state = state
         self.model_runner = model_runner
         self.writer = writer
+        self.examples: Callable[[], object] = lambda: None     # the explorer's test images (ExplorerWork sets it)
         self._ids = itertools.count(1)
 
     def export_figure(self, name: str, path, scale: int = figure_files.DEFAULT_SCALE,
@@ -90,7 +118,7 @@ class FigureExports:
             path = figure_files.check_figure_path(path)
             fmt = figure_files.figure_format(path, format)
             width, height = figure_files.scaled_size(figure_shape(self.state, name), scale)
-            compute = figure_function(self.state, name)
+            compute = figure_function(self.state, name, self.examples())
         except ValueError as e:
             self.state.message(f"Could not export the {title}: {e}")
             return False

@@ -199,3 +199,24 @@ def interpolation_strip(model, path: np.ndarray) -> np.ndarray:
 
     z = torch.as_tensor(path, dtype=torch.float32, device=model.device)
     return core_figures.image_grid(model.decode(z), nrow=len(path), padding=1)
+
+
+def traversal_image(model, anchor, anchor_logvar, span, steps: int, examples=None, order_posterior=None):
+    """The labelled traversal (core.map_figures.traversal_figure) of every dimension around
+    `anchor` (D,), and the core.traversal.DimensionKL that ordered its rows (or None): the KL of
+    `examples` (uint8 (N, C, H, W), as the model sees them: encoded without binarising again),
+    else of `order_posterior` = (mu, logvar) of one image, else none (dimension order)."""
+    import torch
+
+    from latentlab.core.aggregate import encode_dataset
+    from latentlab.core.map_figures import traversal_figure
+    from latentlab.core.traversal import dimension_kl, traversal
+
+    kl = None
+    if examples is not None:
+        mu, logvar = encode_dataset(model, torch.from_numpy(np.ascontiguousarray(examples)), binarize_mode="grey")
+        kl = dimension_kl(mu, logvar)
+    elif order_posterior is not None:
+        kl = dimension_kl(*(torch.as_tensor(np.asarray(a), dtype=torch.float64)[None] for a in order_posterior))
+    rows = traversal(model, anchor, span=span, steps=steps, anchor_logvar=anchor_logvar, kl=kl)
+    return traversal_figure(rows.images, rows.dims, kl, span, model.latent_dim), kl

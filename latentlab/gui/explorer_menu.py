@@ -43,7 +43,7 @@ def make_actions(explorer: "LatentExplorer") -> list[QAction]:
     pictures = [("Export canvas (PNG, SVG, PDF)...", "actionExportCanvas", lambda: export_canvas(explorer)),
                 *((f"Export {TITLES[name]} (PNG, SVG, PDF)...", action, partial(export_figure, explorer, name))
                   for name, action in (("manifold", "actionExportManifold"), ("samples", "actionExportSamples"),
-                                       ("interpolation", "actionExportStrip")))]
+                                       ("interpolation", "actionExportStrip"), ("traversal", "actionExportTraversal")))]
     for text, name, start in pictures:
         action = QAction(text, explorer, objectName=name)
         action.triggered.connect(lambda _=False, start=start: start())

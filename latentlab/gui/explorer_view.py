@@ -51,7 +51,7 @@ from .canvas_presenter import CanvasPresenter
 from .drawpad import DrawPad
 from .encoded_panel import EncodedPanel
 from .example_table import ExamplePanel
-from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure
+from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure, TraversalFigure
 from .gap_panel import GapPanel
 from .image_view import ImageView, ThumbnailRow
 from .latest_wins import LatestWinsWorker
@@ -147,9 +147,10 @@ class LatentExplorer(QWidget):
         self.manifold = ManifoldFigure(state, self)
         self.prior_samples = PriorSamplesFigure(state, self)
         self.interpolation = InterpolationFigure(state, self)
+        self.traversal = TraversalFigure(state, self)
         self.gap_panel = GapPanel(self.truth, self)
         self.examples = ExamplePanel(self.truth, self.truth_work, self)
-        self.figures: list[FigureWidget] = [self.manifold, self.prior_samples, self.interpolation]
+        self.figures: list[FigureWidget] = [self.manifold, self.prior_samples, self.interpolation, self.traversal]
 
         # Every page scrolls when the panel is small, and can go to a window of its own.
         self.tabs = PageTabs(self, objectName="explorerTabs")
@@ -158,6 +159,7 @@ class LatentExplorer(QWidget):
         self.tabs.addTab(self.manifold, "Manifold")
         self.tabs.addTab(self.prior_samples, "Prior samples")
         self.tabs.addTab(self.interpolation, "Interpolation")
+        self.tabs.addTab(self.traversal, "Traversal")
         self.tabs.addTab(self.gap_panel, "Gaps")
         self.tabs.addTab(self.examples, "Examples")
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -242,6 +244,10 @@ class LatentExplorer(QWidget):
         self._fronted: set[tuple[str, str]] = set()      # encoded images that brought their tab forward
         events.posterior.connect(self._bring_encoded_to_front)
         events.encodings.connect(self._forget_fronted)
+        # The traversal's rows are ordered by the KL over the examples (test images): handed to the
+        # work as a call, so the explorer's state never holds the ground truth's.
+        self.work.set_examples(lambda: self.truth.examples)
+        self.truth.events.examples.connect(lambda: self.state.refresh_figure("traversal"))
 
     # ============================================================================ public interface
     @property

@@ -1,4 +1,5 @@
-"""Figures from the theory, live: the learned manifold, prior samples and interpolation strips.
+"""Figures from the theory, live: the learned manifold, prior samples, interpolation strips and the
+traversal of every latent dimension.
 
 Each figure is a small widget with its settings and one `ImageView`: a view of the explorer state's
 figure settings, picture and caption. It does no model work: a setting the user changes goes to
@@ -208,3 +209,58 @@ class InterpolationFigure(FigureWidget):
             combo.setCurrentIndex(combo.findData(chosen) if chosen is not None else -1)
             combo.blockSignals(False)
         self._render_captions()
+
+
+class TraversalFigure(FigureWidget):
+    """One row per latent dimension, swept around an anchor, ordered by the dimension's KL over the
+    test images and labelled with it; collapsed dimensions grey under a line (core/map_figures.py
+    draws the labels into the picture, so an export carries them too)."""
+
+    name = "traversal"
+    HINT = "Each row sweeps one latent dimension; the rows are ordered by their KL, highest first. Computing…"
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None):
+        super().__init__(state, parent)
+        self.setObjectName("traversalFigure")
+        settings = state.figure_settings
+        self.steps = self._spin(2, 30, settings.traversal_steps, "Images per row", "traversalSteps")
+        self.span = QComboBox(objectName="traversalSpan")
+        self.span.addItem("±3", "prior")
+        self.span.addItem("±3σ of q(z|x)", "posterior")
+        self.span.setToolTip("How far each row sweeps. ±3: from -3 to +3, the prior's ±3σ. ±3σ of q(z|x): the anchor image's "
+                             "posterior mean ± 3σ of its posterior in that dimension (needs an image as the anchor)")
+        self.anchor = QComboBox(objectName="traversalAnchor")
+        self.anchor.addItem("image", "image")
+        self.anchor.addItem("plane's anchor", "plane")
+        self.anchor.addItem("z = 0", "origin")
+        self.anchor.setToolTip("Where the other coordinates are held: the posterior mean of the selected image (the "
+                               "one the Encoded tab shows; z = 0 without one), the anchor chosen for the canvas' "
+                               "plane, or z = 0")
+        for combo in (self.span, self.anchor):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(5)       # the panel stays narrow; the popup shows the whole text
+            combo.currentIndexChanged.connect(self.requested)
+        for widget in (QLabel("at"), self.anchor, self.span, QLabel("steps"), self.steps):
+            self.settings.addWidget(widget)
+        self.settings.addStretch(1)
+        state.events.figures.connect(self._render_caption)
+        self._render_settings()
+        self._render_caption()
+
+    def _settings(self) -> dict:
+        return {"traversal_steps": self.steps.value(), "traversal_span": self.span.currentData(),
+                "traversal_anchor": self.anchor.currentData()}
+
+    def _render_settings(self) -> None:
+        settings = self.state.figure_settings
+        self.steps.setValue(settings.traversal_steps)
+        self.span.setCurrentIndex(self.span.findData(settings.traversal_span))
+        self.anchor.setCurrentIndex(self.anchor.findData(settings.traversal_anchor))
+
+    def _render_caption(self) -> None:
+        """The note's first paragraph (active dimensions; anchor and span) under the picture, the
+        rest (how it was measured, what collapsed means) in its tooltip."""
+        note = self.state.figure_notes.get(self.name, "") if self.array() is not None else ""
+        short, _, details = note.partition("\n\n")
+        self.caption.setText(short or self.HINT)
+        self.caption.setToolTip(details)
