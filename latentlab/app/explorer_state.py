@@ -195,7 +195,7 @@ class ExplorerState:
         if reset_view or scatter is not None or (self.scatter is not None and self.scatter.latent_dim != dim):
             self._store_scatter(scatter)   # a new model: its own test set, or none
         if reset_view or new_space:
-            self.plane_choice = PlaneChoice(axes=(0, 1 if dim > 1 else 0))
+            self.plane_choice = PlaneChoice(axes=self._default_axes(dim))
             self._mark("plane", "view_reset")
         if self.hover is not None and self.hover.shape != (dim,):
             self.hover = None
@@ -204,6 +204,16 @@ class ExplorerState:
         self._update_endpoints()
         return self._finish_model_change(ModelChange(model, self.model_generation, not reset_view,
                                                      tuple(reprepare), tuple(dropped)))
+
+    def _default_axes(self, dim: int) -> tuple[int, int]:
+        """The plane a model opens on: z1, z2, unless its test set shows that other axes carry
+        more. A 20-D model whose z1 collapsed would otherwise open on a line of points: the two
+        axes along which the posterior means vary most (the active units' measure) are chosen."""
+        if dim <= 2 or self.scatter is None or self.scatter.latent_dim != dim or len(self.scatter.means) < 2:
+            return (0, 1 if dim > 1 else 0)
+        spread = np.nan_to_num(self.scatter.means.var(axis=0), nan=-1.0)
+        first, second = np.argsort(-spread, kind="stable")[:2]
+        return (int(first), int(second))
 
     def _finish_model_change(self, change: ModelChange) -> ModelChange:
         self._flush()

@@ -135,3 +135,16 @@ def test_a_model_of_another_dimension_and_image_shape_keeps_what_fits(make_model
     names = [e[0] for e in seen]
     assert names[-1] == "model" and names.count("model") == 1          # last: the work starts from here
     assert {"pins", "encodings", "plane", "hover", "view_reset"} <= set(names)
+
+
+def test_a_model_opens_on_the_two_axes_its_test_set_spreads_along_most(make_model):
+    """A 20-D model whose z1 collapsed must not open on a line of points."""
+    state = ExplorerState()
+    rng = np.random.default_rng(0)
+    means = rng.normal(size=(200, 5)) * np.array([0.01, 1.0, 0.2, 2.0, 0.5])
+    state.set_model(make_model(5), {"scatter_means": means})
+    assert state.plane_choice.axes == (3, 1) and state.plane.labels == ("z4", "z2")
+    state.set_model(make_model(5))                 # no test set: z1, z2
+    assert state.plane_choice.axes == (0, 1)
+    state.set_model(make_model(2), {"scatter_means": means[:, :2]})
+    assert state.plane.labels == ("z1", "z2")
