@@ -70,6 +70,14 @@ def same_plane(a: LatentPlane | None, b: LatentPlane | None) -> bool:
             and np.array_equal(a.basis, b.basis) and np.array_equal(a.offset, b.offset))
 
 
+def fits_plane(map_plane: LatentPlane, plane: LatentPlane) -> bool:
+    """Whether a map made on `map_plane` may be drawn on the canvas of `plane` until its successor
+    arrives: the same directions (the anchor may have moved), or both the PCA plane, which turns
+    a little with every new encoding of the test set while a model trains."""
+    return map_plane.basis.shape == plane.basis.shape and (
+        np.array_equal(map_plane.basis, plane.basis) or map_plane.kind == plane.kind == "pca")
+
+
 @dataclass(frozen=True, eq=False)
 class MagnificationMap:
     """The log magnification on an n x n grid of the plane, [i, j] at cell (i, j) of `extent`."""
