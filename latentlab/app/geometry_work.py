@@ -33,7 +33,7 @@ from .examples import ExampleSet
 from .explorer_state import ExplorerState, ModelChange
 from .geometry_layers import (AGGREGATE_N, MAGNIFICATION_N, SURGERY_MAX_SIDE, SURGERY_SAMPLES, SURGERY_SEED,
                               AggregateMap, Extent, GeometryLayers, MagnificationMap, covers, map_extent,
-                              same_plane)
+                              outline_segments, same_plane)
 from .ground_truth import GroundTruthState
 from .interrupt import Interrupted, run_stoppable
 from .job_queue import JobRunner
@@ -68,8 +68,8 @@ def encode_job(model, examples: ExampleSet):
 
 
 def aggregate_job(mu, logvar, plane: LatentPlane, extent: Extent, n: int):
-    """(log q(z) (n, n), hole mask (n, n)) on the plane over `extent`. The plane's offset is
-    orthogonal to it, so its coordinates are basis @ z and the prior seen on it is N(0, I_2)."""
+    """(log q(z) (n, n), hole mask (n, n), the mask's outline) on the plane over `extent`. The plane's
+    offset is orthogonal to it, so its coordinates are basis @ z and the prior seen on it is N(0, I_2)."""
     import torch
 
     from latentlab.core.aggregate import aggregate_density, holes, prior_density
@@ -80,7 +80,8 @@ def aggregate_job(mu, logvar, plane: LatentPlane, extent: Extent, n: int):
     mask = holes(density, prior, z1, z2)
     with np.errstate(divide="ignore"):
         log_q = np.log(density.numpy())
-    return log_q, mask.numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    mask = mask.numpy() if isinstance(mask, torch.Tensor) else np.asarray(mask)
+    return log_q, mask, outline_segments(mask, extent)
 
 
 def surgery_job(mu, logvar, samples: int, seed: int, max_side: int):
@@ -129,6 +130,7 @@ class GeometryWork:
         self._numbers_key: tuple | None = None          # the (generation, examples) the numbers were asked for
         self._numbers_done: tuple | None = None         # and the key of those that arrived
         self._generation = explorer.model_generation     # the model this work has caught up with
+        self._failed: dict[str, str] = {}               # layer -> why its last request failed (not asked again)
         explorer.events.model.connect(self._on_model)
         explorer.events.plane.connect(self.refresh)
         truth.events.examples.connect(self.refresh)
@@ -145,14 +147,14 @@ class GeometryWork:
         layers.set_note("" if model is not None else "No model: open a checkpoint or train one to see its layers.")
         flat = model is not None and model.latent_dim < 2
         if shown.magnification and model is not None and not flat:
-            layers.set_layer_note("magnification", "")
+            layers.set_layer_note("magnification", self._failed.get("magnification", ""))
             self._want_magnification()
         else:
             self._drop_magnification()
             layers.set_layer_note("magnification", "magnification needs 2 latent dimensions or more" if flat else "")
         examples = self.truth.examples
         if shown.aggregate and model is not None and examples is not None and len(examples) and not flat:
-            layers.set_layer_note("aggregate", "")
+            layers.set_layer_note("aggregate", self._failed.get("aggregate", ""))
             self._want_aggregate(examples)
         else:
             self._drop_aggregate()
@@ -175,6 +177,7 @@ class GeometryWork:
             return                                           # switched on again over a map that still serves
         if self._magnification is not None:
             self._magnification.stop.set()
+        self._failed.pop("magnification", None)
         request = self._magnification = _Request(generation, plane, map_extent(view))
         model = explorer.model
         layers.set_computing("magnification", True)
@@ -215,6 +218,7 @@ class GeometryWork:
         plane, view = explorer.plane, self._view()
         if not (_fresh(self._aggregate, generation, plane, view)
                 or (self._aggregate is None and _fresh(layers.aggregate, generation, plane, view))):
+            self._failed.pop("aggregate", None)
             request = self._aggregate = _Request(generation, plane, map_extent(view))
             layers.set_computing("aggregate", True)
             self.runner.submit(AGGREGATE, partial(aggregate_job, encoded.mu, encoded.logvar, plane, request.extent,
@@ -238,9 +242,9 @@ class GeometryWork:
     def _on_aggregate(self, request: _Request, n_images: int, value) -> None:
         if request is not self._aggregate:
             return
-        log_q, mask = value
+        log_q, mask, edges = value
         self.layers.set_aggregate(AggregateMap(log_q, mask, request.extent, request.plane, request.generation,
-                                               n_images))
+                                               n_images, edges))
         self.layers.set_computing("aggregate", False)
 
     def _on_numbers(self, key: tuple, surgery) -> None:
@@ -274,8 +278,9 @@ class GeometryWork:
         layer = "magnification" if what == "magnification" else "aggregate"
         text = f"{type(error).__name__}: {error}"
         self.layers.set_computing(what, False)
-        self.layers.set_layer_note(layer, f"{'the magnification map' if what == 'magnification' else 'q(z)'} "
-                                          f"could not be computed ({text})")
+        self._failed[layer] = (f"{'the magnification map' if what == 'magnification' else 'q(z)'} "
+                               f"could not be computed ({text})")
+        self.layers.set_layer_note(layer, self._failed[layer])
         self.explorer.message(f"Could not compute the {layer} layer: {text}")
 
     def _on_model(self, change: ModelChange) -> None:
@@ -285,6 +290,7 @@ class GeometryWork:
         self._drop_magnification()
         self._drop_aggregate()
         self._encoded, self._numbers_key, self._numbers_done = None, None, None
+        self._failed.clear()
         layers = self.layers
         if not change.snapshot or change.model is None:
             if layers.magnification is not None:

@@ -9,7 +9,7 @@ arrived is one `setImage` on the GUI thread.
   on top, with a colour bar ("log magnification", its finite min..max) in the canvas' lower right;
 * q(z): log q(z) over the DENSITY_RANGE nats below its peak, its transparency rising with the
   density (the canvas' dark background where the data puts nothing), the holes (the prior high,
-  q(z) below a tenth of it) outlined in red, and a key in the lower left with the ELBO surgery
+  q(z) below a tenth of it) outlined in red along their cells' edges (traced off the GUI thread), and a key in the lower left with the ELBO surgery
   numbers. The prior's 1σ and 2σ circles are the canvas' own (dashed, always drawn).
 
 Both images sit under everything else: below the scatter (z 1), the true posterior (3) and the
@@ -30,7 +30,6 @@ from latentlab.core.map_figures import DENSITY_RANGE, VIRIDIS
 
 from .canvas import LatentCanvas
 from .colour_bar import ColourBar
-from .posterior_layer import region_path
 
 MAGNIFICATION_Z, AGGREGATE_Z, HOLES_Z = 0.4, 0.5, 0.6     # under the scatter (1)
 MAGNIFICATION_ALPHA = 150          # of 255: the map shows, the test set's points still read on it
@@ -117,7 +116,8 @@ class GeometryLayer:
         if picture is not None and picture is not self.aggregate:
             self.aggregate_image.setImage(density_rgba(picture.log_density, self.aggregate_lut), autoLevels=False)
             self.aggregate_image.setRect(_rect(picture.extent))
-            self.holes.setPath(region_path(picture.holes.astype(np.float64), 0.5, picture.extent))
+            edges = picture.outline()
+            self.holes.setPath(pg.arrayToQPath(edges[:, :, 0].ravel(), edges[:, :, 1].ravel(), connect="pairs"))
             self.aggregate_bar.set_levels(picture.peak - DENSITY_RANGE, picture.peak)
         self.aggregate = picture
         if numbers is not None:

@@ -12,8 +12,8 @@ import torch
 
 from latentlab.app.examples import ExampleSet
 from latentlab.app.explorer_state import ExplorerState
-from latentlab.app.geometry_layers import (GeometryLayers, covers, geometry_caption, map_extent, same_plane,
-                                           surgery_text)
+from latentlab.app.geometry_layers import (GeometryLayers, covers, geometry_caption, map_extent,
+                                           outline_segments, same_plane, surgery_text)
 from latentlab.app.geometry_work import (AGGREGATE, ENCODE, MAGNIFICATION, NUMBERS, GeometryWork, encode_job)
 from latentlab.app.ground_truth import GroundTruthState
 from latentlab.app.job_queue import InlineRunner
@@ -84,6 +84,18 @@ def test_map_extent_is_a_square_around_the_view_with_a_quarter_margin_and_covers
     assert not covers(e, (-3.0, 1.0, 0.0, 2.0))                          # panned past the margin
     assert not covers(e, (0.9, 1.1, 0.9, 1.1))                           # zoomed in 20x: too coarse
     assert not covers(None, view) and not covers(e, None)
+
+
+def test_the_outline_of_a_mask_runs_along_its_cells_edges():
+    mask = np.zeros((4, 4), bool)
+    mask[1:3, 2:4] = True                                  # a 2 x 2 block touching the grid's upper v edge
+    edges = outline_segments(mask, (0.0, 4.0, -2.0, 2.0))  # unit cells: cell (i, j) is [i, i+1] x [j-2, j-1]
+    assert edges.shape == (8, 2, 2)
+    lengths = np.linalg.norm(edges[:, 1] - edges[:, 0], axis=1)
+    np.testing.assert_allclose(lengths, 1.0)
+    corners = {tuple(p) for p in edges.reshape(-1, 2).round(9)}
+    assert corners == {(u, v) for u in (1.0, 2.0, 3.0) for v in (0.0, 1.0, 2.0)} - {(2.0, 1.0)}
+    assert outline_segments(np.zeros((3, 3), bool), (0, 1, 0, 1)).shape == (0, 2, 2)
 
 
 def test_a_2d_model_gets_the_core_magnification_map_of_the_view_and_nothing_while_off(make_model):
@@ -211,3 +223,23 @@ def test_captions_say_why_there_is_nothing(make_model):
     caption = geometry_caption(layers)
     assert "log magnification (12×12)" in caption and "q(z) needs the test images" in caption
     assert "does not say which data" in caption and layers.aggregate is None
+
+
+def test_a_failure_is_said_once_and_stays_said_until_another_model(make_model, monkeypatch):
+    from latentlab.app import geometry_work
+
+    def broken(*_):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(geometry_work, "magnification_job", broken)
+    t = setup(InlineRunner(), make_model)
+    messages = []
+    t.explorer.events.message.connect(messages.append)
+    t.layers.set_shown(magnification=True)
+    assert "could not be computed (RuntimeError: out of memory)" in geometry_caption(t.layers)
+    t.layers.set_view((-2.0, 2.0, -2.0, 2.0))                            # still covered: not asked again
+    assert "out of memory" in geometry_caption(t.layers) and len(messages) == 1
+    assert t.layers.magnification is None and t.layers.computing == frozenset()
+    monkeypatch.undo()
+    t.explorer.set_model(make_model(2, seed=3))
+    assert "out of memory" not in geometry_caption(t.layers) and t.layers.magnification is not None

@@ -88,6 +88,7 @@ def test_the_toggles_show_the_maps_under_the_test_set_with_a_colour_bar_of_the_m
     assert surgery_text(s) in explorer.geometry_controls.caption.text()
     assert f"I(x;z) = {s.mutual_information:.2f} nats" in layer.aggregate_bar.notes
     assert layer.holes.isVisible() and layer.aggregate_bar.isVisible()
+    assert layer.holes.path().elementCount() == 2 * len(g.aggregate.outline())    # one move + one line per edge
     assert layer.aggregate_bar.levels[1] == pytest.approx(g.aggregate.peak)
 
     toggle(explorer, "magnificationToggle")                              # off again: hidden at once
