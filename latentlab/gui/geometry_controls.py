@@ -5,7 +5,7 @@ A view of `GeometryLayers.shown` and its caption (app/geometry_layers.py); it ke
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
 
 from latentlab.app.explorer_state import ExplorerState
 from latentlab.app.geometry_layers import GeometryLayers, geometry_caption
@@ -28,17 +28,15 @@ class GeometryControls(QWidget):
             "and the KL split E KL(q(z|x)||p(z)) = I(x;z) + KL(q(z)||p(z)) (Hoffman & Johnson 2016)")
         self.magnification.toggled.connect(lambda on: layers.set_shown(magnification=on))
         self.aggregate.toggled.connect(lambda on: layers.set_shown(aggregate=on))
-        # Elided on a line of its own, as the posterior's caption: it changes while training runs.
+        # Elided beside the toggles (it changes while training runs, so it must never widen or wrap),
+        # on their line: a line of its own would take its height from the canvas. The numbers are
+        # also in q(z)'s key on the canvas, and the whole caption is the label's tooltip.
         self.caption = ElidedLabel(objectName="geometryCaption")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        row = QHBoxLayout()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.magnification)
         row.addWidget(self.aggregate)
-        row.addStretch(1)
-        layout.addLayout(row)
-        layout.addWidget(self.caption)
+        row.addWidget(self.caption, 1)
         for event in (layers.events.shown, layers.events.status, layers.events.magnification,
                       layers.events.aggregate, layers.events.numbers):
             event.connect(self.render)
