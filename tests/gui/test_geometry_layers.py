@@ -171,3 +171,15 @@ def test_the_keys_follow_the_ui_scale(qtbot, geometry_explorer):
     assert bar.ui_scale == 2.0 and bar.boundingRect().width() > 1.6 * width
     explorer.set_ui_scale(1.0)
     assert bar.boundingRect().width() == pytest.approx(width)
+
+
+def test_the_colour_bar_ticks_are_round_numbers_inside_its_range():
+    from latentlab.gui.colour_bar import nice_ticks, tick_text
+
+    assert nice_ticks(-1.52, 6.74) == [0.0, 2.0, 4.0, 6.0]
+    assert nice_ticks(-1.97, 3.22) == [-1.0, 0.0, 1.0, 2.0, 3.0]
+    ticks = nice_ticks(0.001, 0.0013)
+    assert all(0.001 <= t <= 0.0013 for t in ticks) and len({tick_text(t, ticks) for t in ticks}) == len(ticks)
+    assert nice_ticks(0.2, 0.25) == pytest.approx([0.2, 0.21, 0.22, 0.23, 0.24, 0.25])
+    assert tick_text(-2.0, [-2.0, 0.0]) == "−2"
+    assert nice_ticks(2.0, 2.0) == [2.0]
