@@ -6,9 +6,11 @@ two latest-wins threads (one for the model with one torch thread, one that reads
 a training run, a huge file or a slow model cannot freeze it. The ground truth of the selected
 image (its true posterior under the ellipse, its gaps, the examples: `self.truth`, a Qt-free
 app/ground_truth.py `GroundTruthState`) is computed on two more threads, one for quick first
-looks at p(z|x) and one for the rest. The widgets here and in canvas_presenter.py,
-plane_controls.py, encoded_panel.py, figures.py, posterior_layer.py, posterior_controls.py,
-gap_panel.py and example_table.py render that state and send it requests; none keeps a piece of it.
+looks at p(z|x) and one for the rest. The geometry layers under the canvas (magnification, the
+aggregate posterior q(z): `self.geometry`, app/geometry_layers.py) have a fifth thread. The widgets
+here and in canvas_presenter.py, plane_controls.py, encoded_panel.py, figures.py, posterior_layer.py,
+posterior_controls.py, geometry_layers.py, geometry_controls.py, gap_panel.py and example_table.py
+render that state and send it requests; none keeps a piece of it.
 
 Public interface (used by the main window; keep the names):
 
@@ -22,6 +24,7 @@ Public interface (used by the main window; keep the names):
     explorer.set_examples_data(data)  # the model's data section: which test images are its examples
     explorer.model, explorer.pins(), explorer.encodings(), explorer.truth
     explorer.zoom_to_posterior()  # the canvas onto the selected image's posterior
+    explorer.geometry        # app/geometry_layers.py: the magnification and q(z) layers (set_shown(...))
     explorer.presentation    # gui/presentation.py: present(page=None), show_in_window(page), changed
     explorer.tabs            # gui/page_tabs.py: the pages (encoded image, draw pad, figures, gaps, examples)
     explorer.set_ui_scale(factor)  # the plots' text (and, when they have set_ui_scale, more)
@@ -41,6 +44,8 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPu
 from latentlab.app import captions, exports, jobs
 from latentlab.app.explorer_state import Encoding, ExplorerState
 from latentlab.app.explorer_work import ExplorerWork
+from latentlab.app.geometry_layers import GeometryLayers
+from latentlab.app.geometry_work import GeometryWork
 from latentlab.app.ground_truth import GroundTruthState, focus_box
 from latentlab.app.ground_truth_work import GroundTruthWork
 from latentlab.app.plane import LatentPlane
@@ -53,6 +58,8 @@ from .encoded_panel import EncodedPanel
 from .example_table import ExamplePanel
 from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure, TraversalFigure
 from .gap_panel import GapPanel
+from .geometry_controls import GeometryControls
+from .geometry_layers import GeometryPresenter
 from .image_view import ImageView, ThumbnailRow
 from .latest_wins import LatestWinsWorker
 from .page_tabs import PageTabs
@@ -88,11 +95,16 @@ class LatentExplorer(QWidget):
         self.exact_thread = LatestWinsWorker("latentlab-exact", torch_threads=1)
         self.truth_work = GroundTruthWork(self.state, self.truth, self.live_thread, self.exact_thread,
                                           self.reader_thread)
+        # The geometry layers (magnification, q(z): up to a second a map) on a thread of their own,
+        # so a map being computed never holds up a hover decode or a first look at p(z|x).
+        self.geometry = GeometryLayers()
+        self.geometry_thread = LatestWinsWorker("latentlab-geometry", torch_threads=1)
+        self.geometry_work = GeometryWork(self.state, self.geometry, self.truth, self.geometry_thread)
         # A window that forgets shutdown() must not leave threads waiting forever. (Qt passes the
         # dying object to a destroyed slot: it must not end up as shutdown's timeout.)
-        threads = (self.model_thread, self.reader_thread, self.paths_thread, self.live_thread, self.exact_thread)
-        work = self.truth_work
-        self.destroyed.connect(lambda *_: [work.stop(), *(thread.shutdown() for thread in threads)])
+        threads = self._threads()
+        works = (self.truth_work, self.geometry_work)
+        self.destroyed.connect(lambda *_: [*(w.stop() for w in works), *(thread.shutdown() for thread in threads)])
 
         self._build()
         self._connect_state()
@@ -107,6 +119,8 @@ class LatentExplorer(QWidget):
         self.path_presenter = PathComparisonPresenter(state, self.canvas)
         self.posterior_controls = PosteriorControls(self.truth, self)
         self.posterior_controls.zoomRequested.connect(self.zoom_to_posterior)
+        self.geometry_presenter = GeometryPresenter(self.geometry, state, self.canvas)
+        self.geometry_controls = GeometryControls(self.geometry, state, self)
         self.canvas.filesDropped.connect(self.encode_files)
         self.canvas.imageDropped.connect(lambda image: self.encode_qimage(image, "dropped image"))
         self.canvas.dropRefused.connect(self.statusMessage)
@@ -185,6 +199,7 @@ class LatentExplorer(QWidget):
         rows_layout.addLayout(controls)
         rows_layout.addWidget(self.plane_controls)
         rows_layout.addWidget(self.posterior_controls)
+        rows_layout.addWidget(self.geometry_controls)
 
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
@@ -327,9 +342,13 @@ class LatentExplorer(QWidget):
         (presentation, pages in windows of their own) close and give their parts back."""
         self.presentation.close_all()
         self.truth_work.stop()           # long ground-truth jobs stop at their next decoder call
-        for thread in (self.model_thread, self.reader_thread, self.paths_thread, self.live_thread,
-                       self.exact_thread):
+        self.geometry_work.stop()
+        for thread in self._threads():
             thread.shutdown()
+
+    def _threads(self) -> tuple[LatestWinsWorker, ...]:
+        return (self.model_thread, self.reader_thread, self.paths_thread, self.live_thread, self.exact_thread,
+                self.geometry_thread)
 
     # ======================================================================================= exports
     def export_pins_csv(self, path: str | os.PathLike) -> None:
@@ -411,3 +430,4 @@ class LatentExplorer(QWidget):
         font = scaled_font(QApplication.font(), factor)
         for widget in (self.canvas, self.gap_panel):
             apply_ui_scale(widget, factor, font)
+        self.geometry_presenter.set_ui_scale(factor)     # the layers' keys float over the canvas
