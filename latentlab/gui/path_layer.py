@@ -3,7 +3,7 @@
 A view of the explorer state's `path_comparison` (app/paths.py): three curves in their own colours
 and a small legend in the canvas' lower left corner with each path's decoded length (the sum of
 the changes of the decoded image along it; the geodesic is the shortest). The path the strip
-follows is drawn thicker; its steps are the canvas' own path markers (canvas.set_path). The curves
+follows is drawn thicker, and its steps (the canvas' own path markers, canvas.set_path) take its colour. The curves
 are shown while the interpolation path is (once its strip was computed) and belong to the ends
 drawn: until the paths of new ends are found, none are drawn.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 from latentlab.app.explorer_state import ExplorerState
 from latentlab.app.paths import MODES
@@ -41,6 +42,7 @@ class PathComparisonLayer:
 
     def __init__(self, canvas: LatentCanvas):
         plot = canvas.plot_item
+        self.canvas = canvas
         self.curves: dict[str, pg.PlotCurveItem] = {}
         for mode in MODES:
             curve = pg.PlotCurveItem(antialias=True)
@@ -62,9 +64,10 @@ class PathComparisonLayer:
             self.legend.setVisible(False)
             self._key = None
             return
+        scale = getattr(self.canvas.plot_item, "ui_scale", 1.0)      # View > Zoom (gui/plot_scale.py)
         for mode, curve in self.curves.items():
             colour, style = STYLES[mode]
-            curve.setPen(pg.mkPen(colour, width=THICK if mode == chosen else THIN, style=style))
+            curve.setPen(pg.mkPen(colour, width=(THICK if mode == chosen else THIN) * scale, style=style))
             curve.setData(points[mode][:, 0], points[mode][:, 1])
         key = (tuple(sorted(lengths.items())), chosen)
         if key != self._key:            # the legend is rebuilt only when its text changes
@@ -73,6 +76,16 @@ class PathComparisonLayer:
             for mode in MODES:
                 self.legend.addItem(self.curves[mode], legend_text(mode, lengths[mode], lengths["linear"]))
         self.legend.setVisible(True)
+
+    def colour_steps(self, mode: str) -> None:
+        """The strip's own path (its steps, canvas.path) in the colour of the path it follows."""
+        colour = QColor(STYLES.get(mode, STYLES["linear"])[0])
+        path = self.canvas.path
+        pen = pg.mkPen(path.opts["pen"])
+        if pen.color() != colour:
+            pen.setColor(colour)
+            path.setPen(pen)
+            path.setSymbolBrush(colour)
 
     def texts(self) -> list[str]:
         """The legend's rows as shown (for tests and the screenshots' checks)."""
@@ -90,6 +103,7 @@ class PathComparisonPresenter:
 
     def draw(self) -> None:
         state = self.state
+        self.layer.colour_steps(state.figure_settings.mode)
         comparison = state.shown_comparison()
         if comparison is None or not state.path_shown:
             self.layer.show(None)

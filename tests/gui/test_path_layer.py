@@ -4,6 +4,7 @@ the geodesic (gui/path_layer.py, app/paths.py), in a real explorer with its thre
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import torch
 
 from canvas_fixtures import WAIT_MS, encoded_scatter, make_explorer, shipped, small_model  # noqa: F401
@@ -40,6 +41,8 @@ def test_the_three_paths_and_their_lengths_are_drawn_and_the_strip_can_follow_th
     qtbot.waitUntil(lambda: np.array_equal(strip.array(), expected), timeout=WAIT_MS)
     np.testing.assert_allclose(curve_points(explorer.canvas.path), z.double().numpy(), atol=1e-6)
     assert layer.curves["geodesic"].opts["pen"].widthF() > layer.curves["linear"].opts["pen"].widthF()
+    steps_pen = pg.mkPen(explorer.canvas.path.opts["pen"])           # the strip's steps in the geodesic's colour
+    assert steps_pen.color() == pg.mkPen(layer.curves["geodesic"].opts["pen"]).color()
 
     explorer.clear_pins()                                   # no ends: no paths
     qtbot.waitUntil(lambda: not layer.legend.isVisible(), timeout=WAIT_MS)
