@@ -209,8 +209,15 @@ def main(argv=None) -> int:
                         help="also measure while training with sys.setswitchinterval(MS / 1000); 0 = skip")
     parser.add_argument("--train-nice", type=int, default=0, metavar="N",
                         help="run the training thread at nice N (Linux, per thread), e.g. 10")
+    parser.add_argument("--layers", default="", metavar="L[,L]",
+                        help="measure with canvas layers on: magnification, aggregate (issue 11); each is "
+                             "computed before the idle phase, and again for every snapshot while training")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
+    layers = [name for name in args.layers.split(",") if name]
+    unknown = set(layers) - {"magnification", "aggregate"}
+    if unknown:
+        parser.error(f"--layers: no layer called {', '.join(sorted(unknown))} (magnification, aggregate)")
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     torch.set_num_threads(1)   # the GUI thread does no torch work; keep it off the training core
@@ -222,6 +229,12 @@ def main(argv=None) -> int:
         app.processEvents()
     canvas = window.findChild(QWidget, "latentCanvas")
     model = explorer.model
+    if layers:          # on, and computed, before anything is measured
+        explorer.geometry.set_shown(**dict.fromkeys(layers, True))
+        t0 = time.perf_counter()
+        while (any(getattr(explorer.geometry, name) is None for name in layers) or explorer.geometry.computing) \
+                and time.perf_counter() - t0 < 120:
+            app.processEvents()
     # Each phase starts where the previous one ended, and Qt sends no event for a "move" to where
     # the cursor already is: so every phase skips its first point (n + 1 points for n moves).
     points = hover_path(canvas, args.moves + 1)
@@ -229,7 +242,7 @@ def main(argv=None) -> int:
 
     results = {"widget": kind, "moves": args.moves, "cpu_cores": os.cpu_count(),
                "load_average_at_start": round(os.getloadavg()[0], 2),
-               "torch": torch.__version__, "model": Path(args.checkpoint).name}
+               "torch": torch.__version__, "model": Path(args.checkpoint).name, "layers": layers}
     results["decode_one_point"] = decode_reference(model)
     measure(canvas, explorer, backward[-101:])                    # warm-up, ends on points[0]
     latencies, missed = measure(canvas, explorer, forward)
@@ -260,7 +273,7 @@ def main(argv=None) -> int:
 
     ref = results["decode_one_point"]
     print(f"{kind}, {args.moves} moves, {os.cpu_count()} cores (load average {results['load_average_at_start']} "
-          f"at start), torch {torch.__version__}")
+          f"at start), torch {torch.__version__}" + (f", layers on: {', '.join(layers)}" if layers else ""))
     print(f"  model.decode, 1 point:    p50 {ref['p50_ms']:.3f} ms   p95 {ref['p95_ms']:.3f} ms")
     for phase in ("idle", "training", "training_short_switch_interval"):
         if phase not in results:
