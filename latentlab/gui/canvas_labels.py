@@ -3,7 +3,7 @@
 The labels are the canvas' own: pins' numbers, encoded images' names, s1...s4 beside the draws
 from q(z|x), the note at the far point of an interpolation path, and the prior's 1σ and 2σ (which
 slide along their circles). They are laid out in screen pixels, in that order of priority, around
-markers and other labels on the plot (the legend, the q* label) that they must not cover; then each
+markers and other labels on the plot (the legends, the layers' colour keys, the q* label) that they must not cover; then each
 is pinned at its place in latent coordinates. The canvas runs `layout_labels` once per pass of the
 event loop after any change of what it shows or of its view (pan, zoom, resize): a millisecond or
 two for a few dozen labels.
@@ -74,8 +74,10 @@ def layout_labels(canvas: "LatentCanvas") -> None:
     ours = {id(item) for item, _ in labels}
     others = [item for item in vb.addedItems
               if isinstance(item, pg.TextItem) and item.isVisible() and id(item) not in ours]
-    if canvas.legend.isVisible():
-        others.append(canvas.legend)
+    # Boxes floating over the plot at its corners: the scatter's legend, the paths' legend, the
+    # layers' colour keys (all anchored to the view box as pyqtgraph's legend is).
+    others += [child for child in vb.childItems()
+               if isinstance(child, pg.GraphicsWidgetAnchor) and child.isVisible()]
     obstacles = markers + [_rect(item.sceneBoundingRect()) for item in others]
     chosen = place_labels([options for _, options in labels], obstacles, _rect(view))
     for (item, options), index in zip(labels, chosen):

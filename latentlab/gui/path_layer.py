@@ -1,7 +1,7 @@
 """The straight line, slerp and the geodesic between the interpolation's ends, on the latent canvas.
 
 A view of the explorer state's `path_comparison` (app/paths.py): three curves in their own colours
-and a small legend in the canvas' lower left corner with each path's decoded length (the sum of
+and a small legend in the canvas' upper left corner (the lower corners hold the layers' colour keys) with each path's decoded length (the sum of
 the changes of the decoded image along it; the geodesic is the shortest). The path the strip
 follows is drawn thicker, and its steps (the canvas' own path markers, canvas.set_path) take its colour. The curves
 are shown while the interpolation path is (once its strip was computed) and belong to the ends
@@ -49,7 +49,7 @@ class PathComparisonLayer:
             curve.setZValue(PATH_Z)
             plot.addItem(curve, ignoreBounds=True)
             self.curves[mode] = curve
-        self.legend = pg.LegendItem(offset=(6, -6), labelTextSize="8pt", verSpacing=-6,
+        self.legend = pg.LegendItem(offset=(6, 6), labelTextSize="8pt", verSpacing=-6,
                                     brush=pg.mkBrush(22, 24, 29, 210))
         self.legend.setParentItem(plot.vb)
         self.legend.setVisible(False)

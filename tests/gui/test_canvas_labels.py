@@ -80,3 +80,19 @@ def test_a_spherical_path_that_leaves_the_data_is_shown_whole_and_says_why(qtbot
     strip.mode.setCurrentIndex(strip.mode.findData("linear"))
     qtbot.waitUntil(lambda: not canvas.path_note.isVisible(), timeout=WAIT_MS)
     assert not strip.warning.isVisibleTo(strip)
+
+
+
+def test_labels_keep_off_the_keys_and_legends_in_the_corners(qtbot, make_explorer, shipped):
+    """A pin under the magnification key (lower right): its number goes beside the key, not on it."""
+    explorer = make_explorer(shipped.model, shipped.extras)
+    explorer.geometry.set_shown(magnification=True)
+    key = explorer.geometry_presenter.layer.magnification_bar
+    qtbot.waitUntil(key.isVisible, timeout=WAIT_MS)
+    canvas = explorer.canvas
+    vb = canvas.plot_item.vb
+    box = key.sceneBoundingRect()
+    inside = vb.mapSceneToView(QPointF(box.left() + 0.2 * box.width(), box.top() + 0.5 * box.height()))
+    explorer.pin(np.array([inside.x(), inside.y()]))
+    rects = assert_no_label_covers_another(qtbot, canvas)
+    assert overlap(rects["1"], (box.left(), box.top(), box.width(), box.height())) == 0
