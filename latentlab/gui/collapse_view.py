@@ -35,11 +35,10 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
 
 from latentlab.app.collapse import CollapseData, dimension_name
 
-from .curves import _settle as settle_layout   # lays out a GraphicsLayout now, before an export
 from .curves import AXIS_PEN, BACKGROUND, COLOURS, FOREGROUND
 from .elided_label import ElidedLabel
 from .plot_axes import plain_number_axes
-from .plot_export import write_figure
+from .plot_export import settle_layout, write_figure
 from .plot_scale import scale_plot
 
 LOG_FLOOR = 1e-4                 # nats: a KL below it (or 0) is drawn as this

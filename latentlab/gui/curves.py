@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QBoxLayout,
     QCheckBox,
     QFrame,
-    QGraphicsWidget,
     QHBoxLayout,
     QLabel,
     QScrollArea,
@@ -50,7 +49,7 @@ from latentlab.app.curve_data import TRAIN_SERIES, CurveData, mean_decimate, pea
 from .curve_crosshair import CurveCrosshair
 from .curve_readout import CurveReadout
 from .plot_axes import plain_number_axes
-from .plot_export import write_figure
+from .plot_export import settle_layout, write_figure
 from .plot_scale import scale_plot
 
 NARROW_MIN_WIDTH = 240          # the panel fits a side dock this narrow (one column)
@@ -97,18 +96,6 @@ def _tinted(colour: str, alpha: int):
     c = pg.mkColor(colour)
     c.setAlpha(alpha)
     return c
-
-
-def _settle(item) -> None:
-    """Lay out `item` and everything in it now. Qt lays out graphics widgets when the event loop
-    next runs; an export renders before that, so it activates the layouts itself, top down."""
-    own = QGraphicsWidget.layout(item) if isinstance(item, QGraphicsWidget) else None   # pyqtgraph shadows .layout
-    if own is not None:
-        own.activate()
-    for child in item.childItems():
-        _settle(child)
-    if isinstance(item, pg.ViewBox):
-        item.updateAutoRange()
 
 
 class CurvePanel(QWidget):
@@ -492,12 +479,12 @@ class CurvePanel(QWidget):
         self.hover_at(None)   # the crosshair follows the mouse; it is not part of the figure
         try:
             layout.setGeometry(QRectF(0, 0, *EXPORT_SIZE))
-            _settle(layout)
+            settle_layout(layout)
             return write_figure(layout, path, pg.mkColor(BACKGROUND), scale, kind, title="latentlab training curves")
         finally:
             layout.removeItem(key)
             layout.setGeometry(shown)
-            _settle(layout)
+            settle_layout(layout)
             self.crosshair.index = hovered
             self.crosshair.refresh()
 

@@ -36,7 +36,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPaintDevice, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QGraphicsWidget
 
 from latentlab.app.portable_svg import Rect, combine_layers
 from latentlab.core.atomic_write import replace_file
@@ -45,6 +45,18 @@ from latentlab.core.figure_files import MAX_PIXELS, figure_bytes
 SCREEN_DPI = 96          # CSS pixels: a figure 760 px wide is 7.9 in (20 cm) in the PDF and SVG
 POINTS_PER_PIXEL = 72 / SCREEN_DPI
 KINDS = ("svg", "pdf", "png")
+
+
+def settle_layout(item) -> None:
+    """Lay out `item` and everything in it now. Qt lays out graphics widgets when the event loop
+    next runs; an export renders before that, so it activates the layouts itself, top down."""
+    own = QGraphicsWidget.layout(item) if isinstance(item, QGraphicsWidget) else None   # pyqtgraph shadows .layout
+    if own is not None:
+        own.activate()
+    for child in item.childItems():
+        settle_layout(child)
+    if isinstance(item, pg.ViewBox):
+        item.updateAutoRange()
 
 
 @dataclass(frozen=True)
