@@ -5,27 +5,16 @@ pins and the traversal, each computed in a real (offscreen) window; one line of 
 
 With OUT_DIR, a 1280 x 720 picture of the window per model is written there to look at.
 """
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from shots import save, wait_until
+from shots import open_window, save, wait_until  # noqa: E402
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else None
 if OUT:
     OUT.mkdir(parents=True, exist_ok=True)
-scratch = Path(tempfile.mkdtemp())
-os.environ["LATENTLAB_RUNS"] = str(scratch / "runs")
-from PySide6.QtCore import QSettings
-QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
-from latentlab.gui.app import make_application
-from latentlab.gui.main_window import MainWindow
-app = make_application()
-w = MainWindow(); w.remember_layout = False
-w.resize(1280, 720); w.show()
+app, w = open_window((1280, 720), explorer_only=False)
 e = w.explorer
 g = e.geometry
 g.set_shown(magnification=True, aggregate=True)

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-from shots import save, wait_until  # this folder's shared helpers
+from shots import open_window, save, wait_until  # this folder's shared helpers
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
@@ -37,23 +36,9 @@ def settle(app, rounds: int = 40) -> None:
 
 
 def main() -> int:
-    scratch = Path(tempfile.mkdtemp(prefix="latentlab-shots-"))
-    os.environ["LATENTLAB_RUNS"] = str(scratch / "runs")
     from PIL import Image
-    from PySide6.QtCore import QSettings
 
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
-    from latentlab.gui.app import make_application
-    from latentlab.gui.main_window import MainWindow
-
-    app = make_application()
-    window = MainWindow()
-    window.remember_layout = False
-    window.resize(*SIZE)
-    window.training_dock.hide()          # the explorer gets the whole window: this is about it
-    window.curves_dock.hide()
-    window.collapse_dock.hide()
-    window.show()
+    app, window = open_window(SIZE)
     explorer = window.explorer
     layers = explorer.geometry
     canvas_area = explorer.canvas.parentWidget()

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-from shots import save, wait_until  # this folder's shared helpers
+from shots import open_window, save, wait_until  # this folder's shared helpers
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
@@ -31,22 +30,11 @@ PICKED = 40                # test image 40: see the docstring
 
 
 def main() -> int:
-    scratch = Path(tempfile.mkdtemp(prefix="latentlab-shots-"))
-    os.environ["LATENTLAB_RUNS"] = str(scratch / "runs")
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import Qt
 
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
     from latentlab.app.examples import COLUMN_KEYS
-    from latentlab.gui.app import make_application
-    from latentlab.gui.main_window import MainWindow
 
-    app = make_application()
-    window = MainWindow()
-    window.remember_layout = False
-    window.resize(*SIZE)
-    window.training_dock.hide()          # the explorer gets the whole window: this is about it
-    window.curves_dock.hide()
-    window.show()
+    app, window = open_window(SIZE)
     explorer = window.explorer
     truth = explorer.truth
     explorer.right_splitter.setSizes([260, 820])

@@ -33,3 +33,30 @@ def save(widget, path: Path, max_bytes: int = MAX_BYTES) -> None:
         image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(path, optimize=True)
     raw.unlink()
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)", file=sys.stderr)
+
+
+def open_window(size: tuple[int, int], explorer_only: bool = True):
+    """(app, window): the main window offscreen at `size`, with throw-away settings and runs folder
+    (nothing of the user's is read or written); `explorer_only` hides the docks (training, curves,
+    collapse) so that the explorer gets the whole window."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    scratch = Path(tempfile.mkdtemp(prefix="latentlab-shots-"))
+    os.environ["LATENTLAB_RUNS"] = str(scratch / "runs")
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
+    from latentlab.gui.app import make_application
+    from latentlab.gui.main_window import MainWindow
+
+    app = make_application()
+    window = MainWindow()
+    window.remember_layout = False
+    window.resize(*size)
+    if explorer_only:
+        for dock in (window.training_dock, window.curves_dock, window.collapse_dock):
+            dock.hide()
+    window.show()
+    return app, window
