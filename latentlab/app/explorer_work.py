@@ -15,6 +15,7 @@ the images have been prepared again (so it follows the window's "Opened ..." mes
 from __future__ import annotations
 
 import itertools
+import threading
 from functools import partial
 
 import numpy as np
@@ -24,6 +25,7 @@ from latentlab.core.images import ImageError
 from . import jobs
 from .explorer_state import DRAWING, ExplorerState, ModelChange
 from .figure_work import FigureExports, figure_with_note
+from .interrupt import Interrupted, run_stoppable
 from .job_queue import JobRunner
 from .paths import compare_paths
 from .traversal_inputs import traversal_inputs
@@ -42,6 +44,7 @@ class ExplorerWork:
         # up a hover decode (default: the model runner, for tests that pass only two).
         self.paths_runner = paths_runner or model_runner
         self._paths_asked = None            # (generation, z0, z1) of the paths asked for last
+        self._paths_stop = threading.Event()   # stops the geodesic in flight (newer ends, closing)
         self._sample_seeds = itertools.count(1)
         self._reads = itertools.count(1)
         self._dropped: list[str] = []       # to report once the images of a new model are prepared
@@ -55,7 +58,10 @@ class ExplorerWork:
         events.pins.connect(self.decode_pins)
         events.pixels.connect(self.encode)
         events.figures.connect(self.update_visible_figure)
-        events.path.connect(self.compare_paths)
+        # The ends can change or move while the strip waits for its geodesic (no path either side:
+        # no `path` event), so their own events ask too; compare_paths asks once per ends and model.
+        for event in (events.path, events.endpoints, events.posterior):
+            event.connect(self.compare_paths)
         for event in (events.plane, events.encodings, events.posterior):
             event.connect(self._check_traversal_anchor)
 
@@ -238,7 +244,7 @@ class ExplorerWork:
             state.refresh_figure("traversal")
 
     # ============================================================================ the three paths
-    def compare_paths(self) -> None:
+    def compare_paths(self, *_) -> None:
         """The straight line, slerp and the geodesic between the interpolation's ends, with their
         decoded lengths (app/paths.py), once per model and pair of ends, while they are wanted."""
         state = self.state
@@ -249,12 +255,21 @@ class ExplorerWork:
         if key == self._paths_asked:
             return
         self._paths_asked = key
+        self._paths_stop.set()              # the geodesic of older ends or an older model is of no use
+        self._paths_stop = threading.Event()
         model, generation = state.model, state.model_generation
-        self.paths_runner.submit(PATHS, partial(compare_paths, model, z0.copy(), z1.copy(), generation),
+        self.paths_runner.submit(PATHS, partial(run_stoppable, model, self._paths_stop, compare_paths, model,
+                                                z0.copy(), z1.copy(), generation),
                                  state.set_path_comparison, priority=BACKGROUND_PRIORITY,
                                  on_error=self._paths_error)
 
+    def stop(self) -> None:
+        """Stop the geodesic in flight at its next decoder call (the window is closing)."""
+        self._paths_stop.set()
+
     def _paths_error(self, error: BaseException) -> None:
+        if isinstance(error, Interrupted):
+            return                          # stopped on purpose: newer ends asked, or closing
         self._paths_asked = None            # asked again at the next change
         self.state.message(f"Could not find the geodesic: {type(error).__name__}: {error}")
 

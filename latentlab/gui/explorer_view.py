@@ -103,7 +103,7 @@ class LatentExplorer(QWidget):
         # A window that forgets shutdown() must not leave threads waiting forever. (Qt passes the
         # dying object to a destroyed slot: it must not end up as shutdown's timeout.)
         threads = self._threads()
-        works = (self.truth_work, self.geometry_work)
+        works = (self.truth_work, self.geometry_work, self.work)
         self.destroyed.connect(lambda *_: [*(w.stop() for w in works), *(thread.shutdown() for thread in threads)])
 
         self._build()
@@ -343,6 +343,7 @@ class LatentExplorer(QWidget):
         self.presentation.close_all()
         self.truth_work.stop()           # long ground-truth jobs stop at their next decoder call
         self.geometry_work.stop()
+        self.work.stop()                 # the geodesic, likewise
         for thread in self._threads():
             thread.shutdown()
 

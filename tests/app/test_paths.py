@@ -105,3 +105,37 @@ def test_a_geodesic_strip_waits_for_its_path_and_says_so(make_model):
     assert state.figure_arrays["interpolation"].shape[1] == 10 * 29 + 1     # the strip of the geodesic
     state.set_model(make_model(2, seed=3), reset_view=False)                # a newer state of the run
     assert len(held.jobs) == 1 and state.path is not None   # asked again; the last geodesic serves meanwhile
+
+
+def test_a_geodesic_no_longer_wanted_stops_at_its_next_decoder_call_and_says_nothing(make_model):
+    from latentlab.app.explorer_state import ExplorerState
+    from latentlab.app.explorer_work import ExplorerWork
+    from latentlab.app.interrupt import Interrupted
+    from latentlab.app.job_queue import InlineRunner
+
+    jobs = []
+
+    class Held:
+        def submit(self, slot, fn, on_done, priority=0, on_error=None):
+            jobs.append((fn, on_done, on_error))
+
+        def cancel(self, slot):
+            pass
+
+    state = ExplorerState()
+    messages = []
+    state.events.message.connect(messages.append)
+    work = ExplorerWork(state, InlineRunner(), InlineRunner(), Held())
+    state.set_model(make_model(2, seed=2))
+    state.add_pin([-1.0, 1.0])
+    state.add_pin([1.0, -1.0])
+    state.set_figure_settings(mode="geodesic")
+    state.add_pin([0.0, 2.0])                       # new ends: the first geodesic is of no use
+    (first, _, first_error), (second, on_done, _) = jobs
+    with pytest.raises(Interrupted):
+        first()
+    first_error(Interrupted())
+    assert messages == []                           # stopped on purpose: nothing to say
+    work.stop()                                     # the window closes
+    with pytest.raises(Interrupted):
+        second()
