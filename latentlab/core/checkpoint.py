@@ -28,6 +28,7 @@ import torch
 from .checkpoint_files import (MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, open_checked,
                                remove_stale_temp_files, write_atomically)
 from .checkpoint_schema import FieldError, validate_payload
+from .m2 import M2Config, SemiSupervised, build_semi_supervised
 from .models import VAE, VAEConfig
 from .pipeline import DataSpec
 from .training_config import TrainConfig
@@ -37,7 +38,9 @@ __all__ = ["Checkpoint", "CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "MA
            "remove_stale_temp_files", "save_checkpoint"]
 
 FORMAT_NAME = "latentlab-checkpoint"
-FORMAT_VERSION = 1
+# 2 added M2 and M1+M2 (`model_kind`). A VAE is still written as format 1, which every latentlab
+# reads; an older latentlab given an M2 file says it needs a newer version instead of failing.
+FORMAT_VERSION = 2
 CHECKPOINT_SUFFIXES = (".pt", ".pth")   # what File > Open, drops and the canvas take as checkpoints
 
 
@@ -45,7 +48,7 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth")   # what File > Open, drops and the canvas
 class Checkpoint:
     """What a checkpoint file holds, in memory (validated: see checkpoint_schema)."""
 
-    model: VAE
+    model: VAE | SemiSupervised
     train_config: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)          # {"dataset": "mnist", "binarize": "dynamic", ...}
     history: dict = field(default_factory=dict)       # see trainer.History.to_dict
@@ -56,8 +59,13 @@ class Checkpoint:
 
     # Typed views of the settings sections (validated on load through these same dataclasses).
     @property
-    def config(self) -> VAEConfig:
+    def config(self) -> VAEConfig | M2Config:
         return self.model.config
+
+    @property
+    def kind(self) -> str:
+        """"vae", "m2" (M2 on pixels) or "m1m2"."""
+        return model_kind(self.model)
 
     @property
     def train_settings(self) -> TrainConfig | None:
@@ -68,6 +76,11 @@ class Checkpoint:
     def data_spec(self) -> DataSpec | None:
         """Which data the model was trained on, or None when the file does not say."""
         return DataSpec.from_dict(self.data) if self.data else None
+
+
+def model_kind(model) -> str:
+    """"vae", "m2" or "m1m2": what a checkpoint of `model` says it holds."""
+    return model.kind if isinstance(model, SemiSupervised) else "vae"
 
 
 # == writing ======================================================================================
@@ -101,10 +114,12 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, *, train_config: dict |
     from .. import __version__
 
     path = Path(path)
+    kind = model_kind(model)
     payload = _plain({
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": 1 if kind == "vae" else 2,
         "latentlab_version": __version__,
+        "model_kind": kind,
         "model_config": model.config.to_dict(),
         "state_dict": {k: v.to(weights_dtype) if weights_dtype and v.is_floating_point() else v
                        for k, v in model.state_dict().items()},
@@ -215,7 +230,10 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
     """Read a checkpoint; raises CheckpointError with a clear message on anything unexpected."""
     payload = read_payload(path, max_bytes=max_bytes)
     try:  # validated, so this cannot fail short of a bug; the message still names the file
-        model = VAE(VAEConfig.from_dict(dict(payload["model_config"])))
+        if payload["model_kind"] == "vae":
+            model = VAE(VAEConfig.from_dict(dict(payload["model_config"])))
+        else:
+            model = build_semi_supervised(M2Config.from_dict(dict(payload["model_config"])))
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path} is a damaged latentlab checkpoint: {e}") from e

@@ -25,6 +25,7 @@ import torch
 
 from .config import SettingError
 from .history import EPOCH_COLUMNS, STEP_COLUMNS
+from .m2 import M2Config, SemiSupervised, build_semi_supervised
 from .models import VAE, VAEConfig
 from .pipeline import DataSpec
 from .training_config import TrainConfig
@@ -202,15 +203,25 @@ def _fields(value: Any, section: str, checks: dict) -> dict:
     return {k: checks[k](v, f"{section}.{k}") if k in checks else v for k, v in d.items()}
 
 
-def validate_model_config(value: Any) -> tuple[dict, VAEConfig, VAE]:
-    """The config as a dict, the VAEConfig, and a weightless model (on the meta device) to check
-    the weights against: building it allocates nothing, however large the config claims to be."""
+MODEL_KINDS = ("vae", "m2", "m1m2")
+
+
+def validate_model_kind(value: Any) -> str:
+    """Which model the file holds: "vae" (also when absent: files from before M2), "m2" or "m1m2"."""
+    return "vae" if value is None else _str(value, "model_kind", MODEL_KINDS)
+
+
+def validate_model_config(value: Any, kind: str = "vae") -> tuple[dict, VAEConfig | M2Config, VAE | SemiSupervised]:
+    """The config as a dict, the config object, and a weightless model (on the meta device) to
+    check the weights against: building it allocates nothing, however large the config claims."""
     if value is None:
         raise FieldError("model_config", "is missing")
-    d, config = _config(VAEConfig, value, "model_config", optional=False)
+    d, config = _config(VAEConfig if kind == "vae" else M2Config, value, "model_config", optional=False)
+    if kind != "vae" and config.kind != kind:
+        raise FieldError("model_config", f"describes an {config.kind} model, but model_kind says {kind}")
     try:
         with torch.device("meta"):
-            skeleton = VAE(config)
+            skeleton = VAE(config) if kind == "vae" else build_semi_supervised(config)
     except (TypeError, ValueError, RuntimeError) as e:
         raise FieldError("model_config", f"is invalid: {e}") from e
     return d, config, skeleton
@@ -374,7 +385,9 @@ def validate_payload(payload: dict) -> dict:
     clean = dict(payload)
     if payload.get("latentlab_version") is not None:
         clean["latentlab_version"] = _str(payload["latentlab_version"], "latentlab_version")
-    clean["model_config"], config, skeleton = validate_model_config(payload.get("model_config"))
+    clean["model_kind"] = validate_model_kind(payload.get("model_kind"))
+    clean["model_config"], config, skeleton = validate_model_config(payload.get("model_config"),
+                                                                    clean["model_kind"])
     clean["state_dict"] = validate_state_dict(payload.get("state_dict"), skeleton)
     clean["train_config"] = validate_train_config(payload.get("train_config"))
     clean["data"] = validate_data(payload.get("data"))

@@ -21,6 +21,9 @@ class StepEvent:
     kl_per_dim: tuple[float, ...]
     kl_weight: float
     steps_per_sec: float
+    # A model's own numbers beside the ELBO's, as (name, value) pairs: M2's labelled bound and
+    # classification loss, say. Empty for a VAE.
+    extras: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class EpochEvent:
     val_kl_per_dim: tuple[float, ...]
     active_units: int
     seconds: float
+    extras: tuple[tuple[str, float], ...] = ()   # e.g. (("val_error", 12.3),) for M2
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,13 @@ class History:
     def add_step(self, e: StepEvent) -> None:
         for c in STEP_COLUMNS:
             self.steps[c].append(getattr(e, c))
+        _add_extras(self.steps, e.extras, len(self.steps["step"]))
 
     def add_epoch(self, e: EpochEvent) -> None:
         for c in EPOCH_COLUMNS:
             self.epochs[c].append(getattr(e, c))
         self.epoch_kl_per_dim.append(list(e.val_kl_per_dim))
+        _add_extras(self.epochs, e.extras, len(self.epochs["epoch"]))
 
     def to_dict(self) -> dict:
         return {
@@ -45,11 +47,11 @@ class History:
         h = cls()
         if not d:
             return h
-        for c in STEP_COLUMNS:
+        for c in [*STEP_COLUMNS, *(c for c in d.get("steps", {}) if c not in STEP_COLUMNS)]:
             if c in d.get("steps", {}):
                 h.steps[c] = [float(v) for v in torch.as_tensor(d["steps"][c]).tolist()]
         n_epochs = len(torch.as_tensor(d.get("epochs", {}).get("epoch", [])))
-        for c in EPOCH_COLUMNS:
+        for c in [*EPOCH_COLUMNS, *(c for c in d.get("epochs", {}) if c not in EPOCH_COLUMNS)]:
             if c in d.get("epochs", {}):
                 h.epochs[c] = [float(v) for v in torch.as_tensor(d["epochs"][c]).tolist()]
             else:  # a column added after the file was written: keep the columns aligned
@@ -58,3 +60,11 @@ class History:
         if kl is not None and torch.as_tensor(kl).numel():
             h.epoch_kl_per_dim = torch.as_tensor(kl).tolist()
         return h
+
+
+def _add_extras(columns: dict[str, list[float]], extras, n_rows: int) -> None:
+    """A model's own columns (StepEvent.extras): a column that starts late is NaN before it."""
+    for name, value in extras:
+        column = columns.setdefault(name, [])
+        column.extend([math.nan] * (n_rows - 1 - len(column)))
+        column.append(float(value))

@@ -112,10 +112,16 @@ def scatter_extras(model: VAE, dataset: datalib.ImageDataset, binarize: str,
     images = dataset.images[:n]
     g = torch.Generator().manual_seed(seed)
     means = []
-    for chunk in images.split(1000):
-        x = datalib.binarize(datalib.to_float(chunk), binarize, g)
-        means.append(model.encode(x.to(model.device))[0].cpu())
-    model.train(was_training)
     labels = dataset.labels[:n] if dataset.labels is not None else torch.full((len(images),), -1)
+    classes = getattr(model, "num_classes", None)
+    for chunk, chunk_labels in zip(images.split(1000), labels.split(1000)):
+        x = datalib.binarize(datalib.to_float(chunk), binarize, g).to(model.device)
+        if classes is None:
+            means.append(model.encode(x)[0].cpu())
+        else:   # M2: each image's style under its own class (its predicted one when unlabelled)
+            y = chunk_labels.to(model.device)
+            y = torch.where(y >= 0, y, model.predict(x))
+            means.append(model.encode(x, y)[0].cpu())
+    model.train(was_training)
     return {"scatter_means": torch.cat(means).float(), "scatter_labels": labels.long(),
             "label_names": list(dataset.label_names or [])}

@@ -33,7 +33,9 @@ import torch
 from . import pipeline
 from .checkpoint import Checkpoint, CheckpointError
 from .metrics import MetricsWriter, metrics_path_for, new_run_id, read_run_id
+from .m2 import M1M2, M2Config, SemiSupervised, build_semi_supervised
 from .models import VAE, VAEConfig
+from .semi_trainer import SemiSupervisedTrainer
 from .step_gate import check_speed_limit
 from .trainer import EpochEvent, StatusEvent, Trainer, TrainConfig, resolve_device
 
@@ -104,11 +106,27 @@ def is_own_autosave(path, ckpt: Checkpoint) -> bool:
     return bool(run_id) and read_run_id(metrics_path_for(path)) == run_id
 
 
-def new_model(config: VAEConfig, seed: int) -> VAE:
-    """A freshly initialised model whose weights depend only on `seed` (the caller's RNG untouched)."""
+def new_model(config: VAEConfig | M2Config, seed: int, m1: VAE | None = None) -> VAE | SemiSupervised:
+    """A freshly initialised model whose weights depend only on `seed` (the caller's RNG untouched).
+    For M1+M2, `m1` is the trained M1 whose weights it takes (its config must be config.m1)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return VAE(config)
+        if isinstance(config, VAEConfig):
+            return VAE(config)
+        model = build_semi_supervised(config)
+    if isinstance(model, M1M2):
+        if m1 is None:
+            raise ValueError("an M1+M2 model needs its trained M1 (latentlab train --model m1m2 --m1 CKPT)")
+        model.m1.load_state_dict(m1.state_dict())
+    return model
+
+
+def build_trainer(model, splits: pipeline.Splits, config: TrainConfig, **kwargs) -> Trainer:
+    """The trainer for `model`: the VAE's, or the semi-supervised one with the splits' labels."""
+    if isinstance(model, SemiSupervised):
+        return SemiSupervisedTrainer(model, splits.train.images, splits.train.labels, splits.val.images,
+                                     splits.val.labels, config, **kwargs)
+    return Trainer(model, splits.train.images, splits.val.images, config, **kwargs)
 
 
 class TrainingSession:
@@ -141,16 +159,16 @@ class TrainingSession:
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
-    def new(cls, spec: pipeline.DataSpec, model_config: VAEConfig, train_config: TrainConfig,
-            out, **options) -> "TrainingSession":
+    def new(cls, spec: pipeline.DataSpec, model_config: VAEConfig | M2Config, train_config: TrainConfig,
+            out, m1: VAE | None = None, **options) -> "TrainingSession":
+        """A new run; `m1` is the trained M1 of an M1+M2 model (its weights are copied)."""
         spec = spec.replace(binarize=train_config.binarize)
+        model = new_model(model_config, train_config.seed, m1)   # refused now, not after the data loaded
 
         def build(splits: pipeline.Splits) -> Trainer:
             data = spec.replace(label_names=tuple(splits.train.label_names or ()))
-            trainer = Trainer(new_model(model_config, train_config.seed), splits.train.images, splits.val.images,
-                              train_config, data_info=data.to_dict(), dist=options.get("dist"),
-                              trainer_state={"run_id": new_run_id()})
-            return trainer
+            return build_trainer(model, splits, train_config, data_info=data.to_dict(), dist=options.get("dist"),
+                                 trainer_state={"run_id": new_run_id()})
         session = cls(Path(out), spec, build, **options)
         session.is_new_model = True
         return session
@@ -168,6 +186,10 @@ class TrainingSession:
 
         def build(splits: pipeline.Splits) -> Trainer:
             resumed = Checkpoint(**{**ckpt.__dict__, "trainer_state": state})
+            if isinstance(ckpt.model, SemiSupervised):
+                return SemiSupervisedTrainer.from_checkpoint(
+                    resumed, splits.train.images, splits.val.images, config, dist=options.get("dist"),
+                    train_labels=splits.train.labels, val_labels=splits.val.labels)
             return Trainer.from_checkpoint(resumed, splits.train.images, splits.val.images, config,
                                            dist=options.get("dist"))
         return cls(Path(out), spec, build, **options)

@@ -43,6 +43,7 @@ class Trainer:
     """Trains a VAE on uint8 images (N, C, H, W); see the module docstring."""
 
     VAL_SEED = 1234  # validation binarisation is fixed, so epoch-to-epoch changes are the model's
+    EXTRA_STEP_COLUMNS: tuple[str, ...] = ()   # a subclass's own step numbers (see _step_terms)
 
     def __init__(self, model: VAE, train_images: torch.Tensor, val_images: torch.Tensor | None = None,
                  config: TrainConfig | None = None, *, data_info: dict | None = None,
@@ -210,17 +211,15 @@ class Trainer:
         torch.manual_seed(cfg.seed * 1_000_003 + epoch_number)  # eps and binarisation of this epoch
         batches = self._epoch_batches(epoch_number)
         n_batches = len(batches)
+        n_extra = len(self.EXTRA_STEP_COLUMNS)
         start = time.perf_counter()
         self.model.train()
         for i in range(self._batch_in_epoch, n_batches):
             if not self._await_turn(rate):
                 self._batch_in_epoch = i
                 return
-            x = self._batch(self.train_images[batches[i]])
             weight = objectives.kl_weight(self.step, cfg.beta, warmup_steps)
-            terms = objectives.elbo_terms(*net(x, cfg.n_samples), beta=weight)
-            stats = torch.cat([torch.stack([terms.loss, terms.neg_elbo, terms.kl, terms.recon]).detach(),
-                               terms.kl_per_dim.detach()])
+            loss, stats = self._step_terms(net, batches[i], weight)
             if self.dist:
                 stats = self.dist.mean(stats)  # all ranks see the same numbers, NaN included
             values = stats.tolist()  # the one host-device sync of the step
@@ -230,7 +229,7 @@ class Trainer:
                     f"{values[0]}. The weights from the end of epoch {self.epoch} were kept. "
                     "Try a smaller learning rate or gradient clipping.")
             self.optimizer.zero_grad(set_to_none=True)
-            terms.loss.backward()
+            loss.backward()
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
             self.optimizer.step()
@@ -238,12 +237,22 @@ class Trainer:
             self._batch_in_epoch = i + 1  # so a save between steps (e.g. from a listener) resumes here
             event = StepEvent(step=self.step, epoch=epoch_number, epoch_fraction=(i + 1) / n_batches,
                               loss=values[0], neg_elbo=values[1], kl=values[2], recon=values[3],
-                              kl_per_dim=tuple(values[4:]), kl_weight=weight, steps_per_sec=rate.tick())
+                              kl_per_dim=tuple(values[4 + n_extra:]), kl_weight=weight,
+                              steps_per_sec=rate.tick(),
+                              extras=tuple(zip(self.EXTRA_STEP_COLUMNS, values[4:4 + n_extra])))
             self.history.add_step(event)
             self._emit(event)
         self._batch_in_epoch = 0
         self.epoch = epoch_number
         self._end_epoch(epoch_number, time.perf_counter() - start)
+
+    def _step_terms(self, net, batch: torch.Tensor, kl_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss to minimise for the images at indices `batch`, and the step's numbers for the
+        curves, detached: [loss, -ELBO, KL, recon, *EXTRA_STEP_COLUMNS, *KL per dimension]."""
+        x = self._batch(self.train_images[batch])
+        terms = objectives.elbo_terms(*net(x, self.config.n_samples), beta=kl_weight)
+        return terms.loss, torch.cat([torch.stack([terms.loss, terms.neg_elbo, terms.kl, terms.recon]).detach(),
+                                      terms.kl_per_dim.detach()])
 
     def _await_turn(self, rate: "_RateMeter") -> bool:
         """Before each step: wait while paused or held back by the speed limit; False to stop.
@@ -273,7 +282,7 @@ class Trainer:
             val_neg_elbo=ev.neg_elbo if ev else math.nan, val_kl=ev.kl if ev else math.nan,
             val_recon=ev.recon if ev else math.nan,
             val_kl_per_dim=tuple(ev.kl_per_dim) if ev else (), active_units=ev.active_units if ev else -1,
-            seconds=seconds)
+            seconds=seconds, extras=self._epoch_extras(ev))
         if ev is not None and not math.isfinite(ev.neg_elbo):
             raise TrainingDiverged(f"Training diverged in epoch {epoch}: the validation loss is "
                                    f"{ev.neg_elbo}. The weights from the end of epoch {epoch - 1} were kept.")
@@ -281,6 +290,10 @@ class Trainer:
         self.diverged = None  # an epoch completed: the last divergence no longer describes the run
         self._good_state = self._snapshot()
         self._emit(event)
+
+    def _epoch_extras(self, ev) -> tuple[tuple[str, float], ...]:
+        """A subclass's own per-epoch numbers, from its validation report."""
+        return ()
 
     @torch.no_grad()
     def validate(self, batch_size: int = 1000) -> evaluation.Evaluation:

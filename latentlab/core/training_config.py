@@ -33,6 +33,10 @@ class TrainConfig(Config):
     binarize: str = setting("dynamic", "how grey levels become the decoder's targets", choices=BINARIZE_MODES)
     seed: int = setting(0, "seed of the initial weights, shuffles and noise", min=0, max=2**63 - 1)
     device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
+    labels: int = setting(100, "M2 / M1+M2: labelled training images, drawn class-balanced with --seed "
+                               "(100 = 10 per class); 0 = all", min=0, max=100_000_000)
+    alpha: float = setting(0.0, "M2 / M1+M2: weight of the classification loss; 0 = the paper's 0.1 N "
+                                "(0.1 x unlabelled / labelled images)", min=0.0, max=1e9)
     num_threads: int = setting(0, "torch CPU threads for training, 0 = PyTorch's default", min=0, max=4096,
                                flag="--threads")
 
