@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting(o, TrainConfig, "device", type=_device)
     _add_setting(o, TrainConfig, "num_threads")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .cli_semi import add_train_flags
+
+    add_train_flags(t, _add_setting)
 
     e = sub.add_parser("eval", help="test-set ELBO, KL, reconstruction, IW-NLL, active units")
     e.add_argument("checkpoint")
@@ -309,7 +312,7 @@ def _check_resume_flags(args, ckpt) -> None:
     """A resumed run cannot change its model or its data: a flag that tries is an error, not ignored."""
     config = ckpt.model.config.to_dict()
     for name, value in _given(args, MODEL_FLAGS).items():
-        stored = config[name]
+        stored = config.get(name)
         if (list(value) if isinstance(value, (list, tuple)) else value) != stored:
             flag = "--hidden" if name == "hidden_sizes" else "--" + name.replace("_", "-")
             flag = {"--architecture": "--arch", "--gaussian-fixed-std": "--gaussian-std"}.get(flag, flag)
@@ -346,8 +349,10 @@ def _download_progress(enabled: bool):
 
 
 def cmd_train(args) -> int:
+    from . import cli_semi
     from .core import distributed, pipeline
     from .core.checkpoint import load_checkpoint
+    from .core.checkpoint import model_kind as ckpt_kind
     from .core.session import SessionEvent, TrainingSession, check_out_path
     from .core.trainer import TrainConfig
 
@@ -363,6 +368,8 @@ def cmd_train(args) -> int:
     if args.resume:
         ckpt = load_checkpoint(args.resume)
         _check_resume_flags(args, ckpt)
+        if getattr(args, "model", ckpt.kind) != ckpt.kind or hasattr(args, "m1"):
+            raise ValueError(f"--model and --m1 cannot change when resuming: {args.resume} is an {ckpt.kind} model")
         session = TrainingSession.resume(ckpt, out, changes, **options)
         if ckpt.trainer_state.get("diverged") and "lr" not in changes and is_main:
             d = ckpt.trainer_state["diverged"]
@@ -374,8 +381,13 @@ def cmd_train(args) -> int:
         model = _given(args, MODEL_FLAGS)
         if "hidden_sizes" in model:
             model["hidden_sizes"] = tuple(model["hidden_sizes"])
-        model_cfg = pipeline.default_model_config(spec, spec.image_shape, **model)
-        session = TrainingSession.new(spec, model_cfg, TrainConfig(**changes), out, **options)
+        m1 = None
+        if getattr(args, "model", "vae") == "vae":
+            cli_semi.check_not_semi_flags(args)
+            model_cfg = pipeline.default_model_config(spec, spec.image_shape, **model)
+        else:
+            model_cfg, m1 = cli_semi.new_model_config(args, spec, model)
+        session = TrainingSession.new(spec, model_cfg, TrainConfig(**changes), out, m1=m1, **options)
 
     bar = None
 
@@ -383,7 +395,10 @@ def cmd_train(args) -> int:
         nonlocal bar
         if isinstance(ev, SessionEvent) and ev.kind == "ready":
             trainer = session.trainer
-            print(f"training {trainer.model.latent_dim}-D {trainer.model.config.architecture} VAE on "
+            what = (f"{trainer.model.latent_dim}-D {trainer.model.config.architecture} VAE"
+                    if ckpt_kind(trainer.model) == "vae" else cli_semi.describe(trainer.model) +
+                    f" with {len(trainer.labelled)} labels")
+            print(f"training {what} on "
                   f"{session.spec.name} ({len(session.splits.train)} train / {len(session.splits.val)} val "
                   f"images) on {trainer.device}" + (f", {dist.world_size} processes" if dist else ""),
                   file=sys.stderr)
@@ -418,8 +433,10 @@ def cmd_train(args) -> int:
         else:
             last = trainer.history.epochs["val_neg_elbo"][-1:] or [math.nan]
             saved = f"saved {out}" if session.save_error is None else f"NOT saved: {session.save_error}"
-            print(f"{status}: epoch {trainer.epoch}, step {trainer.step}, validation -ELBO {last[0]:.2f} nats; "
-                  f"{saved}", file=sys.stderr)
+            error = trainer.history.epochs.get("val_error", [])[-1:]
+            error_text = f", validation error {error[0]:.2f} %" if error else ""
+            print(f"{status}: epoch {trainer.epoch}, step {trainer.step}, validation -ELBO {last[0]:.2f} nats"
+                  f"{error_text}; {saved}", file=sys.stderr)
     if dist:
         dist.barrier()
         dist.close()
@@ -455,7 +472,8 @@ class _progress_bar:
             if ev.step % 20 == 0:
                 self.bar.set_postfix_str(f"ep {ev.epoch} -ELBO {ev.neg_elbo:.1f} KL {ev.kl:.1f}", refresh=False)
         elif isinstance(ev, EpochEvent):
-            self.bar.write(f"epoch {ev.epoch}: val -ELBO {ev.val_neg_elbo:.2f}  KL {ev.val_kl:.2f}  "
+            extra = "".join(f"  {name.replace('_', ' ')} {value:.2f}" for name, value in ev.extras)
+            self.bar.write(f"epoch {ev.epoch}:{extra} val -ELBO {ev.val_neg_elbo:.2f}  KL {ev.val_kl:.2f}  "
                            f"recon {ev.val_recon:.2f}  active units {ev.active_units}  ({ev.seconds:.1f} s)")
 
     def close(self) -> None:
@@ -501,7 +519,7 @@ def cmd_eval(args) -> int:
             raise ValueError(f"--per-image: {e}") from None
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, device=device)
-    if args.exact:
+    if args.exact and ckpt.kind == "vae":
         try:
             check_exact_possible(ckpt.model)
         except ValueError as e:
@@ -515,6 +533,10 @@ def cmd_eval(args) -> int:
     mode = ckpt.data.get("binarize") or ckpt.train_config.get("binarize", "dynamic")
     torch.manual_seed(args.seed)  # the samples of z: fixed, so the model card reproduces
     g = torch.Generator().manual_seed(args.seed)
+    if ckpt.kind != "vae":
+        from . import cli_semi
+
+        return cli_semi.evaluate(args, ckpt, spec, ds, images, mode, device)
     # one binarisation of every image, shared by the ELBO, the IW bound and the exact NLL
     batches = (binarize(to_float(chunk), mode, g).to(device) for chunk in images.split(args.batch_size))
     bar = None
