@@ -28,7 +28,8 @@ import torch
 from .checkpoint_files import (MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, open_checked,
                                remove_stale_temp_files, write_atomically)
 from .checkpoint_schema import FieldError, validate_payload
-from .m2 import M2Config, SemiSupervised, build_semi_supervised
+from .m2 import M2Config, SemiSupervised
+from .model_kinds import build_model, model_kind
 from .models import VAE, VAEConfig
 from .pipeline import DataSpec
 from .training_config import TrainConfig
@@ -76,11 +77,6 @@ class Checkpoint:
     def data_spec(self) -> DataSpec | None:
         """Which data the model was trained on, or None when the file does not say."""
         return DataSpec.from_dict(self.data) if self.data else None
-
-
-def model_kind(model) -> str:
-    """"vae", "m2" or "m1m2": what a checkpoint of `model` says it holds."""
-    return model.kind if isinstance(model, SemiSupervised) else "vae"
 
 
 # == writing ======================================================================================
@@ -230,10 +226,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
     """Read a checkpoint; raises CheckpointError with a clear message on anything unexpected."""
     payload = read_payload(path, max_bytes=max_bytes)
     try:  # validated, so this cannot fail short of a bug; the message still names the file
-        if payload["model_kind"] == "vae":
-            model = VAE(VAEConfig.from_dict(dict(payload["model_config"])))
-        else:
-            model = build_semi_supervised(M2Config.from_dict(dict(payload["model_config"])))
+        config_class = VAEConfig if payload["model_kind"] == "vae" else M2Config
+        model = build_model(config_class.from_dict(dict(payload["model_config"])))
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path} is a damaged latentlab checkpoint: {e}") from e

@@ -32,6 +32,7 @@ from PySide6.QtCore import QObject, Signal
 
 from latentlab.core.checkpoint import CheckpointError
 from latentlab.core.data import DataError, DownloadCancelled
+from latentlab.core.model_kinds import build_model
 from latentlab.core.models import VAE
 from latentlab.core.session import SessionEvent, TrainingSession
 from latentlab.core.trainer import EpochEvent, StatusEvent, StepEvent
@@ -61,7 +62,7 @@ def snapshot_model(model: VAE) -> VAE:
     initialisation that is overwritten at once.
     """
     with torch.device("meta"):
-        clone = VAE(model.config)
+        clone = build_model(model.config)
     state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     clone.load_state_dict(state, assign=True)
     clone.eval().requires_grad_(False)
