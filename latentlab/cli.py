@@ -387,6 +387,9 @@ def cmd_train(args) -> int:
             model_cfg = pipeline.default_model_config(spec, spec.image_shape, **model)
         else:
             model_cfg, m1 = cli_semi.new_model_config(args, spec, model)
+            if model_cfg is None:   # M1+M2 without --m1: its M1 is trained first, in this run
+                m1 = cli_semi.train_m1(args, spec, changes, out, options)
+                model_cfg, m1 = cli_semi.new_model_config(args, spec, model, m1)
         session = TrainingSession.new(spec, model_cfg, TrainConfig(**changes), out, m1=m1, **options)
 
     bar = None

@@ -11,7 +11,8 @@ import json
 import sys
 
 MODEL_KINDS = ("vae", "m2", "m1m2")
-M2_DEFAULT_HIDDEN = (500,)     # the paper's M2: one hidden layer of 500 units per network
+M2_DEFAULT_HIDDEN = (500,)
+UNLABELLED_DATA = ("frey-face", "folder")   # data sets without class labels     # the paper's M2: one hidden layer of 500 units per network
 
 
 def add_train_flags(t: argparse.ArgumentParser, add_setting) -> None:
@@ -25,17 +26,25 @@ def add_train_flags(t: argparse.ArgumentParser, add_setting) -> None:
     add_setting(s, TrainConfig, "alpha")
     s.add_argument("--m1", metavar="CKPT", default=argparse.SUPPRESS,
                    help="m1m2: the trained VAE whose latent M2 models (it stays fixed), e.g. a 50-D MNIST VAE")
+    s.add_argument("--m1-latent-dim", type=int, default=50, metavar="D",
+                   help="m1m2 without --m1: latent dimension of the M1 trained first in the same run (default: 50)")
+    s.add_argument("--m1-epochs", type=int, default=50, metavar="E",
+                   help="m1m2 without --m1: epochs of that M1 (default: 50); it is saved beside --out as "
+                        "<name>.m1.pt")
     s.add_argument("--classifier-hidden", type=int, nargs="+", metavar="H", default=argparse.SUPPRESS,
                    help="M2: hidden layer sizes of q(y|x) (default: 500)")
 
 
-def new_model_config(args, spec, model_flags: dict):
-    """The M2Config and the M1 VAE (or None) of a new semi-supervised run, from the flags."""
+def new_model_config(args, spec, model_flags: dict, m1=None):
+    """The M2Config and the M1 VAE (or None) of a new semi-supervised run, from the flags.
+    (None, None) for M1+M2 without --m1 and without `m1`: the M1 must be trained first."""
     from .core.checkpoint import load_checkpoint
     from .core.m2 import M2Config
     from .core.models import VAE
 
     kind = args.model
+    if spec.dataset in UNLABELLED_DATA:
+        raise ValueError(f"--model {kind} needs class labels; {spec.name} has none (use mnist or fashion-mnist)")
     for flag in ("architecture", "likelihood", "gaussian_variance", "gaussian_fixed_std"):
         if flag in model_flags:
             raise ValueError(f"--{flag.replace('_', '-')} is a VAE setting; M2 and M1+M2 use MLPs with a "
@@ -45,23 +54,57 @@ def new_model_config(args, spec, model_flags: dict):
                 "classifier_hidden": tuple(getattr(args, "classifier_hidden", M2_DEFAULT_HIDDEN))}
     if "latent_dim" in model_flags:
         settings["latent_dim"] = model_flags["latent_dim"]
-    m1 = None
     if kind == "m1m2":
-        if not hasattr(args, "m1"):
-            raise ValueError("--model m1m2 needs --m1 CKPT: a VAE trained on the same images (for example "
-                             "`latentlab train --latent-dim 50 --out m1.pt`)")
-        m1_ckpt = load_checkpoint(args.m1)
-        if not isinstance(m1_ckpt.model, VAE):
-            raise ValueError(f"--m1: {args.m1} holds an {m1_ckpt.kind} model; M1 must be a VAE")
-        if (m1_ckpt.data or {}).get("dataset") not in (None, spec.dataset):
-            raise ValueError(f"--m1: {args.m1} was trained on {m1_ckpt.data['dataset']}, this run is on {spec.dataset}")
-        m1 = m1_ckpt.model
+        if m1 is None and not hasattr(args, "m1"):
+            return None, None
+        if m1 is None:
+            m1_ckpt = load_checkpoint(args.m1)
+            if not isinstance(m1_ckpt.model, VAE):
+                raise ValueError(f"--m1: {args.m1} holds an {m1_ckpt.kind} model; M1 must be a VAE")
+            if (m1_ckpt.data or {}).get("dataset") not in (None, spec.dataset):
+                raise ValueError(f"--m1: {args.m1} was trained on {m1_ckpt.data['dataset']}, this run is on "
+                                 f"{spec.dataset}")
+            m1 = m1_ckpt.model
         settings.update(likelihood="gaussian", m1=m1.config.to_dict())
     elif hasattr(args, "m1"):
         raise ValueError("--m1 belongs to --model m1m2")
-    elif spec.dataset in ("frey-face",) or spec.dataset == "folder":
-        raise ValueError(f"M2 needs class labels; {spec.name} has none (use mnist or fashion-mnist)")
     return M2Config(**settings), m1
+
+
+def m1_path(out) -> "Path":
+    from pathlib import Path
+
+    out = Path(out)
+    return out.with_name(f"{out.stem}.m1.pt")
+
+
+def train_m1(args, spec, train_changes: dict, out, options: dict):
+    """M1+M2 in one run: first the M1 VAE (--m1-latent-dim, --m1-epochs, the run's seed, batch size,
+    device and threads), saved as <out>.m1.pt; returns it. A stop (Ctrl+C) ends the whole run."""
+    from .core import pipeline
+    from .core.session import TrainingSession
+    from .core.trainer import EpochEvent, TrainConfig
+
+    keep = {k: v for k, v in train_changes.items() if k in ("seed", "batch_size", "device", "num_threads",
+                                                             "binarize", "lr")}
+    if not 1 <= args.m1_epochs <= 100_000 or not 1 <= args.m1_latent_dim <= 256:
+        raise ValueError("--m1-epochs must be 1 to 100000 and --m1-latent-dim 1 to 256")
+    config = pipeline.default_model_config(spec, spec.image_shape, latent_dim=args.m1_latent_dim)
+    path = m1_path(out)
+    session = TrainingSession.new(spec, config, TrainConfig(**{**keep, "epochs": args.m1_epochs}), path, **options)
+    print(f"M1+M2, step 1 of 2: training the M1, a {args.m1_latent_dim}-D VAE, for {args.m1_epochs} epochs "
+          f"into {path}", file=sys.stderr)
+
+    def report(ev):
+        if isinstance(ev, EpochEvent):
+            print(f"  M1 epoch {ev.epoch}: val -ELBO {ev.val_neg_elbo:.2f}", file=sys.stderr)
+    session.add_listener(report)
+    status = session.run()
+    if status != "finished" or session.save_error:
+        raise ValueError(f"the M1 did not finish ({status}: {session.message or session.save_error}); "
+                         f"resume it with `latentlab train --resume {path}` and pass it as --m1")
+    print("M1+M2, step 2 of 2: training M2 on its latent", file=sys.stderr)
+    return session.trainer.model
 
 
 def check_not_semi_flags(args) -> None:
