@@ -24,6 +24,7 @@ def add_train_flags(t: argparse.ArgumentParser, add_setting) -> None:
                         "trained VAE (--m1) (default: vae)")
     add_setting(s, TrainConfig, "labels")
     add_setting(s, TrainConfig, "alpha")
+    add_setting(s, TrainConfig, "class_balance")
     s.add_argument("--m1", metavar="CKPT", default=argparse.SUPPRESS,
                    help="m1m2: the trained VAE whose latent M2 models (it stays fixed), e.g. a 50-D MNIST VAE")
     s.add_argument("--m1-latent-dim", type=int, default=50, metavar="D",
@@ -109,7 +110,7 @@ def train_m1(args, spec, train_changes: dict, out, options: dict):
 
 def check_not_semi_flags(args) -> None:
     """A VAE run given a semi-supervised flag: an error, not a silently ignored flag."""
-    for flag in ("labels", "alpha", "m1", "classifier_hidden"):
+    for flag in ("labels", "alpha", "class_balance", "m1", "classifier_hidden"):
         if hasattr(args, flag):
             raise ValueError(f"--{flag.replace('_', '-')} belongs to --model m2 or m1m2")
 

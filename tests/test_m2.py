@@ -136,3 +136,23 @@ def test_labels_are_a_seeded_class_balanced_draw():
         draw_labelled(torch.tensor([0, 1, 2, 3] * 2 + [0, 1, 2] * 10), 20, seed=0, num_classes=4)
     with pytest.raises(LabelError, match="no label"):
         draw_labelled(torch.full((10,), -1), 10, seed=0)
+
+
+def test_class_balance_adds_the_kl_of_the_batch_class_marginal():
+    from latentlab.core.m2_objectives import class_marginal_kl
+
+    assert float(class_marginal_kl(torch.zeros(8, 10))) == pytest.approx(0.0, abs=1e-6)
+    all_one_class = torch.full((8, 10), -30.0)
+    all_one_class[:, 3] = 30.0
+    assert float(class_marginal_kl(all_one_class)) == pytest.approx(math.log(10), rel=1e-4)
+    torch.manual_seed(6)
+    model = PixelM2(TINY)
+    x = tiny_images(8)
+    v = model.vectors(x)
+    torch.manual_seed(7)
+    plain = m2_terms(model.core, v, v[:4], torch.arange(4), alpha=1.0)
+    torch.manual_seed(7)
+    balanced = m2_terms(model.core, v, v[:4], torch.arange(4), alpha=1.0, class_balance=5.0)
+    extra = 5.0 * class_marginal_kl(model.classify(x))
+    torch.testing.assert_close(balanced.loss, plain.loss + extra)
+    torch.testing.assert_close(balanced.unlabelled, plain.unlabelled)   # the curves show the paper's terms

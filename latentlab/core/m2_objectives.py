@@ -87,16 +87,32 @@ class M2Terms:
 
 
 def m2_terms(core: M2, v_unlabelled: torch.Tensor, v_labelled: torch.Tensor, y_labelled: torch.Tensor,
-             alpha: float, n_samples: int = 1) -> M2Terms:
+             alpha: float, n_samples: int = 1, class_balance: float = 0.0) -> M2Terms:
     """The paper's J^alpha on one step's batches, as batch means (the labelled images are
-    oversampled so that each step sees both; alpha weighs the mean classification loss)."""
-    u = unlabelled_bound(core, v_unlabelled, n_samples=n_samples)
+    oversampled so that each step sees both; alpha weighs the mean classification loss).
+
+    `class_balance` > 0 adds that weight times KL(q(y) || p(y)), q(y) the mean of q(y|x) over the
+    unlabelled batch: the class-marginal part of the ELBO's KL on y (E_x KL(q(y|x)||p(y)) =
+    I(x; y) + KL(q(y)||p(y)), as in ELBO surgery) counted more. It keeps one class from
+    absorbing another (an M2 with a 2-D z merges 7 into 9 and 3, 5 into 8 without it). 0 is
+    the paper's objective."""
+    logits_u = core.classify_vectors(v_unlabelled)
+    u = unlabelled_bound(core, v_unlabelled, logits_u, n_samples=n_samples)
     lab = labelled_bound(core, v_labelled, y_labelled, n_samples=n_samples)
     ce = F.cross_entropy(core.classify_vectors(v_labelled), y_labelled)
     unl, labd = u.neg_bound.mean(), lab.neg_bound.mean()
     kl_dims = u.kl_dims.mean(0)
-    return M2Terms(loss=unl + labd + alpha * ce, unlabelled=unl, labelled=labd, class_loss=ce,
+    loss = unl + labd + alpha * ce
+    if class_balance > 0:
+        loss = loss + class_balance * class_marginal_kl(logits_u)
+    return M2Terms(loss=loss, unlabelled=unl, labelled=labd, class_loss=ce,
                    kl=kl_dims.sum(), recon=u.recon.mean(), kl_per_dim=kl_dims)
+
+
+def class_marginal_kl(logits: torch.Tensor) -> torch.Tensor:
+    """KL(q(y) || uniform) of the batch's mean class probabilities q(y) = mean_x q(y|x), in nats."""
+    q = F.softmax(logits, dim=-1).mean(0)
+    return (q * (q.clamp_min(1e-12).log() + math.log(q.numel()))).sum()
 
 
 def default_alpha(n_unlabelled: int, n_labelled: int) -> float:

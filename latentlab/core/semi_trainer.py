@@ -65,7 +65,8 @@ class SemiSupervisedTrainer(Trainer):
         chosen = self.labelled[pick]
         v_u = model.vectors(self._batch(self.train_images[batch]), sample=True)
         v_l = model.vectors(self._batch(self.train_images[chosen]), sample=True)
-        t = m2_terms(model.core, v_u, v_l, self.train_labels[chosen], self.alpha, self.config.n_samples)
+        t = m2_terms(model.core, v_u, v_l, self.train_labels[chosen], self.alpha, self.config.n_samples,
+                     self.config.class_balance)
         stats = torch.cat([torch.stack([t.loss, t.unlabelled, t.kl, t.recon, t.labelled, t.class_loss]).detach(),
                            t.kl_per_dim.detach()])
         return t.loss, stats

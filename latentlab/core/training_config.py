@@ -37,6 +37,9 @@ class TrainConfig(Config):
                                "(100 = 10 per class); 0 = all", min=0, max=100_000_000)
     alpha: float = setting(0.0, "M2 / M1+M2: weight of the classification loss; 0 = the paper's 0.1 N "
                                 "(0.1 x unlabelled / labelled images)", min=0.0, max=1e9)
+    class_balance: float = setting(0.0, "M2 / M1+M2: extra weight on KL(q(y)||p(y)) of each unlabelled batch, "
+                                        "which keeps one class from absorbing another; 0 = the paper's objective",
+                                   min=0.0, max=1e6)
     num_threads: int = setting(0, "torch CPU threads for training, 0 = PyTorch's default", min=0, max=4096,
                                flag="--threads")
 
