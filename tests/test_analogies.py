@@ -41,7 +41,7 @@ def test_each_column_is_the_rows_style_decoded_as_that_class():
                 torch.testing.assert_close(rows.images[b, k], model.decode(rows.z[b:b + 1], k)[0], rtol=0, atol=1e-6)
     grid = analogies(model, x, labels=[3, -1, 7])
     layout = AnalogiesLayout(3, (1, 28, 28), columns=10)
-    assert grid.shape == layout.shape == (1 + 3 * 29, 1 + 28 + 1 + 1 + 1 + 10 * 29) and grid.dtype == np.uint8
+    assert grid.shape == layout.shape == (1 + 3 * 29, 1 + 28 + 1 + 1 + 2 + 10 * 29) and grid.dtype == np.uint8
     tiles = to_uint8(rows.images[1])[..., 0]
     y = layout.row_y(1)
     for k in range(10):
@@ -49,7 +49,7 @@ def test_each_column_is_the_rows_style_decoded_as_that_class():
         np.testing.assert_array_equal(grid[y:y + 28, x0:x0 + 28], tiles[k])
     np.testing.assert_array_equal(grid[y:y + 28, 1:29], to_uint8(x[1:2])[0, ..., 0])      # the input first
     assert (grid[:, layout.line_x] == LINE_GREY).all()                                  # then the thin line
-    assert (grid[:, layout.line_x - 1] == 0).all() and (grid[:, layout.line_x + 1] == 0).all()
+    assert (grid[:, layout.line_x - 1] == 0).all() and (grid[:, layout.line_x + 1:layout.line_x + 3] == 0).all()
 
 
 def test_the_style_comes_from_the_label_else_from_the_classifier():

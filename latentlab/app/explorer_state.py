@@ -101,7 +101,7 @@ class FigureSettings:
     traversal_steps: int = 7           # images per dimension's row: -3, -2, ..., +3
     traversal_span: str = "prior"      # "prior": z_i over -3 .. +3; "posterior": the anchor's mean ± 3σ
     traversal_anchor: str = "image"    # the selected image's posterior mean, "plane": the plane's anchor, "origin"
-    analogy_rows: int = 8              # M2's analogies: the selected image, then test images
+    analogy_rows: int = 5              # M2's analogies: the selected image, then test images (5 fit a 1280 x 720 window)
     analogy_seed: int = 0              # which test images: 0 the first, else drawn (core.analogies.example_rows)
 
 

@@ -99,8 +99,8 @@ def analogy_rows(model, images, classes=None, labels=None) -> Analogies:
 class AnalogiesLayout:
     """Where everything of an analogies picture goes, known before any decoding.
 
-    Left to right: the input column, a 1-px grey line between two paddings, the decoded columns
-    `padding` px apart. With `column_names` (one per decoded column) a header line above: the
+    Left to right: the input column, a 1-px grey line (`padding` px before it, one more than that
+    after it, so the frame of a first column never touches it), the decoded columns `padding` px apart. With `column_names` (one per decoded column) a header line above: the
     names at the label scale (14-px letters beside a 28-px digit) when every one fits its column,
     else at scale 1, else turned upwards at scale 1 when they fit no other way, else the column
     numbers; and "x" over the input column. Without names, no header (the plain grid)."""
@@ -111,7 +111,7 @@ class AnalogiesLayout:
         self.columns = int(columns if columns is not None else len(column_names))
         self.input_x = self.pad
         self.line_x = self.input_x + self.w + self.pad
-        self.images_x = self.line_x + 1 + self.pad
+        self.images_x = self.line_x + 2 + self.pad        # a black pixel after the line keeps a frame off it
         self.width = self.images_x + self.columns * (self.w + self.pad)
         self.names: list[str] = []
         self.scale, self.vertical, self.header_h = 1, False, 0

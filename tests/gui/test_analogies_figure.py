@@ -62,10 +62,10 @@ def test_for_an_m2_the_page_draws_test_images_and_the_drawing_follows_and_export
     explorer.truth.set_examples(test_images, "20 test images")       # as the ground truth's loader does
     qtbot.waitUntil(lambda: figure.array() is not None, timeout=WAIT_MS)
     assert figure.array().shape == figure_shape(state, "analogies", test_images) == \
-        AnalogiesLayout(8, (1, 28, 28), NAMES).shape                  # 8 rows by default
+        AnalogiesLayout(5, (1, 28, 28), NAMES).shape                  # 5 rows by default
     np.testing.assert_array_equal(figure.view.image(), figure.array())
-    assert figure.caption.text().startswith("Rows: 8 test images, each read as its label")
-    assert "the first 8 of 20 mnist test split images" in figure.caption.toolTip()
+    assert figure.caption.text().startswith("Rows: 5 test images, each read as its label")
+    assert "the first 5 of 20 mnist test split images" in figure.caption.toolTip()
 
     figure.rows.setValue(3)
     qtbot.waitUntil(lambda: figure.array().shape == AnalogiesLayout(3, (1, 28, 28), NAMES).shape, timeout=WAIT_MS)
