@@ -121,11 +121,13 @@ def _write_figure(args, array, stem: str) -> None:
 
 MANIFOLD_MAX_N = 200      # a 200 x 200 grid of 28-pixel images is already 5,600 pixels wide
 SAMPLE_MAX_N = 10_000
-FIGURE_KINDS = ("manifold", "samples", "traversal", "magnification", "aggregate")
+FIGURE_KINDS = ("manifold", "samples", "traversal", "magnification", "aggregate", "analogies")
 FIGURE_MAX_N = SAMPLE_MAX_N
 MAP_DEFAULT_N = 128
 MAP_MAX_N = 1024           # cells per side of a magnification or aggregate grid
 TRAVERSAL_MAX_STEPS = 50
+ANALOGY_MAX_ROWS = 100
+CLASS_ROWS_DEFAULT_N = 10  # an M2's samples and manifolds of every class: 10 per class
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,25 +203,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="a grid of images decoded from prior samples")
     s.add_argument("checkpoint")
-    s.add_argument("--n", type=_number(int, 1, SAMPLE_MAX_N), default=64, help="number of samples (default: 64)")
+    s.add_argument("--n", type=_number(int, 1, SAMPLE_MAX_N), help="number of samples (default: 64); an M2 "
+                   f"without --class: samples per class (default: {CLASS_ROWS_DEFAULT_N})")
     _add_figure_file(s, "samples")
     s.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=0, help="(default: 0)")
     s.add_argument("--sample-x", action="store_true", help="draw from p(x|z) instead of showing its mean")
+    from .cli_semi import add_class_flag
+
+    add_class_flag(s, "one row per class, the same styles z in every row (column j: z_j drawn as each class)")
 
     mf = sub.add_parser("manifold", help="the learned 2-D manifold (AEVB Figure 4)")
     mf.add_argument("checkpoint")
-    mf.add_argument("--n", type=_number(int, 1, MANIFOLD_MAX_N), default=20, help="grid size n x n (default: 20)")
+    mf.add_argument("--n", type=_number(int, 1, MANIFOLD_MAX_N), help="grid size n x n (default: 20; an M2 "
+                    f"without --class: {CLASS_ROWS_DEFAULT_N} per class)")
     _add_figure_file(mf, "manifold")
-    fg = sub.add_parser("figure", help="one figure of a model: manifold, samples, traversal, magnification, aggregate",
+    add_class_flag(mf, "the manifold of every class, five in a row (the paper's Figure 1 (a))")
+    fg = sub.add_parser("figure", help="one figure of a model: manifold, samples, traversal, magnification, aggregate, "
+                        "analogies",
                         description="Write one figure of a checkpoint and print the numbers that go with it. "
                         "traversal and aggregate encode the test set (as `latentlab eval` loads it). Latent "
                         "dimensions are numbered 1..D (z1..zD). A model with D > 2 shows magnification and "
-                        "aggregate on the axis plane of --plane, through --anchor.")
+                        "aggregate on the axis plane of --plane, through --anchor. An M2 or M1+M2 checkpoint "
+                        "draws the figure of one class (--class K, default 0; traversal and aggregate then "
+                        "encode the test images of that class as that class), or, with --kind analogies, the "
+                        "paper's Figure 1: test images, each followed by every class decoded in its style.")
     fg.add_argument("checkpoint")
     fg.add_argument("--kind", required=True, choices=FIGURE_KINDS, help="which figure")
     fg.add_argument("--n", type=_number(int, 1, FIGURE_MAX_N), help="manifold: grid n x n (default 20); samples: "
                     "how many (default 64); traversal: steps per row, at least 2 (default 9); magnification and "
-                    f"aggregate: grid cells per side, one pixel each before --scale (default {MAP_DEFAULT_N})")
+                    f"aggregate: grid cells per side, one pixel each before --scale (default {MAP_DEFAULT_N}); "
+                    f"analogies: rows, test images (default 10, at most {ANALOGY_MAX_ROWS})")
     fg.add_argument("--extent", type=_number(float, 0, 100, lo_exclusive=True), default=3.0,
                     help="magnification and aggregate: the square [-R, R]^2 of the plane shown (default: 3)")
     fg.add_argument("--plane", type=_number(int, 1, 256), nargs=2, metavar=("I", "J"),
@@ -228,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="D numbers: the latent point the plane passes through (magnification, aggregate) or "
                     "that a traversal sweeps from (default: 0, the prior's mean)")
     fg.add_argument("--seed", type=_number(int, 0, 2**63 - 1), default=0,
-                    help="samples: their seed; traversal, aggregate: the binarisation's (default: 0)")
+                    help="samples: their seed; traversal, aggregate: the binarisation's; analogies: which test "
+                    "images, 0 the first N, else N drawn with this seed (default: 0)")
+    add_class_flag(fg, "class 0, said on stderr (samples: one row per class; manifold: every class's)")
     _add_figure_file(fg, "KIND")
     _add_data_dir(fg)
     x = sub.add_parser("export", help="a compact copy of a checkpoint (float16 weights, no optimizer state)")
@@ -578,22 +593,43 @@ def cmd_eval(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    """Prior samples; an M2's of --class K, or without it one row per class in the same styles."""
+    from .cli_semi import check_sample_x, drawn_model
     from .core.checkpoint import load_checkpoint
+    from .core.class_figures import class_samples
     from .core.figures import prior_samples
 
     _figure_target(args, "samples")
     ckpt = load_checkpoint(args.checkpoint)
-    _write_figure(args, prior_samples(ckpt.model, args.n, seed=args.seed, sample_x=args.sample_x), "samples")
+    check_sample_x(args, ckpt)
+    model = drawn_model(args, ckpt, all_classes=True)
+    if model is None:
+        args.n = args.n or CLASS_ROWS_DEFAULT_N
+        picture = class_samples(ckpt.model, args.n, seed=args.seed, sample_x=args.sample_x)
+    else:
+        args.n = args.n or 64
+        picture = prior_samples(model, args.n, seed=args.seed, sample_x=args.sample_x)
+    _write_figure(args, picture, "samples")
     return 0
 
 
 def cmd_manifold(args) -> int:
+    """The 2-D manifold; an M2's of --class K, or without it every class's, tiled."""
+    from .cli_semi import drawn_model
     from .core.checkpoint import load_checkpoint
+    from .core.class_figures import class_manifolds
     from .core.figures import manifold
 
     _figure_target(args, "manifold")
     ckpt = load_checkpoint(args.checkpoint)
-    _write_figure(args, manifold(ckpt.model, args.n), "manifold")
+    model = drawn_model(args, ckpt, all_classes=True)
+    if model is None:
+        args.n = args.n or CLASS_ROWS_DEFAULT_N
+        picture = class_manifolds(ckpt.model, args.n)
+    else:
+        args.n = args.n or 20
+        picture = manifold(model, args.n)
+    _write_figure(args, picture, "manifold")
     return 0
 
 

@@ -1,22 +1,39 @@
 """`latentlab figure CKPT --kind K`: one figure of a model as the window draws it (manifold, prior
-samples, traversal, magnification map, aggregate posterior) and the numbers that go with it on
-stdout. The flags are declared in cli.py's parser; the file is written by cli.py's figure writer
-(core/figure_files.py), as for `sample` and `manifold`."""
+samples, traversal, magnification map, aggregate posterior, an M2's analogies) and the numbers that
+go with it on stdout. The flags are declared in cli.py's parser; the file is written by cli.py's
+figure writer (core/figure_files.py), as for `sample` and `manifold`.
+
+An M2 or M1+M2 checkpoint draws the VAE figures of one class, model.given(--class K) (class 0
+without the flag, said on stderr; samples and manifold then show every class, as `latentlab
+sample` and `manifold` do); traversal and aggregate then encode that class's test images."""
 
 from __future__ import annotations
 
-from .cli import (MANIFOLD_MAX_N, MAP_DEFAULT_N, MAP_MAX_N, SAMPLE_MAX_N, TRAVERSAL_MAX_STEPS, _figure_target,
-                  _write_figure)
+from .cli import (ANALOGY_MAX_ROWS, CLASS_ROWS_DEFAULT_N, MANIFOLD_MAX_N, MAP_DEFAULT_N, MAP_MAX_N, SAMPLE_MAX_N,
+                  TRAVERSAL_MAX_STEPS, _figure_target, _write_figure)
 
 
 def cmd_figure(args) -> int:
     """`latentlab figure CKPT --kind K`: the figure as the window draws it, and its numbers on stdout."""
+    from .cli_semi import drawn_model
     from .core.checkpoint import load_checkpoint
+    from .core.model_kinds import is_semi_supervised
 
     _figure_target(args, args.kind)
-    n = _figure_n(args)
     ckpt = load_checkpoint(args.checkpoint)
-    model = ckpt.model
+    semi = is_semi_supervised(ckpt.model)
+    if args.kind == "analogies":
+        return _analogies(args, ckpt)
+    model = drawn_model(args, ckpt, all_classes=args.kind in ("manifold", "samples"))
+    n = _figure_n(args, every_class=model is None)
+    if model is None:      # an M2's samples or manifolds of every class
+        from .core.class_figures import class_manifolds, class_samples
+
+        picture = class_manifolds(ckpt.model, n) if args.kind == "manifold" else \
+            class_samples(ckpt.model, n, seed=args.seed)
+        _write_figure(args, picture, args.kind)
+        return 0
+    klass = model.y if semi else None
     d = model.latent_dim
     anchor = _figure_anchor(args, d)
     if args.kind in ("magnification", "aggregate"):
@@ -46,7 +63,7 @@ def cmd_figure(args) -> int:
         from .core.map_figures import traversal_figure
         from .core.traversal import dimension_kl, traversal
 
-        mu, logvar, about = _test_posteriors(args, ckpt)
+        mu, logvar, about = _test_posteriors(args, ckpt, model, klass)
         kl = dimension_kl(mu, logvar)
         rows = traversal(model, anchor if anchor is not None else [0.0] * d, steps=n, kl=kl)
         print(f"dimensions by KL, {about}; collapsed: KL < {kl.threshold:g} nats")
@@ -59,7 +76,7 @@ def cmd_figure(args) -> int:
         from .core.aggregate import aggregate_density, elbo_surgery, holes, prior_density
         from .core.map_figures import aggregate_picture
 
-        mu, logvar, about = _test_posteriors(args, ckpt)
+        mu, logvar, about = _test_posteriors(args, ckpt, model, klass)
         density, z1, z2 = aggregate_density(mu, logvar, extent, n, directions=directions, anchor=anchor)
         prior = prior_density(z1, z2, anchor=anchor, directions=directions)
         centre = (0.0, 0.0)
@@ -81,11 +98,14 @@ def cmd_figure(args) -> int:
     return 0
 
 
-def _figure_n(args) -> int:
-    """--n for the kind: its default, checked against the kind's own limits before any work."""
+def _figure_n(args, every_class: bool = False) -> int:
+    """--n for the kind: its default, checked against the kind's own limits before any work.
+    `every_class`: an M2's samples or manifolds of every class, 10 per class by default."""
     default, lo, hi = {"manifold": (20, 1, MANIFOLD_MAX_N), "samples": (64, 1, SAMPLE_MAX_N),
                        "traversal": (9, 2, TRAVERSAL_MAX_STEPS), "magnification": (MAP_DEFAULT_N, 1, MAP_MAX_N),
-                       "aggregate": (MAP_DEFAULT_N, 1, MAP_MAX_N)}[args.kind]
+                       "aggregate": (MAP_DEFAULT_N, 1, MAP_MAX_N), "analogies": (10, 1, ANALOGY_MAX_ROWS)}[args.kind]
+    if every_class:
+        default = CLASS_ROWS_DEFAULT_N
     if args.n is None:
         args.n = default
     if not lo <= args.n <= hi:
@@ -122,22 +142,88 @@ def _plane_text(args) -> str:
     return f", plane z{args.plane[0]}-z{args.plane[1]}" if args.plane else ""
 
 
-def _test_posteriors(args, ckpt):
-    """(mu, logvar, words) of q(z|x) for the test set (else the validation split), loaded and
-    binarised as `latentlab eval` does."""
-    import torch
-
+def _test_set(args, ckpt):
+    """(dataset, split name, spec, binarisation) of the test set (else, for an image folder, the
+    validation split), as `latentlab eval` reads them; a built-in data set's training split is
+    not read."""
     from .core import pipeline
-    from .core.aggregate import encode_dataset
+    from .core.data import DATASETS, load_dataset
 
     if not ckpt.data:
         raise ValueError(f"{args.checkpoint} does not say which data it was trained on, so --kind {args.kind} "
                          "cannot encode its test set")
     spec = pipeline.DataSpec.from_dict(ckpt.data)
-    splits = pipeline.load_splits(spec, args.data_dir, download=not args.no_download)
-    ds = splits.test if splits.test is not None else splits.val
     mode = ckpt.data.get("binarize") or ckpt.train_config.get("binarize", "dynamic")
+    if spec.dataset in DATASETS:
+        return load_dataset(spec.dataset, "test", data_dir=args.data_dir, download=not args.no_download), \
+            "test", spec, mode
+    splits = pipeline.load_splits(spec, args.data_dir, download=not args.no_download)
+    return splits.val, "validation", spec, mode
+
+
+def _test_posteriors(args, ckpt, model, klass=None):
+    """(mu, logvar, words) of q(z|x) under `model` for the test set (else the validation split),
+    binarised as `latentlab eval` does; with `klass` (an M2's view of one class) only the images
+    labelled as that class."""
+    import torch
+
+    from .cli_semi import class_words
+    from .core.aggregate import encode_dataset
+
+    ds, split, spec, mode = _test_set(args, ckpt)
+    images, of_class = ds.images, ""
+    if klass is not None:
+        if ds.labels is None:
+            raise ValueError(f"the {spec.dataset} {split} set has no labels to pick the images of "
+                             f"{class_words(ckpt, klass)} by")
+        images = ds.images[ds.labels == klass]
+        of_class = f" of {class_words(ckpt, klass)}, encoded as that class"
+        if len(images) == 0:
+            raise ValueError(f"the {spec.dataset} {split} set has no images of {class_words(ckpt, klass)}")
     g = torch.Generator().manual_seed(args.seed)
-    mu, logvar = encode_dataset(ckpt.model, ds.images, binarize_mode=mode, generator=g)
-    split = "test" if splits.test is not None else "validation"
-    return mu, logvar, f"{spec.dataset} {split} set, {len(mu)} images"
+    mu, logvar = encode_dataset(model, images, binarize_mode=mode, generator=g)
+    return mu, logvar, f"{spec.dataset} {split} set, {len(mu)} images{of_class}"
+
+
+def _analogies(args, ckpt) -> int:
+    """The paper's Figure 1: test images (the first --n, or --n drawn with --seed), each followed by
+    every class decoded in its style; one line per row on stdout (which image, its label, what the
+    classifier says). The images are binarised as the window's examples (seed 0, in test-set order),
+    so the window shows the same rows for the same seed."""
+    import torch
+
+    from .app.examples import binarise
+    from .cli_semi import describe
+    from .core.analogies import analogies_figure, analogy_rows, example_rows
+    from .core.model_kinds import is_semi_supervised
+
+    if not is_semi_supervised(ckpt.model):
+        raise ValueError(f"--kind analogies needs an M2 or M1+M2 checkpoint; {args.checkpoint} is a VAE")
+    if getattr(args, "class_index", None) is not None:
+        raise ValueError("--class does not apply to --kind analogies: its columns are every class")
+    n = _figure_n(args)
+    model = ckpt.model
+    ds, split, spec, mode = _test_set(args, ckpt)
+    rows = example_rows(len(ds), n, args.seed)
+    pixels = binarise(ds.images, mode)[rows]
+    labels = ds.labels[rows] if ds.labels is not None else None
+    with torch.no_grad():
+        result = analogy_rows(model, torch.from_numpy(pixels).float() / 255.0, labels=labels)
+    names = ckpt.data.get("label_names") or ds.label_names or None
+    with torch.no_grad():
+        guesses = model.predict(result.inputs.to(model.device)).cpu()
+    which = f"the first {len(rows)}" if args.seed == 0 else f"{len(rows)} drawn with seed {args.seed}"
+    print(f"analogies of {describe(model)}: {which} of {len(ds):,} {spec.dataset} {split} images "
+          f"(binarisation: {mode}, seed 0); columns: classes 0..{model.num_classes - 1}")
+    print(f"  {'row':>3}  {'image':>6}  {'label':>8}  {'classifier':>10}  style read as")
+    for r, index in enumerate(rows):
+        label = "-" if labels is None else _name(names, int(labels[r]))
+        how = "label" if bool(result.from_label[r]) else "classifier"
+        print(f"  {r + 1:>3}  {int(index):>6}  {label:>8}  {_name(names, int(guesses[r])):>10}  "
+              f"{_name(names, int(result.style_classes[r]))} ({how})")
+    _write_figure(args, analogies_figure(result, names), "analogies")
+    return 0
+
+
+def _name(names, k: int) -> str:
+    return str(names[k]) if names and k < len(names) else str(k)

@@ -163,3 +163,52 @@ def evaluate(args, ckpt, spec, ds, images, mode, device) -> int:
 
 def print_json(obj) -> None:
     print(json.dumps(obj, indent=2), file=sys.stdout)
+
+
+# -- figures of M2 and M1+M2 (`sample`, `manifold`, `figure`) ---------------------------------------
+def add_class_flag(p: argparse.ArgumentParser, all_classes: str | None = None) -> None:
+    """--class K of a figure command: the figure of model.given(K) for an M2 / M1+M2 checkpoint."""
+    from .cli import _number
+    from .core.m2 import MAX_CLASSES
+
+    without = f"without it, {all_classes}" if all_classes else "without it, class 0"
+    p.add_argument("--class", dest="class_index", type=_number(int, 0, MAX_CLASSES - 1), metavar="K",
+                   help=f"M2 and M1+M2 checkpoints: the figure of class K (0-based), the style z drawn as "
+                        f"that class; {without}")
+
+
+def drawn_model(args, ckpt, all_classes: bool = False):
+    """The model a figure command draws: a VAE as it is; an M2's view of --class K
+    (model.given(K)); without --class, None when the command draws every class (`all_classes`),
+    else class 0, said on stderr. --class on a VAE is an error naming the flag."""
+    from .core.model_kinds import is_semi_supervised
+
+    k = getattr(args, "class_index", None)
+    model = ckpt.model
+    if not is_semi_supervised(model):
+        if k is not None:
+            raise ValueError(f"--class is for M2 and M1+M2 checkpoints; {args.checkpoint} is a VAE")
+        return model
+    if k is not None and k >= model.num_classes:
+        raise ValueError(f"--class: {args.checkpoint} has classes 0..{model.num_classes - 1}, got {k}")
+    if k is None:
+        if all_classes:
+            return None
+        k = 0
+        print(f"latentlab: note: {args.checkpoint} is {describe(model)}: drawing {class_words(ckpt, 0)}; "
+              "--class K draws another", file=sys.stderr)
+    return model.given(k)
+
+
+def class_words(ckpt, k: int) -> str:
+    """'class 3', or 'class 3 (Dress)' where the class has a name of its own."""
+    names = (ckpt.data or {}).get("label_names") or []
+    name = str(names[k]) if k < len(names) else str(k)
+    return f"class {k}" + (f" ({name})" if name != str(k) else "")
+
+
+def check_sample_x(args, ckpt) -> None:
+    """--sample-x draws from p(x|y, z); M1+M2 has none on images (it passes through M1's z1)."""
+    if getattr(args, "sample_x", False) and getattr(ckpt.model, "kind", "vae") == "m1m2":
+        raise ValueError(f"--sample-x: {args.checkpoint} is {describe(ckpt.model)}, which has no p(x|y, z2) "
+                         "on images to draw from (it passes through M1's latent); its figures show decoded means")

@@ -31,7 +31,7 @@ ORIGIN = "origin"          # the anchor id of the prior mean, z = 0
 DRAWING = "drawing"        # the id of the drawing pad's image
 MAX_ENCODINGS = 8          # images kept; the oldest goes first
 MAX_PINS = 12
-FIGURES = ("manifold", "samples", "interpolation", "traversal")
+FIGURES = ("manifold", "samples", "interpolation", "traversal", "analogies")
 
 # Emitted after every change, in this order, once per change however many parts it touched.
 EVENTS = (
@@ -101,11 +101,14 @@ class FigureSettings:
     traversal_steps: int = 7           # images per dimension's row: -3, -2, ..., +3
     traversal_span: str = "prior"      # "prior": z_i over -3 .. +3; "posterior": the anchor's mean ± 3σ
     traversal_anchor: str = "image"    # the selected image's posterior mean, "plane": the plane's anchor, "origin"
+    analogy_rows: int = 5              # M2's analogies: the selected image, then test images (5 fit a 1280 x 720 window)
+    analogy_seed: int = 0              # which test images: 0 the first, else drawn (core.analogies.example_rows)
 
 
 FIGURE_OF_SETTING = {"manifold_size": "manifold", "sample_count": "samples", "sample_seed": "samples",
                      "sample_x": "samples", "steps": "interpolation", "mode": "interpolation",
-                     "traversal_steps": "traversal", "traversal_span": "traversal", "traversal_anchor": "traversal"}
+                     "traversal_steps": "traversal", "traversal_span": "traversal", "traversal_anchor": "traversal",
+                     "analogy_rows": "analogies", "analogy_seed": "analogies"}
 TRAVERSAL_SPANS, TRAVERSAL_ANCHORS = ("prior", "posterior"), ("image", "plane", "origin")
 
 

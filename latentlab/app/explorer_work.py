@@ -24,7 +24,8 @@ from latentlab.core.images import ImageError
 
 from . import jobs
 from .explorer_state import DRAWING, ExplorerState, ModelChange
-from .figure_work import FigureExports, figure_with_note
+from .analogy_inputs import AnalogyRowsFollower
+from .figure_work import FigureExports, FigureUnavailable, figure_with_note
 from .interrupt import Interrupted, run_stoppable
 from .job_queue import JobRunner
 from .paths import compare_paths
@@ -51,6 +52,7 @@ class ExplorerWork:
         # Figures and canvas pictures written to files: computed on the model runner, written on the reader.
         self.exports = FigureExports(state, model_runner, reader)
         self._traversal_key = None          # the anchor of the traversal last computed
+        self._analogy_rows = AnalogyRowsFollower(state)   # the analogies follow the selected image
         events = state.events
         events.model.connect(self._on_model)
         events.hover.connect(self.decode_hover)
@@ -221,7 +223,11 @@ class ExplorerWork:
                 state.set_figure_array(name, None, generation)
             return
         examples = self.exports.examples()
-        fn = figure_with_note(state, name, examples)
+        try:
+            fn = figure_with_note(state, name, examples)
+        except FigureUnavailable as e:      # the analogies of a VAE, or without images: the page says why
+            state.set_figure_array(name, None, generation, str(e))
+            return
         if name == "interpolation":
             state.show_path()
         if name == "traversal":

@@ -22,13 +22,13 @@ from latentlab.core import figure_files
 
 from latentlab.core.map_figures import TraversalLayout
 
-from . import jobs, traversal_inputs
+from . import analogy_inputs, jobs, traversal_inputs
 from .explorer_state import ExplorerState
 from .job_queue import JobRunner
 
 EXPORT_PRIORITY = 10          # with the other background work: a hover decode goes first
 TITLES = {"manifold": "manifold", "samples": "prior samples", "interpolation": "interpolation strip",
-          "traversal": "traversal"}
+          "traversal": "traversal", "analogies": "analogies"}
 
 
 class FigureUnavailable(ValueError):
@@ -36,9 +36,10 @@ class FigureUnavailable(ValueError):
 
 
 def figure_function(state: ExplorerState, name: str, examples=None) -> Callable[[], np.ndarray]:
-    """A call that computes figure `name` ("manifold", "samples", "interpolation", "traversal") as
-    the state shows it now: its model, plane and settings are taken here, so later changes do not
-    reach it. `examples` (an app.examples.ExampleSet or None) order the traversal's rows."""
+    """A call that computes figure `name` ("manifold", "samples", "interpolation", "traversal",
+    "analogies") as the state shows it now: its model, plane and settings are taken here, so later
+    changes do not reach it. `examples` (an app.examples.ExampleSet or None) order the traversal's
+    rows and are the analogies' test images."""
     compute = figure_with_note(state, name, examples)
     return lambda: compute()[0]
 
@@ -63,6 +64,9 @@ def figure_with_note(state: ExplorerState, name: str, examples=None) -> Callable
             return picture, traversal_inputs.caption(inputs, steps, kl)
 
         return traversal
+    if name == "analogies":
+        inputs = _analogy_inputs(state, examples)
+        return partial(analogy_inputs.analogies_image, analogy_inputs.semi_model_of(state), inputs)
     return _no_note(partial(jobs.interpolation_strip, model, state.path.copy()))
 
 
@@ -70,9 +74,10 @@ def _no_note(compute: Callable[[], np.ndarray]) -> Callable[[], tuple[np.ndarray
     return lambda: (compute(), "")
 
 
-def figure_shape(state: ExplorerState, name: str) -> tuple[int, int]:
+def figure_shape(state: ExplorerState, name: str, examples=None) -> tuple[int, int]:
     """(height, width) in pixels of figure `name` at scale 1, without computing it (the export
-    dialog offers sizes before any work); the tiling of core.figures.image_grid."""
+    dialog offers sizes before any work); the tiling of core.figures.image_grid. `examples`: as
+    for figure_function (the analogies' rows)."""
     _check_available(state, name)
     _, height, width = state.model.image_shape
     settings = state.figure_settings
@@ -85,6 +90,8 @@ def figure_shape(state: ExplorerState, name: str) -> tuple[int, int]:
         return rows * (height + 1) + 1, columns * (width + 1) + 1
     if name == "traversal":
         return TraversalLayout(state.model.latent_dim, settings.traversal_steps, state.model.image_shape).shape
+    if name == "analogies":
+        return analogy_inputs.layout(state, _analogy_inputs(state, examples)).shape
     return height + 2, len(state.path) * (width + 1) + 1
 
 
@@ -96,6 +103,15 @@ def _check_available(state: ExplorerState, name: str) -> None:
     if name == "interpolation" and state.path is None:
         raise FigureUnavailable("the interpolation needs two ends: pin two points (click the canvas) "
                                 "or encode two images")
+    if name == "analogies" and analogy_inputs.semi_model_of(state) is None:
+        raise FigureUnavailable(analogy_inputs.NEEDS_M2)
+
+
+def _analogy_inputs(state: ExplorerState, examples) -> "analogy_inputs.AnalogyInputs":
+    inputs = analogy_inputs.analogy_inputs(state, examples)
+    if len(inputs) == 0:
+        raise FigureUnavailable(analogy_inputs.NEEDS_ROWS)
+    return inputs
 
 
 class FigureExports:
@@ -117,8 +133,9 @@ class FigureExports:
         try:
             path = figure_files.check_figure_path(path)
             fmt = figure_files.figure_format(path, format)
-            width, height = figure_files.scaled_size(figure_shape(self.state, name), scale)
-            compute = figure_function(self.state, name, self.examples())
+            examples = self.examples()
+            width, height = figure_files.scaled_size(figure_shape(self.state, name, examples), scale)
+            compute = figure_function(self.state, name, examples)
         except ValueError as e:
             self.state.message(f"Could not export the {title}: {e}")
             return False

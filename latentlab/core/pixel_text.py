@@ -1,9 +1,12 @@
-"""A tiny 5 x 7 bitmap font for the few words drawn into figures (the traversal's row labels),
-so an exported PNG carries its labels without a font file, Pillow's text or Qt. No Qt.
+"""A tiny 5 x 7 bitmap font for the few words drawn into figures (the traversal's row labels, the
+analogies' class names), so an exported PNG carries its labels without a font file, Pillow's
+text or Qt. No Qt.
 
 Glyphs are drawn at a whole `scale` (each font pixel a scale x scale block), so they stay crisp
-when core.figure_files enlarges the figure by nearest neighbour. Only the characters the
-figures use are here; another one is a ValueError naming it.
+when core.figure_files enlarges the figure by nearest neighbour. The digits, the letters (their
+descenders squeezed into the 7 rows) and the few signs the figures use are here; another
+character is a ValueError naming it (`has_glyphs` asks first). Text can be drawn turned a
+quarter to the left (`vertical`), reading upwards, for column headers longer than a column.
 """
 
 from __future__ import annotations
@@ -30,18 +33,75 @@ _GLYPHS = {
     "+": ".....|..#..|..#..|#####|..#..|..#..|.....",
     "±": "..#..|..#..|#####|..#..|..#..|.....|#####",
     "<": "...#.|..#..|.#...|#....|.#...|..#..|...#.",
-    "z": ".....|.....|#####|...#.|..#..|.#...|#####",
-    "σ": ".....|.....|.####|#..#.|#...#|#...#|.###.",
-    "μ": ".....|.....|#...#|#...#|#...#|##.##|#.#..",
+    "A": ".###.|#...#|#...#|#####|#...#|#...#|#...#",
+    "B": "####.|#...#|#...#|####.|#...#|#...#|####.",
+    "C": ".###.|#...#|#....|#....|#....|#...#|.###.",
+    "D": "####.|#...#|#...#|#...#|#...#|#...#|####.",
+    "E": "#####|#....|#....|####.|#....|#....|#####",
+    "F": "#####|#....|#....|####.|#....|#....|#....",
+    "G": ".###.|#...#|#....|#.###|#...#|#...#|.####",
+    "H": "#...#|#...#|#...#|#####|#...#|#...#|#...#",
+    "I": ".###.|..#..|..#..|..#..|..#..|..#..|.###.",
+    "J": "..###|...#.|...#.|...#.|...#.|#..#.|.##..",
     "K": "#...#|#..#.|#.#..|##...|#.#..|#..#.|#...#",
     "L": "#....|#....|#....|#....|#....|#....|#####",
+    "M": "#...#|##.##|#.#.#|#.#.#|#...#|#...#|#...#",
+    "N": "#...#|#...#|##..#|#.#.#|#..##|#...#|#...#",
+    "O": ".###.|#...#|#...#|#...#|#...#|#...#|.###.",
+    "P": "####.|#...#|#...#|####.|#....|#....|#....",
+    "Q": ".###.|#...#|#...#|#...#|#.#.#|#..#.|.##.#",
+    "R": "####.|#...#|#...#|####.|#.#..|#..#.|#...#",
+    "S": ".####|#....|#....|.###.|....#|....#|####.",
+    "T": "#####|..#..|..#..|..#..|..#..|..#..|..#..",
+    "U": "#...#|#...#|#...#|#...#|#...#|#...#|.###.",
+    "V": "#...#|#...#|#...#|#...#|#...#|.#.#.|..#..",
+    "W": "#...#|#...#|#...#|#.#.#|#.#.#|#.#.#|.#.#.",
+    "X": "#...#|#...#|.#.#.|..#..|.#.#.|#...#|#...#",
+    "Y": "#...#|#...#|.#.#.|..#..|..#..|..#..|..#..",
+    "Z": "#####|....#|...#.|..#..|.#...|#....|#####",
     "a": ".....|.....|.###.|....#|.####|#...#|.####",
+    "b": "#....|#....|#.##.|##..#|#...#|#...#|####.",
+    "c": ".....|.....|.###.|#....|#....|#...#|.###.",
+    "d": "....#|....#|.##.#|#..##|#...#|#...#|.####",
+    "e": ".....|.....|.###.|#...#|#####|#....|.###.",
+    "f": "..##.|.#..#|.#...|###..|.#...|.#...|.#...",
+    "g": ".....|.####|#...#|#...#|.####|....#|.###.",
+    "h": "#....|#....|#.##.|##..#|#...#|#...#|#...#",
+    "i": "..#..|.....|.##..|..#..|..#..|..#..|.###.",
+    "j": "...#.|.....|..##.|...#.|...#.|#..#.|.##..",
+    "k": "#....|#....|#..#.|#.#..|##...|#.#..|#..#.",
+    "l": ".##..|..#..|..#..|..#..|..#..|..#..|.###.",
+    "m": ".....|.....|##.#.|#.#.#|#.#.#|#...#|#...#",
     "n": ".....|.....|#.##.|##..#|#...#|#...#|#...#",
+    "o": ".....|.....|.###.|#...#|#...#|#...#|.###.",
+    "p": ".....|.....|####.|#...#|####.|#....|#....",
+    "q": ".....|.....|.####|#...#|.####|....#|....#",
+    "r": ".....|.....|#.##.|##..#|#....|#....|#....",
     "s": ".....|.....|.####|#....|.###.|....#|####.",
     "t": ".#...|.#...|####.|.#...|.#...|.#..#|..##.",
+    "u": ".....|.....|#...#|#...#|#...#|#..##|.##.#",
+    "v": ".....|.....|#...#|#...#|#...#|.#.#.|..#..",
+    "w": ".....|.....|#...#|#...#|#.#.#|#.#.#|.#.#.",
+    "x": ".....|.....|#...#|.#.#.|..#..|.#.#.|#...#",
+    "y": ".....|.....|#...#|#...#|.####|....#|.###.",
+    "z": ".....|.....|#####|...#.|..#..|.#...|#####",
+    "/": ".....|....#|...#.|..#..|.#...|#....|.....",
+    "(": "...#.|..#..|.#...|.#...|.#...|..#..|...#.",
+    ")": ".#...|..#..|...#.|...#.|...#.|..#..|.#...",
+    ":": ".....|.##..|.##..|.....|.##..|.##..|.....",
+    ",": ".....|.....|.....|.....|.##..|..#..|.#...",
+    "'": "..#..|..#..|.#...|.....|.....|.....|.....",
+    "_": ".....|.....|.....|.....|.....|.....|#####",
+    "σ": ".....|.....|.####|#..#.|#...#|#...#|.###.",
+    "μ": ".....|.....|#...#|#...#|#...#|##.##|#.#..",
 }
 GLYPHS = {c: np.array([[p == "#" for p in row] for row in rows.split("|")], dtype=bool)
           for c, rows in _GLYPHS.items()}
+
+
+def has_glyphs(text: str) -> bool:
+    """Whether every character of `text` can be drawn."""
+    return all(c in GLYPHS for c in text)
 
 
 def text_size(text: str, scale: int = 1) -> tuple[int, int]:
@@ -65,10 +125,14 @@ def text_mask(text: str, scale: int = 1) -> np.ndarray:
     return np.repeat(np.repeat(mask, scale, axis=0), scale, axis=1)
 
 
-def draw_text(picture: np.ndarray, text: str, top: int, left: int, value, scale: int = 1) -> None:
+def draw_text(picture: np.ndarray, text: str, top: int, left: int, value, scale: int = 1,
+              vertical: bool = False) -> None:
     """Set the pixels of `text` in `picture` ((H, W) or (H, W, 3)) to `value`, its top-left corner
-    at (top, left); what falls outside the picture is left out."""
+    at (top, left); what falls outside the picture is left out. `vertical`: turned a quarter to
+    the left (reading upwards, text_size's height and width swapped)."""
     mask = text_mask(text, scale)
+    if vertical:
+        mask = np.rot90(mask)
     h, w = mask.shape
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + h, picture.shape[0]), min(left + w, picture.shape[1])

@@ -43,7 +43,8 @@ def make_actions(explorer: "LatentExplorer") -> list[QAction]:
     pictures = [("Export canvas (PNG, SVG, PDF)...", "actionExportCanvas", lambda: export_canvas(explorer)),
                 *((f"Export {TITLES[name]} (PNG, SVG, PDF)...", action, partial(export_figure, explorer, name))
                   for name, action in (("manifold", "actionExportManifold"), ("samples", "actionExportSamples"),
-                                       ("interpolation", "actionExportStrip"), ("traversal", "actionExportTraversal")))]
+                                       ("interpolation", "actionExportStrip"), ("traversal", "actionExportTraversal"),
+                                       ("analogies", "actionExportAnalogies")))]
     for text, name, start in pictures:
         action = QAction(text, explorer, objectName=name)
         action.triggered.connect(lambda _=False, start=start: start())
@@ -67,7 +68,7 @@ def export_figure(explorer: "LatentExplorer", name: str) -> None:
     the status bar says why at once."""
     title = TITLES[name]
     try:
-        height, width = figure_shape(explorer.state, name)
+        height, width = figure_shape(explorer.state, name, explorer.work.exports.examples())
     except FigureUnavailable as e:
         explorer.statusMessage.emit(f"Cannot export the {title}: {e}")
         return

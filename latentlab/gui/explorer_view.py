@@ -56,7 +56,8 @@ from .canvas_presenter import CanvasPresenter
 from .drawpad import DrawPad
 from .encoded_panel import EncodedPanel
 from .example_table import ExamplePanel
-from .figures import FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure, TraversalFigure
+from .figures import (AnalogiesFigure, FigureWidget, InterpolationFigure, ManifoldFigure, PriorSamplesFigure,
+                      TraversalFigure)
 from .gap_panel import GapPanel
 from .geometry_controls import GeometryControls
 from .geometry_layers import GeometryPresenter
@@ -162,9 +163,11 @@ class LatentExplorer(QWidget):
         self.prior_samples = PriorSamplesFigure(state, self)
         self.interpolation = InterpolationFigure(state, self)
         self.traversal = TraversalFigure(state, self)
+        self.analogies = AnalogiesFigure(state, self)
         self.gap_panel = GapPanel(self.truth, self)
         self.examples = ExamplePanel(self.truth, self.truth_work, self)
-        self.figures: list[FigureWidget] = [self.manifold, self.prior_samples, self.interpolation, self.traversal]
+        self.figures: list[FigureWidget] = [self.manifold, self.prior_samples, self.interpolation, self.traversal,
+                                            self.analogies]
 
         # Every page scrolls when the panel is small, and can go to a window of its own.
         self.tabs = PageTabs(self, objectName="explorerTabs")
@@ -174,6 +177,7 @@ class LatentExplorer(QWidget):
         self.tabs.addTab(self.prior_samples, "Prior samples")
         self.tabs.addTab(self.interpolation, "Interpolation")
         self.tabs.addTab(self.traversal, "Traversal")
+        self.tabs.addTab(self.analogies, "Analogies")
         self.tabs.addTab(self.gap_panel, "Gaps")
         self.tabs.addTab(self.examples, "Examples")
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -259,10 +263,12 @@ class LatentExplorer(QWidget):
         self._fronted: set[tuple[str, str]] = set()      # encoded images that brought their tab forward
         events.posterior.connect(self._bring_encoded_to_front)
         events.encodings.connect(self._forget_fronted)
-        # The traversal's rows are ordered by the KL over the examples (test images): handed to the
-        # work as a call, so the explorer's state never holds the ground truth's.
+        # The traversal's rows are ordered by the KL over the examples (test images), which are also
+        # the analogies' rows: handed to the work as a call, so the explorer's state never holds the
+        # ground truth's.
         self.work.set_examples(lambda: self.truth.examples)
-        self.truth.events.examples.connect(lambda: self.state.refresh_figure("traversal"))
+        for name in ("traversal", "analogies"):
+            self.truth.events.examples.connect(lambda name=name: self.state.refresh_figure(name))
 
     # ============================================================================ public interface
     @property

@@ -1,5 +1,5 @@
-"""Figures from the theory, live: the learned manifold, prior samples, interpolation strips and the
-traversal of every latent dimension.
+"""Figures from the theory, live: the learned manifold, prior samples, interpolation strips, the
+traversal of every latent dimension and an M2's analogies.
 
 Each figure is a small widget with its settings and one `ImageView`: a view of the explorer state's
 figure settings, picture and caption. It does no model work: a setting the user changes goes to
@@ -15,7 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from latentlab.app import captions
+from latentlab.app import analogy_inputs, captions
 from latentlab.app.explorer_state import ExplorerState
 
 from .image_view import ImageView
@@ -261,6 +261,62 @@ class TraversalFigure(FigureWidget):
         """The note's first paragraph (active dimensions; anchor and span) under the picture, the
         rest (how it was measured, what collapsed means) in its tooltip."""
         note = self.state.figure_notes.get(self.name, "") if self.array() is not None else ""
+        short, _, details = note.partition("\n\n")
+        self.caption.setText(short or self.HINT)
+        self.caption.setToolTip(details)
+
+
+class AnalogiesFigure(FigureWidget):
+    """The paper's Figure 1 for an M2 or M1+M2: one row per image (the selected one first, then
+    test images), the image, then every class drawn in its style (core/analogies.py draws the
+    class names into the picture, so an export carries them). For a VAE the page says what it needs."""
+
+    name = "analogies"
+    HINT = "Each row: an image, then every class drawn in its style. Computing…"
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None):
+        super().__init__(state, parent)
+        self.setObjectName("analogiesFigure")
+        settings = state.figure_settings
+        self.rows = self._spin(1, 30, settings.analogy_rows, "Rows: the selected image (your drawing or a dropped "
+                               "image) when there is one, then test images", "analogyRows")
+        self.seed = self._spin(0, 2**31 - 1, settings.analogy_seed, "Which test images: 0 the first ones, "
+                               "else drawn at random with this seed", "analogySeed")
+        self.reseed = QPushButton("Other images", objectName="analogyReseed")
+        self.reseed.setToolTip("Other test images (the next seed)")
+        self.reseed.clicked.connect(lambda: self.seed.setValue(self.seed.value() + 1))
+        for widget in (QLabel("rows"), self.rows, QLabel("seed"), self.seed, self.reseed):
+            self.settings.addWidget(widget)
+        self.settings.addStretch(1)
+        state.events.figures.connect(self._render_caption)
+        state.events.model.connect(self._render_caption)
+        self._render_caption()
+
+    def available(self) -> bool:
+        """Whether the model shown can draw analogies (an M2 or M1+M2)."""
+        return analogy_inputs.semi_model_of(self.state) is not None
+
+    def _settings(self) -> dict:
+        return {"analogy_rows": self.rows.value(), "analogy_seed": self.seed.value()}
+
+    def _render_settings(self) -> None:
+        settings = self.state.figure_settings
+        self.rows.setValue(settings.analogy_rows)
+        self.seed.setValue(settings.analogy_seed)
+
+    def _render_caption(self, *_) -> None:
+        """For a VAE what the page needs; else the note's first paragraph under the picture, the
+        rest in its tooltip (or why there is no picture)."""
+        available = self.available()
+        for widget in (self.rows, self.seed, self.reseed):
+            widget.setEnabled(available)
+        if not available:
+            self.caption.setText(analogy_inputs.NEEDS_M2)
+            self.caption.setToolTip("")
+            return
+        note = self.state.figure_notes.get(self.name, "")
+        if self.array() is None and self.name in self.state.stale_figures:
+            note = ""
         short, _, details = note.partition("\n\n")
         self.caption.setText(short or self.HINT)
         self.caption.setToolTip(details)
