@@ -214,3 +214,52 @@ def test_the_labels_field_offers_the_papers_numbers_and_refuses_words(panel):
     labels.setCurrentText("")
     with pytest.raises(ValueError, match="Labels"):
         panel.train_config(panel.data_spec())
+
+
+def test_the_m1_is_read_off_the_gui_thread_and_a_second_train_meanwhile_is_ignored(make_window, qtbot, tiny_data,
+                                                                                    tmp_path, monkeypatch):
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    from latentlab.gui import training_controller
+
+    m1 = VAE(VAEConfig(latent_dim=3, hidden_sizes=(16,)))
+    release, seen = threading.Event(), {}
+
+    def slow_load(path, dataset):          # a slow disk: the read waits until the GUI has answered
+        seen["thread"] = threading.current_thread()
+        assert release.wait(30)
+        return m1
+
+    monkeypatch.setattr(training_controller, "load_m1", slow_load)
+    window = make_window()
+    panel = window.training_panel
+    choose(panel, "M1+M2")
+
+    def meanwhile():                        # runs on the GUI thread while the file is being read
+        seen["second"] = window.training.start()
+        seen["loop ran"] = True
+        release.set()
+    QTimer.singleShot(0, meanwhile)
+    run = train(window, qtbot)
+    assert seen["loop ran"] and seen["second"] is False
+    assert seen["thread"] is not threading.main_thread()
+    assert run.trainer.status == "finished" and run.trainer.model.m1.latent_dim == 3
+
+
+def test_an_m2_checkpoint_continues_from_its_file_into_a_new_run_folder(make_window, qtbot, tiny_data):
+    window = make_window()
+    panel = window.training_panel
+    choose(panel, "M2")
+    first = train(window, qtbot)
+    ckpt = load_checkpoint(first.out)
+    window.training.forget_run()                      # as when the file is opened in another window
+    panel.set_run(ckpt.model.config, ckpt.train_config, ckpt.data, 1, continue_now=True)
+    panel.epochs.setValue(2)
+    assert window.training.start(ckpt, first.out.parent.parent / "elsewhere.pt")
+    qtbot.waitUntil(lambda: not window.is_training, timeout=60_000)
+    run = window.training.live_run
+    assert run.trainer.status == "finished" and run.trainer.epoch == 2 and run.out != first.out
+    assert torch.equal(run.trainer.labelled.cpu(), first.trainer.labelled.cpu())    # the same labels
+    assert len(load_checkpoint(run.out).history["epochs"]["val_error"]) == 2
