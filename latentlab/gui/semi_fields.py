@@ -61,6 +61,9 @@ class SemiFields(QObject):
         self.labels.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.labels.addItems([format_labels(n) for n in LABEL_CHOICES])
         self.labels.setValidator(QRegularExpressionValidator(QRegularExpression(r"all|[0-9]{1,9}"), self.labels))
+        # The combo's own frameless editor, named as Qt names a spin box's ("qt_spinbox_lineedit"): it is
+        # drawn inside the combo's frame, lower than a framed line edit would ask for.
+        self.labels.lineEdit().setObjectName("qt_combo_lineedit")
         self.m1_path = QLineEdit(str(semi_setup.default_m1_path() or ""))
         self.m1_path.setObjectName("m1Checkpoint")
         self.m1_path.setPlaceholderText("checkpoint of a VAE trained on the same data set")
