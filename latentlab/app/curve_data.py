@@ -1,8 +1,9 @@
 """The numbers behind the curve plots: growing per-step and per-epoch series, EMA smoothing, CSV,
 the position of each step in epochs, and the values the readout shows (latest, or at a step).
 
-No Qt here, so the smoothing and the bookkeeping are tested without a window. The arrays grow
-by doubling, so appending a batch of steps 30 times a second never copies the whole run.
+No Qt here, so the smoothing and the bookkeeping are tested without a window. The series
+themselves are in app/curve_series.py; a model's own curves beside the ELBO's (M2's labelled
+bound and validation error) in app/extra_curves.py.
 """
 
 from __future__ import annotations
@@ -11,78 +12,15 @@ import csv
 import math
 import warnings
 from dataclasses import dataclass, replace
-from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
 
+from .curve_series import GrowingArray, SmoothedSeries, ema_smooth  # noqa: F401 (ema_smooth: public here)
+from .extra_curves import ExtraCurves
+
 TRAIN_SERIES = ("neg_elbo", "kl", "recon")
 VAL_SERIES = ("val_neg_elbo", "val_kl", "val_recon")
-
-
-class GrowingArray:
-    """A float64 array with amortised O(1) append; `.values` is a view of the filled part."""
-
-    def __init__(self, capacity: int = 1024):
-        self._data = np.empty(max(16, capacity))
-        self._n = 0
-
-    def __len__(self) -> int:
-        return self._n
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._data[: self._n]
-
-    def extend(self, new) -> None:
-        new = np.asarray(new, dtype=np.float64).ravel()
-        need = self._n + len(new)
-        if need > len(self._data):
-            grown = np.empty(max(need, 2 * len(self._data)))
-            grown[: self._n] = self._data[: self._n]
-            self._data = grown
-        self._data[self._n:need] = new
-        self._n = need
-
-    def clear(self) -> None:
-        self._n = 0
-
-
-def ema_smooth(values, weight: float, state: tuple[float, int] = (0.0, 0)) -> tuple[np.ndarray, tuple[float, int]]:
-    """TensorBoard's smoothing: an exponential moving average divided by (1 - weight**n).
-
-    The division removes the pull towards the zero the average starts from, so the first
-    smoothed points sit on the data instead of rising from 0. Non-finite values pass through
-    unsmoothed. `state` = (running average, count of finite values), so a series can be
-    smoothed in pieces as it grows: smoothing [a, b] then [c] gives the same as [a, b, c].
-    """
-    values = np.asarray(values, dtype=np.float64)
-    last, count = state
-    if weight <= 0:
-        finite = np.isfinite(values)
-        if finite.any():
-            last, count = float(values[finite][-1]), count + int(finite.sum())
-        return values.copy(), (last, count)
-    out = np.empty_like(values)
-    w = float(weight)
-    # accumulate runs the recurrence in C; the lambda is the only Python per point.
-    finite = np.isfinite(values)
-    if finite.all():
-        running = np.fromiter(accumulate(values.tolist(), lambda a, v: a * w + (1 - w) * v, initial=last),
-                              dtype=np.float64, count=len(values) + 1)[1:]
-        counts = count + np.arange(1, len(values) + 1)
-        out[:] = running / (1 - w ** counts) if w < 1 else running
-        if len(values):
-            last, count = float(running[-1]), int(counts[-1])
-        return out, (last, count)
-    for i, v in enumerate(values.tolist()):  # rare: a NaN in the data (e.g. a metrics.csv gap)
-        if not math.isfinite(v):
-            out[i] = v
-            continue
-        last = last * w + (1 - w) * v
-        count += 1
-        out[i] = last / (1 - w ** count) if w < 1 else last
-    return out, (last, count)
 
 
 def peak_decimate(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,32 +67,6 @@ def _bucket_means(v: np.ndarray, size: int) -> np.ndarray:
         return np.nanmean(buckets, axis=1)
 
 
-class SmoothedSeries:
-    """Raw values plus their smoothed version, kept up to date incrementally."""
-
-    def __init__(self, weight: float = 0.6):
-        self.raw = GrowingArray()
-        self.smooth = GrowingArray()
-        self._weight = weight
-        self._state = (0.0, 0)
-
-    def extend(self, values) -> None:
-        self.raw.extend(values)
-        smoothed, self._state = ema_smooth(values, self._weight, self._state)
-        self.smooth.extend(smoothed)
-
-    def set_weight(self, weight: float) -> None:
-        self._weight = weight
-        smoothed, self._state = ema_smooth(self.raw.values, weight)
-        self.smooth.clear()
-        self.smooth.extend(smoothed)
-
-    def clear(self) -> None:
-        self.raw.clear()
-        self.smooth.clear()
-        self._state = (0.0, 0)
-
-
 @dataclass(frozen=True)
 class CurveValues:
     """What the readout shows for one step: its smoothed terms and the validation before it.
@@ -168,6 +80,8 @@ class CurveValues:
     kl: float = math.nan
     val_neg_elbo: float = math.nan     # of the last validation at or before the step
     val_epoch: float = math.nan
+    labelled: float = math.nan         # M2: -L on the labelled batch (smoothed as drawn)
+    val_error: float = math.nan        # M2: % of the validation images misclassified, that validation
     steps_per_sec: float = math.nan
 
 
@@ -228,6 +142,7 @@ class CurveData:
         self.val = {name: GrowingArray(64) for name in VAL_SERIES}
         self.active_units = GrowingArray(64)
         self.kl_per_dim = SmoothedKL(smoothing)
+        self.extras = ExtraCurves(smoothing)   # a model's own curves (M2: "labelled", "val_error", ...)
         self.steps_per_sec = math.nan   # the live trainer's last measured speed; NaN when not training
         self._last_fraction: tuple[float, float] | None = None   # (step, fraction of its epoch)
 
@@ -243,6 +158,7 @@ class CurveData:
                      *self.train.values(), *self.val.values()):
             part.clear()
         self.kl_per_dim = SmoothedKL(self.smoothing)
+        self.extras.clear()
         self.steps_per_sec = math.nan
         self._last_fraction = None
 
@@ -251,6 +167,7 @@ class CurveData:
         for series in self.train.values():
             series.set_weight(weight)
         self.kl_per_dim.weight = weight
+        self.extras.set_smoothing(weight)
 
     # -- filling ---------------------------------------------------------------------------
     def add_steps(self, events) -> None:
@@ -263,6 +180,7 @@ class CurveData:
         for name in TRAIN_SERIES:
             self.train[name].extend([getattr(e, name) for e in events])
         self.kl_per_dim.extend([e.kl_per_dim for e in events])
+        self.extras.add_steps(events)
         last = events[-1]
         self.steps_per_sec = float(getattr(last, "steps_per_sec", math.nan))
         fraction = getattr(last, "epoch_fraction", None)
@@ -275,11 +193,14 @@ class CurveData:
         for name in VAL_SERIES:
             self.val[name].extend([getattr(event, name)])
         self.active_units.extend([event.active_units])
+        self.extras.add_epoch(event)
         if event.val_kl_per_dim and not len(self.kl_per_dim):
             self.kl_per_dim.extend([event.val_kl_per_dim])
 
     def load_history(self, history) -> None:
         """Replace everything with a trainer.History (what a checkpoint stores)."""
+        from latentlab.core.history import EPOCH_COLUMNS, STEP_COLUMNS
+
         self.clear()
         s, e = history.steps, history.epochs
         self.steps.extend(s["step"])
@@ -292,6 +213,7 @@ class CurveData:
         for name in VAL_SERIES:
             self.val[name].extend(e[name])
         self.active_units.extend(e["active_units"])
+        self.extras.load_history(history, STEP_COLUMNS, EPOCH_COLUMNS)
         if history.epoch_kl_per_dim:
             self.kl_per_dim.extend([history.epoch_kl_per_dim[-1]])
 
@@ -304,12 +226,14 @@ class CurveData:
             self.loss.extend(train["loss"])
             for name in TRAIN_SERIES:
                 self.train[name].extend(train[name])
+            self.extras.add_step_columns({}, len(train["step"]))   # the metrics file has no extras
         if val["step"]:
             self.epoch_steps.extend(val["step"])
             self.epochs.extend(val["epoch"])
             for name in VAL_SERIES:
                 self.val[name].extend(val[name[len("val_"):]])
             self.active_units.extend(val["active_units"])
+            self.extras.add_epoch_columns({}, len(val["step"]))
 
     # -- reading ---------------------------------------------------------------------------
     def epoch_x(self) -> np.ndarray:
@@ -338,14 +262,17 @@ class CurveData:
         return CurveValues(step=step, epoch=float(self.step_epochs.values[index]),
                            **{n: float(self.train[n].smooth.values[index]) for n in TRAIN_SERIES},
                            val_neg_elbo=float(self.val["val_neg_elbo"].values[j]) if j >= 0 else math.nan,
-                           val_epoch=float(self.epochs.values[j]) if j >= 0 else math.nan)
+                           val_epoch=float(self.epochs.values[j]) if j >= 0 else math.nan,
+                           labelled=self.extras.smoothed_at("labelled", index),
+                           val_error=self.extras.epoch_value("val_error", j))
 
     def latest(self) -> CurveValues:
         """The last step's smoothed terms, the last validation and the trainer's speed."""
         now = replace(self.values_at(len(self.steps) - 1), steps_per_sec=self.steps_per_sec)
         if len(self.epochs):   # a followed metrics file may validate beyond the steps it has shown
             now = replace(now, val_neg_elbo=float(self.val["val_neg_elbo"].values[-1]),
-                          val_epoch=float(self.epochs.values[-1]))
+                          val_epoch=float(self.epochs.values[-1]),
+                          val_error=self.extras.epoch_value("val_error", len(self.epochs) - 1))
         return now
 
     # -- export ----------------------------------------------------------------------------

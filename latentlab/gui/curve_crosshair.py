@@ -83,7 +83,9 @@ class CurveCrosshair(QObject):
         x = float(panel.x_values()[0][self.index])
         values = replace(panel.data.values_at(self.index), **self._drawn_values(x))
         log = panel.log_y.isChecked() and panel.log_y.isEnabled()
+        semi = panel.class_curves.active     # an M2 run: a ring on its labelled bound -L too
         for key, names in self._names.items():
+            names = [*names, "labelled"] if semi and key == "loss" else names
             ys = panel.shown(np.array([getattr(values, n) for n in names]), log)
             self.lines[key].setPos(x)
             self.lines[key].show()
@@ -98,4 +100,7 @@ class CurveCrosshair(QObject):
             xs, ys = item.xData, item.yData     # as given (getData() would be log10 on a log axis)
             if xs is not None and 0 < len(xs) < len(self.panel.data):
                 out[name] = float(np.interp(x, xs, ys))
+        labelled = self.panel.class_curves.labelled_at(x)
+        if labelled is not None and len(self.panel.class_curves.smooth.xData) < len(self.panel.data):
+            out["labelled"] = labelled
         return out

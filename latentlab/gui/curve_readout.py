@@ -1,8 +1,8 @@
 """The curves' numbers beside the plot: latest values, and the values under the hover crosshair.
 
-One row per quantity (step, epoch, -ELBO, reconstruction, KL, validation -ELBO, steps/s), a
-"latest" column that is always filled and a "cursor" column filled while the mouse is over the
-curves. The row names carry the line colours, so the table is also the plot's legend, outside the
+One row per quantity (step, epoch, -ELBO, reconstruction, KL, validation -ELBO, steps/s; for an
+M2 run also the labelled bound -L and the validation error, and -ELBO reads -U), a "latest"
+column that is always filled and a "cursor" column filled while the mouse is over the curves. The row names carry the line colours, so the table is also the plot's legend, outside the
 plot where it never covers a curve.
 
 Its width is fixed from the font (the widest number it can show), and every value is an
@@ -21,10 +21,23 @@ from latentlab.app.curve_data import CurveValues
 
 from .elided_label import ElidedLabel
 
+FALLBACK_COLOUR = "#c8c8c8"
 WIDEST_NUMBER = "-8,888.88"       # as wide as the widest usual value (a wider one is elided, whole in its tooltip)
-ROWS = ("step", "epoch", "neg_elbo", "recon", "kl", "val_neg_elbo", "steps_per_sec")
+ROWS = ("step", "epoch", "neg_elbo", "labelled", "recon", "kl", "val_neg_elbo", "val_error", "steps_per_sec")
 NAMES = {"step": "step", "epoch": "epoch", "neg_elbo": "−ELBO", "recon": "reconstruction", "kl": "KL",
          "val_neg_elbo": "val. −ELBO", "steps_per_sec": "steps/s"}
+SEMI_ROWS = ("labelled", "val_error")    # shown for M2 runs only
+# An M2 run's names: its "-ELBO" is the unlabelled bound -U (core/m2_objectives.py).
+SEMI_NAMES = {**NAMES, "neg_elbo": "−U unlabelled", "labelled": "−L labelled", "val_neg_elbo": "val. −U",
+              "val_error": "val. error"}
+SEMI_TOOLTIPS = {
+    "neg_elbo": "−U(x): the bound on −log p(x) of the unlabelled images, summed over their classes "
+                "under q(y|x), nats per image (smoothed as drawn)",
+    "labelled": "−L(x, y): the bound on −log p(x, y) of the labelled images, nats per image (smoothed as drawn)",
+    "kl": "KL(q(z|x, y) ‖ p(z)) of the style z, expected under q(y|x), nats per image (smoothed as drawn)",
+    "val_neg_elbo": "−U on the validation images, once per epoch (the dots)",
+    "val_error": "Validation images the classifier q(y|x) gets wrong, %, once per epoch (the lower panel)",
+}
 TOOLTIPS = {
     "neg_elbo": "−ELBO = reconstruction + KL, nats per image (smoothed as drawn)",
     "recon": "Reconstruction term −E_q[log p(x|z)], nats per image (smoothed as drawn)",
@@ -44,6 +57,8 @@ def format_number(name: str, value: float) -> str:
         return f"{int(value):,}"
     if name == "steps_per_sec":
         return f"{value:,.1f}"
+    if name == "val_error":
+        return f"{value:.1f} %"
     if abs(value) < 1:
         return f"{value:#.3g}"
     return f"{value:,.2f}"
@@ -61,6 +76,9 @@ class CurveReadout(QWidget):
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(1)
         self._names: list[QLabel] = []
+        self._name_of: dict[str, QLabel] = {}
+        self._colours = colours
+        self.semi = False
         self.latest_labels: dict[str, ElidedLabel] = {}
         self.cursor_labels: dict[str, ElidedLabel] = {}
         for col, heading in ((1, "latest"), (2, "cursor")):
@@ -72,6 +90,7 @@ class CurveReadout(QWidget):
             name = QLabel(_name_html(key, colours))
             name.setToolTip(TOOLTIPS.get(key, ""))
             self._names.append(name)
+            self._name_of[key] = name
             grid.addWidget(name, row, 0)
             for col, labels in ((1, self.latest_labels), (2, self.cursor_labels)):
                 value = ElidedLabel("–" if col == 1 else "")
@@ -88,7 +107,24 @@ class CurveReadout(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(grid)
+        self._show_rows()
         self.fix_widths()
+
+    def set_semi(self, semi: bool) -> None:
+        """An M2 run's rows and names (semi), or a VAE's (the rows it has always had)."""
+        if semi != self.semi:
+            self.semi = semi
+            self._show_rows()
+            self.fix_widths()
+
+    def _show_rows(self) -> None:
+        names, tips = (SEMI_NAMES, {**TOOLTIPS, **SEMI_TOOLTIPS}) if self.semi else (NAMES, TOOLTIPS)
+        for key, label in self._name_of.items():
+            label.setText(_name_html(key, self._colours, names))
+            label.setToolTip(tips.get(key, ""))
+            shown = self.semi or key not in SEMI_ROWS
+            for widget in (label, self.latest_labels[key], self.cursor_labels[key]):
+                widget.setVisible(shown)
 
     # -- values ------------------------------------------------------------------------------
     def show_latest(self, values: CurveValues) -> None:
@@ -126,7 +162,7 @@ class CurveReadout(QWidget):
         """Widths from the current font: the widest name, and WIDEST_NUMBER for each value."""
         fm = self.fontMetrics()
         number = fm.horizontalAdvance(WIDEST_NUMBER)
-        name = max(label.sizeHint().width() for label in self._names)
+        name = max(label.sizeHint().width() for label in self._names if not label.isHidden())
         for labels in (self.latest_labels, self.cursor_labels):
             for label in labels.values():
                 label.setFixedWidth(number)
@@ -135,10 +171,13 @@ class CurveReadout(QWidget):
         self.setFixedWidth(name + 2 * number + 2 * self._grid.horizontalSpacing())
 
 
-def _name_html(key: str, colours: dict[str, str]) -> str:
-    name = NAMES[key]
+def _name_html(key: str, colours: dict[str, str], names: dict[str, str] = NAMES) -> str:
+    """The row's name after its line's colour (a dot for the per-epoch values); a row of the
+    other kind of run (an M2 row of a VAE's readout) takes the other kind's name."""
+    name = names.get(key) or SEMI_NAMES[key]
+    if key in ("val_neg_elbo", "val_error"):
+        colour = colours.get("neg_elbo" if key == "val_neg_elbo" else key, FALLBACK_COLOUR)
+        return f"<span style='color:{colour}'>&nbsp;●&nbsp;</span>&nbsp;{name}"
     if key in colours:
         return f"<span style='color:{colours[key]}'>━━</span>&nbsp;{name}"
-    if key == "val_neg_elbo":
-        return f"<span style='color:{colours['neg_elbo']}'>&nbsp;●&nbsp;</span>&nbsp;{name}"
     return f"<span style='color:transparent'>━━</span>&nbsp;{name}"

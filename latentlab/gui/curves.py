@@ -1,5 +1,6 @@
 """Live training curves: -ELBO and reconstruction per step, KL per step below them, validation
-per epoch, KL per dimension, and the numbers beside them.
+per epoch, KL per dimension, and the numbers beside them (for an M2 run also its labelled bound
+and validation error: gui/class_curves.py).
 
 Why two panels. -ELBO = reconstruction + KL, and the KL is small beside the reconstruction
 (MNIST 2-D: ~7 of ~137 nats). On one log axis spanning 0.01 to 500 nats the two large curves are
@@ -46,9 +47,11 @@ from PySide6.QtWidgets import (
 
 from latentlab.app.curve_data import TRAIN_SERIES, CurveData, mean_decimate, peak_decimate
 
+from .class_curves import ClassCurves
 from .curve_crosshair import CurveCrosshair
 from .curve_readout import CurveReadout
-from .plot_axes import plain_number_axes
+from .curve_style import (AXIS_PEN, BACKGROUND, COLOURS, FOREGROUND, GAP_ALPHA, LABELS,  # noqa: F401 (public here)
+                          RAW_ALPHA, VAL_LIGHTER, VAL_SIZE, WIDTHS, key_html, style, tinted)
 from .plot_export import settle_layout, write_figure
 from .plot_scale import scale_plot
 
@@ -61,41 +64,8 @@ LOG_FLOOR = 1e-3                 # a KL of 0 cannot be drawn on a log axis
 # The share of the drawn points the y range shows: the loss panel leaves the first steps' 500 nats
 # off the top; the KL panel shows all, from 0.
 Y_FRACTION = {"loss": 0.98, "kl": 1.0}
-RAW_ALPHA = 40
-COLOURS = {"neg_elbo": "#5aa9ff", "recon": "#ffa24a", "kl": "#62d26f"}
-BACKGROUND, FOREGROUND = "#16181d", "#c8c8c8"   # the latent canvas's colours, so the window is one piece
-AXIS_PEN = "#6b6f76"
-LABELS = {"neg_elbo": "−ELBO", "recon": "reconstruction", "kl": "KL"}
 PANEL = {"neg_elbo": "loss", "recon": "loss", "kl": "kl"}
-WIDTHS = {"neg_elbo": 2.0, "recon": 2.0, "kl": 2.0}
-VAL_SIZE = 5
-VAL_LIGHTER = 150                # validation dots: a lighter tint of their line's colour, no rim
-GAP_ALPHA = 95                   # the KL band between -ELBO and the reconstruction
 EXPORT_SIZE = (760, 420)         # logical pixels of an exported figure (about matplotlib's 6.4 x 4.8 in)
-
-
-def _key_html() -> str:
-    """The legend of an exported figure (on screen the readout's row names are the legend)."""
-    lines = "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{COLOURS[n]}'>━━</span>&nbsp;{LABELS[n]}"
-                                      for n in ("neg_elbo", "recon", "kl"))
-    return (f"<span style='color:{FOREGROUND}'>{lines}&nbsp;&nbsp;&nbsp;"
-            f"<span style='color:{COLOURS['kl']}'>▆</span>&nbsp;KL as the gap&nbsp;&nbsp;&nbsp;"
-            f"<span style='color:{COLOURS['neg_elbo']}'>●</span>&nbsp;validation, per epoch</span>")
-
-
-def _style(plot: pg.PlotItem) -> None:
-    for side in ("left", "bottom"):
-        axis = plot.getAxis(side)
-        axis.setPen(pg.mkPen(AXIS_PEN))
-        axis.setTextPen(pg.mkPen(FOREGROUND))
-    plot.showGrid(x=True, y=True, alpha=0.12)
-    plain_number_axes(plot)
-
-
-def _tinted(colour: str, alpha: int):
-    c = pg.mkColor(colour)
-    c.setAlpha(alpha)
-    return c
 
 
 class CurvePanel(QWidget):
@@ -133,7 +103,7 @@ class CurvePanel(QWidget):
         self.kl_plot.setPreferredWidth(110)   # a few bars need little room; the curves take the rest
         self.plots = {"loss": self.loss_plot, "kl": self.kl_curve_plot}
         for plot in (*self.plots.values(), self.kl_plot):
-            _style(plot)
+            style(plot)
         self.loss_plot.setLabel("left", "nats / image")
         self.loss_plot.getAxis("bottom").setStyle(showValues=False)   # the KL panel's x axis is theirs
         self.kl_curve_plot.setLabel("left", "KL")
@@ -148,7 +118,7 @@ class CurvePanel(QWidget):
         self.raw_items, self.smooth_items, self.val_items, self.val_recon_items = {}, {}, {}, {}
         for name in TRAIN_SERIES:
             plot = self.plots[PANEL[name]]
-            raw = plot.plot(pen=pg.mkPen(_tinted(COLOURS[name], RAW_ALPHA), width=1))
+            raw = plot.plot(pen=pg.mkPen(tinted(COLOURS[name], RAW_ALPHA), width=1))
             smooth = plot.plot(pen=pg.mkPen(COLOURS[name], width=WIDTHS[name]))
             # A PlotDataItem (not a bare ScatterPlotItem), so the log-y mode applies to it too.
             val = plot.plot(pen=None, symbol="o", symbolSize=VAL_SIZE, symbolPen=None,
@@ -161,7 +131,7 @@ class CurvePanel(QWidget):
         # so a log axis maps it like the lines; pyqtgraph's FillBetweenItem rebuilt its path in Python
         # twice per redraw (20 ms for a long run, more than all the rest of the drawing).
         self.kl_gap = pg.PlotDataItem(pen=None, fillLevel="enclosed",
-                                      fillBrush=pg.mkBrush(_tinted(COLOURS["kl"], GAP_ALPHA)))
+                                      fillBrush=pg.mkBrush(tinted(COLOURS["kl"], GAP_ALPHA)))
         self.kl_gap.setZValue(-5)
         self.loss_plot.addItem(self.kl_gap, ignoreBounds=True)
 
@@ -202,6 +172,7 @@ class CurvePanel(QWidget):
         checks.addWidget(self.log_y)
         checks.addWidget(self.show_raw)
         checks.addStretch(1)
+        self.class_curves = ClassCurves(self, MAX_POINTS)   # -L and the validation error of an M2 run
 
         # The numbers and the controls share a column beside the plots, so the plots get the whole
         # height of a low dock; the column scrolls when the dock is lower still.
@@ -250,17 +221,24 @@ class CurvePanel(QWidget):
         if narrow == self.narrow:
             return
         self.narrow = narrow
+        self._arrange()
+        direction = QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        self._outer.setDirection(direction)
+        self._fix_sizes()
+
+    def _arrange(self) -> None:
+        """The curves in column 0 (an M2 run's error panel under them), the KL per dimension
+        beside them as high as they are, or under them in a narrow dock."""
         grid = self.figure.ci
         grid.removeItem(self.kl_plot)
-        if narrow:
-            grid.addItem(self.kl_plot, row=3, col=0)
-            grid.layout.setRowStretchFactor(3, 2)
-            self._outer.setDirection(QBoxLayout.Direction.TopToBottom)
+        rows = self.class_curves.arrange(grid, self.narrow)
+        if self.narrow:
+            grid.addItem(self.kl_plot, row=rows + 1, col=0)
+            grid.layout.setRowStretchFactor(rows + 1, 2)
         else:
-            grid.addItem(self.kl_plot, row=1, col=1, rowspan=2)
-            grid.layout.setRowStretchFactor(3, 0)
-            self._outer.setDirection(QBoxLayout.Direction.LeftToRight)
-        self._fix_sizes()
+            grid.addItem(self.kl_plot, row=1, col=1, rowspan=rows)
+        for row in range(rows + 1 + self.narrow, grid.layout.rowCount()):   # rows left empty
+            grid.layout.setRowStretchFactor(row, 0)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.fit_width(event.size().width(), event.size().height())
@@ -291,13 +269,13 @@ class CurvePanel(QWidget):
         """Both panels' y axes equally wide, so their x axes line up (they are linked)."""
         fm = self.fontMetrics()
         width = fm.horizontalAdvance("-8888.88") + fm.height() + 14
-        for plot in self.plots.values():
+        for plot in (*self.plots.values(), *self.class_curves.plots):
             plot.getAxis("left").setWidth(width)
 
     def set_ui_scale(self, factor: float) -> None:
         """Lines, points, text and axes of the three plots at `factor` (View > Zoom); the numbers
         beside them follow the window's font."""
-        for plot in (self.loss_plot, self.kl_curve_plot, self.kl_plot):
+        for plot in (self.loss_plot, self.kl_curve_plot, self.kl_plot, *self.class_curves.plots):
             scale_plot(plot, factor)
 
     def changeEvent(self, event) -> None:
@@ -375,6 +353,9 @@ class CurvePanel(QWidget):
         weight = self.smoothing_slider.value() / 100
         if weight != d.smoothing:
             d.set_smoothing(weight)
+        if self.class_curves.sync():    # an M2 run's curves came, or went with a VAE's
+            self._arrange()
+            self._align_left_axes()
         log = self._log_axis_allowed(d) and self.log_y.isChecked()
         x, val_x = self.x_values()
         for name in TRAIN_SERIES:
@@ -388,6 +369,7 @@ class CurvePanel(QWidget):
                                 np.concatenate([upper.yData, lower.yData[::-1]]))
         else:
             self.kl_gap.setData([], [])
+        self.class_curves.draw(x, val_x, log)
         kl = d.kl_per_dim.values
         if kl is not None:
             dims = np.arange(1, len(kl) + 1)
@@ -472,7 +454,7 @@ class CurvePanel(QWidget):
         The key row is added for the export only (on screen the readout is the legend)."""
         self.redraw()
         layout = self.figure.ci
-        key = pg.LabelItem(_key_html(), size="9pt", justify="left")
+        key = pg.LabelItem(key_html(self.class_curves.active), size="9pt", justify="left")
         layout.addItem(key, row=0, col=0, colspan=2)
         shown = layout.geometry()
         hovered = self.crosshair.index

@@ -6,6 +6,10 @@ this session's run continued, or the opened checkpoint resumed), runs it on a Tr
 and paces the costly redraws while the run trains.
 The window owns the documents and the menus; it listens to the controller's signals.
 
+An M1+M2 run starts from a trained VAE (its M1) read from the file the panel names. That file is
+read on another thread while the window stays live (~65 ms for the shipped 20-D model on 2 busy
+cores, longer from a slow disk); a Train or Step clicked meanwhile is ignored.
+
 Step: one click is one optimisation step of a paused run (on an idle panel, the run starts paused
 and takes one step). A click that comes while the previous step is still being taken or shown
 (until the run reports "paused" again, with the canvas and curves updated) is ignored, so a burst
@@ -20,9 +24,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from latentlab.app.pacing import UpdatePacer
+from latentlab.app.semi_setup import load_m1
 from latentlab.core.checkpoint import Checkpoint
 from latentlab.core.session import TrainingSession, is_own_autosave
 
+from .off_thread import run_off_gui_thread
 from .settings import is_inside, new_run_folder, runs_dir
 from .training_thread import TrainingThread, default_gui_threads
 
@@ -60,6 +66,8 @@ class TrainingController(QObject):
         self._last_progress = 0.0
         self._pending_snapshot = None
         self.stepping = False    # a Step was accepted and its result has not been shown yet
+        self._starting = False   # start() waits for a file (M1+M2's M1): a second start is refused
+        self._shut_down = False
         self._pull_timer = QTimer(self, interval=PULL_INTERVAL_MS)
         self._pull_timer.timeout.connect(self.pull_steps)
         self._snapshot_timer = QTimer(self, singleShot=True)
@@ -78,14 +86,19 @@ class TrainingController(QObject):
     def start(self, checkpoint: Checkpoint | None = None, document: Path | None = None) -> bool:
         """Start a run with the panel's settings: a new model, or (with Continue ticked) the run
         of this window, else `checkpoint` (the opened file, `document`)."""
-        if self.is_training:
+        if self.is_training or self._starting:
             return False
         panel = self.panel
+        self._starting = True
         try:
             session = self._continue_session(checkpoint, document) if panel.continuing else self._new_session()
         except ValueError as e:
             self.error.emit(str(e))
             panel.show_message(str(e), error=True)
+            return False
+        finally:
+            self._starting = False
+        if self._shut_down:    # the window closed while the M1 was read
             return False
         panel.show_message("")
         session.set_speed_limit(panel.speed_limit.limit())
@@ -117,10 +130,16 @@ class TrainingController(QObject):
     def _new_session(self) -> TrainingSession:
         panel = self.panel
         spec = panel.data_spec()
-        model_config = panel.model_config(spec)
-        folder = new_run_folder(spec.name, model_config.latent_dim)
+        panel.check_model_kind()   # M2 on a data set without labels: said before any file is read
         train_config = panel.train_config(spec).replace(num_threads=default_gui_threads())
-        return TrainingSession.new(spec, model_config, train_config, folder / RUN_CHECKPOINT_NAME)
+        m1 = None
+        if panel.model_kind == "m1m2":
+            path = panel.semi.m1_file()
+            m1 = run_off_gui_thread(lambda: load_m1(path, spec.dataset))
+        model_config = panel.model_config(spec, m1)
+        kind = "" if panel.model_kind == "vae" else f"-{panel.model_kind}"
+        folder = new_run_folder(spec.name + kind, model_config.latent_dim)
+        return TrainingSession.new(spec, model_config, train_config, folder / RUN_CHECKPOINT_NAME, m1=m1)
 
     def _continue_session(self, checkpoint: Checkpoint | None, document: Path | None) -> TrainingSession:
         changes = {**self.panel.continue_changes(), "num_threads": default_gui_threads()}
@@ -189,6 +208,7 @@ class TrainingController(QObject):
         """Stop the training thread (it saves after its step) and wait at most `timeout_ms`;
         True if it ended. One that has not ended is left to finish on its own (it is a daemon
         thread: it never keeps the process alive, and its last good autosave stays on disk)."""
+        self._shut_down = True
         self._pull_timer.stop()
         self._snapshot_timer.stop()
         worker, self.worker = self.worker, None

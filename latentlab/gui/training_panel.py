@@ -2,7 +2,8 @@
 limit and the progress.
 
 The panel only collects settings and shows state; the window turns its settings into a
-core TrainingSession (gui/training_controller.py). Defaults, ranges and vocabularies come from
+core TrainingSession (gui/training_controller.py). The choice of model (VAE, M2, M1+M2), the
+number of labels and M1+M2's M1 are gui/semi_fields.py. Defaults, ranges and vocabularies come from
 the core's config dataclasses (the same as `latentlab train`'s), so one click on Train trains
 the 2-D MNIST model the app ships with.
 
@@ -22,12 +23,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
                                QVBoxLayout, QWidget)
 
+from latentlab.app.semi_setup import m2_config
 from latentlab.core.models import ARCHITECTURES, LIKELIHOODS, VAEConfig
 from latentlab.core.pipeline import DATASET_DEFAULTS, DATASET_NAMES, DataSpec, default_binarize, default_model_config
 from latentlab.core.trainer import TrainConfig
 
 from .elided_label import ElidedLabel
 from .form_fields import combo, format_duration, parse_hidden_sizes, select, setting_spin, spin
+from .semi_fields import SemiFields
 from .speed_limit import SpeedLimit
 
 # Display names for the core's vocabularies (the values come from the core, one list each).
@@ -107,6 +110,7 @@ class TrainingPanel(QWidget):
         self.epochs = setting_spin(TrainConfig, "epochs")
         self.seed = spin(0, 2**31 - 1, TrainConfig.default("seed"))   # QSpinBox holds 32-bit ints
         self.device = combo(DEVICES)
+        self.semi = SemiFields(self)   # the model kind, the labels and M1+M2's M1
         if not torch.cuda.is_available():
             self.device.model().item(self.device.findData("cuda")).setEnabled(False)
             self.device.setItemData(self.device.findData("cuda"), "no CUDA device in this PyTorch",
@@ -116,7 +120,10 @@ class TrainingPanel(QWidget):
         data.addRow("Data set", self.dataset)
         data.addRow("Folder", self.folder_widget)
         data.addRow("Image size", self.size_widget)
+        data.addRow("Labels", self.semi.labels)
         model = QFormLayout()
+        model.addRow("Model", self.semi.kind)
+        model.addRow("M1 checkpoint", self.semi.m1_widget)
         model.addRow("Latent dimension", self.latent_dim)
         model.addRow("Architecture", self.architecture)
         model.addRow("Hidden sizes", self.hidden)
@@ -265,7 +272,8 @@ class TrainingPanel(QWidget):
         is_folder = name == "folder"
         self._data_form.setRowVisible(self.folder_widget, is_folder)
         self._data_form.setRowVisible(self.size_widget, is_folder)
-        select(self.likelihood, DATASET_DEFAULTS[name]["likelihood"])
+        self.semi.dataset_default(DATASET_DEFAULTS[name]["likelihood"])
+        self.semi.apply()
 
     def _on_architecture_changed(self) -> None:
         self.hidden.setEnabled(self.architecture.currentData() == "mlp" and not self.continuing)
@@ -284,6 +292,7 @@ class TrainingPanel(QWidget):
             widget.setEnabled(idle and not self.continuing)
         for widget in (self.batch_size, self.seed):
             widget.setEnabled(not self.continuing)
+        self.semi.set_continuing(self.continuing)
         self._on_architecture_changed()
 
     def _browse_folder(self) -> None:
@@ -314,15 +323,34 @@ class TrainingPanel(QWidget):
             settings["hidden_sizes"] = parse_hidden_sizes(self.hidden.text())
         return settings
 
-    def model_config(self, spec: DataSpec):
-        """The VAEConfig of a new model; a folder's image shape is what its images are converted to."""
-        return default_model_config(spec, spec.image_shape, **self.model_settings())
+    @property
+    def model_kind(self) -> str:
+        """"vae", "m2" or "m1m2"."""
+        return self.semi.kind_value
+
+    def check_model_kind(self) -> None:
+        """ValueError when the chosen model cannot train on the chosen data (M2 without labels)."""
+        refusal = self.semi.refusal()
+        if refusal:
+            raise ValueError(refusal)
+
+    def model_config(self, spec: DataSpec, m1=None):
+        """The config of a new model: a VAEConfig (a folder's image shape is what its images are
+        converted to), or an M2Config (M1+M2: on `m1`, the trained VAE the window read)."""
+        if not self.semi.is_semi:
+            return default_model_config(spec, spec.image_shape, **self.model_settings())
+        self.check_model_kind()
+        if self.model_kind == "m1m2" and m1 is None:
+            raise ValueError("M1+M2 needs its M1: choose the checkpoint of a VAE trained on the same data set.")
+        return m2_config(spec.image_shape, self.latent_dim.value(), parse_hidden_sizes(self.hidden.text()), m1)
 
     def train_config(self, spec: DataSpec) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
-                           n_samples=self.mc_samples.value(), beta=self.beta.value(),
-                           kl_warmup_epochs=self.warmup.value(), binarize=default_binarize(spec),
-                           seed=self.seed.value(), device=self.device.currentData())
+        semi = {"labels": self.semi.labels_value(), "beta": 1.0, "kl_warmup_epochs": 0.0} if self.semi.is_semi else {}
+        settings = dict(epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
+                        n_samples=self.mc_samples.value(), beta=self.beta.value(),
+                        kl_warmup_epochs=self.warmup.value(), binarize=default_binarize(spec),
+                        seed=self.seed.value(), device=self.device.currentData())
+        return TrainConfig(**{**settings, **semi})
 
     def continue_changes(self) -> dict:
         """What a continued run changes: the fields that differ from the run's stored settings
@@ -334,6 +362,8 @@ class TrainingPanel(QWidget):
             value = getattr(self, widget).value()
             if value != getattr(stored, name):
                 changes[name] = value
+        if self.semi.is_semi and self.semi.labels_value() != stored.labels:
+            changes["labels"] = self.semi.labels_value()   # refused by the resume rule, with its reason
         return changes
 
     def _stored_train_config(self) -> TrainConfig:
@@ -375,13 +405,15 @@ class TrainingPanel(QWidget):
             self.folder.setText(spec.folder or "")
             self.image_size.setValue(int(spec.image_shape[-1]))
             self.colour.setChecked(spec.image_shape[0] == 3)
-        self.latent_dim.setValue(model_config.latent_dim)
-        select(self.architecture, model_config.architecture)
-        self.hidden.setText(", ".join(str(h) for h in model_config.hidden_sizes))
-        select(self.likelihood, model_config.likelihood)
         cfg = self._stored_train_config()
-        self.beta.setValue(cfg.beta)
-        self.warmup.setValue(cfg.kl_warmup_epochs)
+        self.semi.fill(model_config, cfg)   # VAE, M2 or M1+M2 (M2 fixes the VAE-only fields)
+        self.latent_dim.setValue(model_config.latent_dim)
+        self.hidden.setText(", ".join(str(h) for h in model_config.hidden_sizes))
+        if not self.semi.is_semi:
+            select(self.architecture, model_config.architecture)
+            select(self.likelihood, model_config.likelihood)
+            self.beta.setValue(cfg.beta)
+            self.warmup.setValue(cfg.kl_warmup_epochs)
         self.mc_samples.setValue(cfg.n_samples)
         self.lr.setValue(cfg.lr)
         self.batch_size.setValue(cfg.batch_size)
@@ -446,13 +478,8 @@ class TrainingPanel(QWidget):
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup("training")
         for name in self._REMEMBERED:
-            widget = getattr(self, name)
-            if isinstance(widget, QComboBox):
-                settings.setValue(name, widget.currentData())
-            elif isinstance(widget, QLineEdit):
-                settings.setValue(name, widget.text())
-            else:
-                settings.setValue(name, widget.value())
+            settings.setValue(name, self.semi.vae_value(name, getattr(self, name)))
+        self.semi.save_settings(settings)
         settings.endGroup()
 
     def restore_settings(self, settings: QSettings) -> None:
@@ -471,6 +498,7 @@ class TrainingPanel(QWidget):
                     widget.setValue(float(value))
                 else:
                     widget.setValue(int(value))
+            self.semi.restore_settings(settings)
         except (TypeError, ValueError):
             pass  # a damaged settings file only costs the remembered form
         finally:
