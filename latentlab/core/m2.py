@@ -283,7 +283,8 @@ class M1M2(SemiSupervised):
         return self
 
     def vectors(self, x: torch.Tensor, sample: bool = False) -> torch.Tensor:
-        """M1's latent of the images: the posterior mean, or a draw from q(z1|x) (training)."""
+        """M1's latent of the images: the posterior mean (what M2 trains on and classifies), or
+        with `sample` a draw from q(z1|x)."""
         with torch.no_grad():
             mu, logvar = self.m1.encode(x)
             return objectives.reparameterize(mu, logvar)[0] if sample else mu
