@@ -61,7 +61,7 @@ def main() -> None:
         }
         if ck.kind == "m1m2":
             card["m1"] = {"latent_dim": ck.model.m1.latent_dim, "hidden_sizes": list(ck.model.m1.config.hidden_sizes),
-                          "note": "the 50-D MNIST VAE trained on all 50,000 training images (no labels), "
+                          "note": "a 50-D MNIST VAE (MLP 512-512) trained 73 epochs at lr 1e-3, seed 0, on all 50,000 training images (no labels), "
                                   "kept fixed while M2 trains on its latent"}
         out = HERE / f"{name}.json"
         previous = json.loads(out.read_text()) if out.exists() else {}
