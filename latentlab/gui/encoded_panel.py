@@ -30,7 +30,7 @@ class EncodedPanel(QWidget):
         pair = QHBoxLayout()
         pair.addWidget(self.input_view, 2)
         pair.addWidget(self.reconstruction_view, 2)
-        pair.addWidget(self.class_bars, 1)      # (shown for an M2 / M1+M2 only)
+        pair.addWidget(self.class_bars, 2)      # (shown for an M2 / M1+M2 only)
         layout.addLayout(pair, 1)
         layout.addWidget(QLabel("Samples z ~ q(z|x), decoded:"))
         layout.addWidget(self.sample_row)
