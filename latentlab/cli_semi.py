@@ -117,9 +117,8 @@ def check_not_semi_flags(args) -> None:
 
 def describe(model) -> str:
     """'M2 with a 2-D style z' / 'M1+M2 (50-D M1, 10-D style z)', for the run's first line."""
-    if model.kind == "m1m2":
-        return f"M1+M2 ({model.m1.latent_dim}-D M1, {model.latent_dim}-D style z)"
-    return f"M2 with a {model.latent_dim}-D style z"
+    from .core.model_kinds import describe_model   # the wording lives with the model kinds
+    return describe_model(model)
 
 
 def evaluate(args, ckpt, spec, ds, images, mode, device) -> int:

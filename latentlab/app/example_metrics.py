@@ -5,6 +5,10 @@ expectation E_q[log p(x|z)] is a 16 x 16 Gauss-Hermite product rule in 2-D (dete
 far more accurate than the gaps the table shows) and 256 draws of q from a seeded generator
 otherwise, so every number repeats exactly. `exact_column`: -log p(x) by quadrature (2-D).
 Plain functions of (model, pixels): the background work runs them, a chunk per job.
+
+For an M2 (the explorer's model is then a view of one class, core.m2.ClassConditioned) each image
+is measured as its own predicted class, as its gaps are (app/class_choice.py): the numbers are
+those of log p(x|ŷ), whichever class the canvas shows.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import math
 
 import numpy as np
 
+from .class_choice import is_class_view
 from .examples import IW_K
 
 HERMITE_NODES = 16           # per axis, in 2-D
@@ -41,8 +46,29 @@ def _standard_normal_rule(dim: int, seed: int):
             torch.full((MC_DRAWS,), 1.0 / MC_DRAWS, dtype=torch.float64))
 
 
+def per_predicted_class(fn, view, pixels: np.ndarray, **kwargs) -> dict[str, np.ndarray]:
+    """fn(model, pixels, **kwargs) of an M2 view's images, each under its own predicted class."""
+    import torch
+
+    semi, pixels = view.model, np.asarray(pixels)
+    with torch.no_grad():
+        predicted = semi.predict(_as_input(semi, pixels)).cpu().numpy()
+    columns: dict[str, np.ndarray] = {}
+    for k in np.unique(predicted):
+        rows = predicted == k
+        for key, values in fn(semi.given(int(k)), pixels[rows], **kwargs).items():
+            columns.setdefault(key, np.full(len(pixels), np.nan))[rows] = values
+    return columns
+
+
 def bound_columns(model, pixels: np.ndarray, seed: int = 0, iw_k: int = IW_K) -> dict[str, np.ndarray]:
     """{"neg_elbo", "kl", "recon", "iw_nll"} for images uint8 (B, C, H, W), in nats per image."""
+    if is_class_view(model):
+        return per_predicted_class(_bound_columns, model, pixels, seed=seed, iw_k=iw_k)
+    return _bound_columns(model, pixels, seed, iw_k)
+
+
+def _bound_columns(model, pixels: np.ndarray, seed: int = 0, iw_k: int = IW_K) -> dict[str, np.ndarray]:
     import torch
 
     from latentlab.core.objectives import kl_per_dim, log_diag_normal, log_standard_normal
@@ -71,6 +97,12 @@ def bound_columns(model, pixels: np.ndarray, seed: int = 0, iw_k: int = IW_K) ->
 
 def exact_column(model, pixels: np.ndarray) -> dict[str, np.ndarray]:
     """{"exact_nll"}: -log p(x) by quadrature for images uint8 (B, C, H, W) of a 2-D model."""
+    if is_class_view(model):
+        return per_predicted_class(_exact_column, model, pixels)
+    return _exact_column(model, pixels)
+
+
+def _exact_column(model, pixels: np.ndarray) -> dict[str, np.ndarray]:
     from latentlab.core.exact import quadrature
 
     results = quadrature(model, _as_input(model, pixels), batch=len(pixels))

@@ -11,16 +11,21 @@ pictures, and which figures are stale. Views render it and send requests (`add_p
 Each `events.<name>` says that part changed (see EVENTS); callbacks read the state itself. The
 rules for a new model live in `set_model`: what still fits is kept, what does not is dropped and
 named. The background work that computes images and posteriors is `explorer_work.ExplorerWork`.
+
+An M2 or M1+M2 is shown one class at a time (`semi_model`, `selected_class`, `class_names`;
+app/class_choice.py): `model` is then its view of the selected class, a VAE of the style z.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from .class_choice import ClassChoice
+from .encodings import Encoding, encoded_message
 from .events import EventGroup
 from .jobs import ImageSource, Posterior, interpolation_path
 from .paths import MODES, PathComparison
@@ -72,24 +77,6 @@ class Pin:
     z: np.ndarray                      # (D,)
 
 
-@dataclass(eq=False)
-class Encoding:
-    """An image the user gave (file, clipboard, drawing) and its posterior under the current model."""
-
-    id: str
-    name: str
-    source: ImageSource
-    pixels: np.ndarray | None          # uint8 (C, H, W) for the current model; None while prepared again
-    posterior: Posterior | None = None
-    notes: list[str] = field(default_factory=list)   # conversions to mention when first encoded
-    announced: bool = False            # its "Encoded ..." message was shown
-
-    def input_image(self) -> np.ndarray | None:
-        if self.pixels is None:
-            return None
-        return self.pixels[0] if self.pixels.shape[0] == 1 else self.pixels.transpose(1, 2, 0)
-
-
 @dataclass(frozen=True)
 class FigureSettings:
     manifold_size: int = 20            # n x n grid
@@ -121,6 +108,7 @@ class ModelChange:
     snapshot: bool                     # reset_view=False: a newer state of the same run
     reprepare: tuple[str, ...] = ()    # encodings whose pixels must be prepared for the new image shape
     dropped: tuple[str, ...] = ()      # what no longer fits, in words
+    class_switch: bool = False         # the same M2 shown as another class (set_selected_class)
 
 
 class ExplorerState:
@@ -128,6 +116,7 @@ class ExplorerState:
         self.events = EventGroup(*EVENTS, *ARG_EVENTS)
         self.model = None
         self.model_generation = 0
+        self.weights_generation = 0                       # as model_generation, but kept by a class switch
         self.scatter: Scatter | None = None
         self.scatter_visible = True
         self.plane_choice = PlaneChoice()
@@ -153,18 +142,40 @@ class ExplorerState:
         self._end_candidates: list[str] = []
         self._dirty: set[str] = set()
         self._messages: list[str] = []
+        self._classes = ClassChoice()                     # an M2's class shown (app/class_choice.py)
 
     # ============================================================================ the model
     @property
     def latent_dim(self) -> int:
         return self.plane.latent_dim
 
-    def set_model(self, model, scatter: dict | Scatter | None = None, reset_view: bool = True) -> ModelChange:
-        """Show `model` (a VAE, or None). reset_view=False is a snapshot of the run being trained:
-        the plane and the view stay. Either way, what fits the new model stays (pins and anchors of
-        its dimension; images, prepared again when its image shape differs) and the rest goes."""
+    semi_model = property(lambda self: self._classes.semi_model)      # the M2 / M1+M2 shown, or None
+    selected_class = property(lambda self: self._classes.selected)    # its class, shown as `model`
+    class_names = property(lambda self: list(self._classes.names))
+
+    def set_selected_class(self, k: int) -> None:
+        """Show the M2 as class `k`: a new model for everything shown (a new generation: hover,
+        pins, figures, layers and paths are computed again) that keeps the view, pins and images."""
+        k = self._classes.checked(k)
+        if k != self._classes.selected:
+            self._classes.selected = k
+            self._change_model(self._classes.view(), None, False, class_switch=True)
+        self._flush()
+
+    def set_model(self, model, scatter: dict | Scatter | None = None, reset_view: bool = True,
+                  class_names=None) -> ModelChange:
+        """Show `model` (a VAE, an M2 / M1+M2 as its selected class, or None). reset_view=False is a
+        snapshot of the run being trained: the plane and the view stay. Either way, what fits the
+        new model stays (pins and anchors of its dimension; images, prepared again when its image
+        shape differs) and the rest goes. `class_names`: an M2's classes (else the scatter's names)."""
+        if class_names is None and scatter is not None:
+            class_names = scatter.names if isinstance(scatter, Scatter) else scatter.get("label_names")
+        return self._change_model(self._classes.take(model, class_names), scatter, reset_view)
+
+    def _change_model(self, model, scatter, reset_view: bool, class_switch: bool = False) -> ModelChange:
         self.model = model
         self.model_generation += 1
+        self.weights_generation = self.weights_generation if class_switch else self.model_generation
         self.stale_figures = set(FIGURES)
         self._mark("figures")
         if model is None:
@@ -206,7 +217,7 @@ class ExplorerState:
         self._update_plane()
         self._update_endpoints()
         return self._finish_model_change(ModelChange(model, self.model_generation, not reset_view,
-                                                     tuple(reprepare), tuple(dropped)))
+                                                     tuple(reprepare), tuple(dropped), class_switch))
 
     def _default_axes(self, dim: int) -> tuple[int, int]:
         """The plane a model opens on: z1, z2, unless its test set shows that other axes carry
@@ -438,7 +449,7 @@ class ExplorerState:
         encoding.posterior = posterior
         if not encoding.announced and encoding.id != DRAWING:
             encoding.announced = True
-            self._messages.append(encoded_message(encoding))
+            self._messages.append(encoded_message(encoding, self.class_names))
         if self.plane_choice.anchor == encoding_id:
             self._update_plane()
         if first:
@@ -637,11 +648,3 @@ class ExplorerState:
             for text in messages:
                 self.events.message.emit(text)
 
-
-def encoded_message(encoding: Encoding) -> str:
-    """'Encoded 3.png: posterior mean (+0.12, -1.30), σ (0.08, 0.11)' plus any conversion notes."""
-    posterior = encoding.posterior
-    more = ", …" if len(posterior.mu) > 4 else ""
-    message = (f"Encoded {encoding.name}: posterior mean ({', '.join(f'{v:+.2f}' for v in posterior.mu[:4])}{more}), "
-               f"σ ({', '.join(f'{v:.2f}' for v in posterior.std[:4])}{more})")
-    return message + (" — " + "; ".join(encoding.notes) if encoding.notes else "")

@@ -197,7 +197,9 @@ class ExplorerWork:
         encoding = state.encodings.get(encoding_id)
         if state.model is None or encoding is None or encoding.pixels is None:
             return
-        model, pixels = state.model, encoding.pixels
+        # An M2 encodes with the whole model: q(y|x), and the style of the class it reads (jobs.encode_pixels).
+        model = state.model if state.semi_model is None else state.semi_model
+        pixels = encoding.pixels
         self.model_runner.submit(("encode", encoding_id), lambda: jobs.encode_pixels(model, pixels),
                                  partial(self._on_encoded, encoding_id, state.model_generation),
                                  priority=ENCODE_PRIORITY, on_error=self._model_error)

@@ -110,6 +110,7 @@ class GroundTruthState:
         self.gaps = None                         # core.exact.Gaps of the selected image
         self.gaps_pending = False
         self.gaps_error = ""
+        self.unavailable = ""                    # why nothing exact exists for this model (M1+M2), or ""
         self.examples: ExampleSet | None = None
         self.examples_note = ""                  # where they come from, or why there are none
         self.table: ExampleTable | None = None
@@ -131,16 +132,18 @@ class GroundTruthState:
     @property
     def exact_available(self) -> bool:
         """The true posterior and log p(x) exist for 2-D latent spaces only."""
-        return self.latent_dim == 2
+        return self.latent_dim == 2 and not self.unavailable
 
     # -- what the background work sets --------------------------------------------------------------
     def select(self, encoding_id: str | None, name: str = "", latent_dim: int = 0,
-               keep_picture: bool = False) -> None:
+               keep_picture: bool = False, unavailable: str = "") -> None:
         """Another image (or model) is shown: what was computed for the last one goes (the picture
-        may stay until its successor arrives, for a newer state of the same model)."""
+        may stay until its successor arrives, for a newer state of the same model). `unavailable`:
+        why nothing exact will come (an M1+M2), shown instead of the gaps."""
         changed = (encoding_id, latent_dim) != (self.selected, self.latent_dim)
         self.selected, self.selected_name, self.latent_dim = encoding_id, name, latent_dim
-        self.gaps, self.gaps_pending, self.gaps_error = None, encoding_id is not None, ""
+        self.unavailable = unavailable
+        self.gaps, self.gaps_pending, self.gaps_error = None, encoding_id is not None and not unavailable, unavailable
         if self.picture is not None and (changed or not keep_picture):
             self.picture = None
             self.events.picture.emit()
@@ -152,7 +155,8 @@ class GroundTruthState:
         self.events.picture.emit()
 
     def set_gaps_pending(self) -> None:
-        self.gaps, self.gaps_pending, self.gaps_error = None, self.selected is not None, ""
+        self.gaps, self.gaps_pending = None, self.selected is not None and not self.unavailable
+        self.gaps_error = self.unavailable
         self.events.gaps.emit()
 
     def set_gaps(self, gaps, error: str = "") -> None:
@@ -186,6 +190,8 @@ NEEDS_2D = "The true posterior and log p(x) need a 2-D latent space; this model 
 
 def posterior_caption(truth: GroundTruthState) -> str:
     """One line under the canvas controls: what the drawn p(z|x) is, or why there is none."""
+    if truth.unavailable:
+        return truth.unavailable
     if truth.latent_dim not in (0, 2):
         return NEEDS_2D.format(dim=truth.latent_dim)
     if truth.selected is None:

@@ -12,6 +12,9 @@ changes, it asks, in this order, for
 on the *exact* runner, where the examples table's chunks wait behind them (lower priority).
 Every result carries the request it answers and is dropped unless that request is still the
 current one (same model generation, same image, same pixels); a new model cancels everything.
+An M2's image is of its own predicted class (app/class_choice.py: `model_for_image`), so choosing
+another class to explore changes nothing here; an M1+M2 has no image likelihood: nothing is
+computed, and NO_LIKELIHOOD says why.
 A job whose result is no longer wanted is also stopped where it is, at its next decoder call
 (app/interrupt.py), so the next one need not wait for it, and the window closes at once.
 
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import example_metrics
+from .class_choice import NO_LIKELIHOOD, has_image_likelihood, model_for_image
 from .examples import EXAMPLE_LIMIT, ExampleTable, load_examples
 from .explorer_state import ExplorerState, ModelChange
 from .ground_truth import GroundTruthState, TableProgress, TruePosterior
@@ -82,6 +86,12 @@ def nearest_point(points: np.ndarray, u: float, v: float, pixel_size, radius_px:
     return best if best is not None and d2[best] <= radius_px ** 2 else None
 
 
+def _class_of(model):
+    """The class an M2 view is fixed to (None for a VAE): the same image read as another class is
+    another question."""
+    return getattr(model, "y", None)
+
+
 @dataclass(frozen=True, eq=False)
 class _Request:
     """The ground truth asked for: this image's pixels under this model. `stop` stops its full
@@ -122,16 +132,20 @@ class GroundTruthWork:
     def refresh(self, keep_picture: bool = False) -> None:
         """Ask for the ground truth of the selected image if it is not the one asked for last."""
         explorer, truth = self.explorer, self.truth
-        encoding, model = explorer.detailed_encoding(), explorer.model
+        encoding = explorer.detailed_encoding()
+        model = model_for_image(explorer, encoding)
+        unavailable = "" if model is None or has_image_likelihood(model) else NO_LIKELIHOOD
         if model is None or encoding is None:
             dim = 0 if model is None else model.latent_dim
-            if self._request is not None or truth.selected is not None or truth.latent_dim != dim:
+            if self._request is not None or truth.selected is not None or (truth.latent_dim, truth.unavailable) \
+                    != (dim, unavailable):
                 self._cancel_selection()
-                truth.select(None, latent_dim=dim)
+                truth.select(None, latent_dim=dim, unavailable=unavailable)
             return
-        last, generation = self._request, explorer.model_generation
+        # The weights' generation: choosing another class of an M2 to explore changes nothing here.
+        last, generation = self._request, explorer.weights_generation
         if last is not None and (last.generation, last.encoding_id) == (generation, encoding.id) \
-                and last.pixels is encoding.pixels:
+                and last.pixels is encoding.pixels and _class_of(last.model) == _class_of(model):
             return
         same_image = last is not None and (last.generation, last.encoding_id, last.name) == (
             generation, encoding.id, encoding.name)
@@ -144,11 +158,13 @@ class GroundTruthWork:
         self.exact.cancel(FULL)
         self.exact.cancel(GAPS)
         if not same_image:
-            self.truth.select(encoding.id, encoding.name, model.latent_dim, keep_picture)
+            self.truth.select(encoding.id, encoding.name, model.latent_dim, keep_picture, unavailable)
             self.live.cancel(COARSE)          # another image: what runs for the last one is of no use
             self._coarse_flight = None
         else:
             self.truth.set_gaps_pending()     # the same image with new pixels (a drawing stroke)
+        if unavailable:
+            return                             # M1+M2: the state says why there is nothing
         if self._pictures_wanted():
             self._submit_coarse()
         else:                                  # no picture to wait for: the gaps at once
@@ -161,7 +177,7 @@ class GroundTruthWork:
 
     def _on_display(self) -> None:
         request = self._request
-        if request is None:
+        if request is None or not has_image_likelihood(request.model):
             return
         if self._pictures_wanted():
             if "full" not in request.asked and self._coarse_flight is None:
@@ -238,6 +254,8 @@ class GroundTruthWork:
 
     # ============================================================================ a new model
     def _on_model(self, change: ModelChange) -> None:
+        if change.class_switch:
+            return     # the same weights: the image's class and the table's are each image's own
         self._cancel_selection()
         if change.model is None:
             self.truth.select(None)
@@ -298,6 +316,9 @@ class GroundTruthWork:
         if model is None or truth.examples is None:
             return
         self._stop_table("")
+        if not has_image_likelihood(model):
+            truth.set_progress(TableProgress("failed", note=NO_LIKELIHOOD))
+            return
         token = self._table_token = next(self._tokens)
         self._table_stop = threading.Event()
         rows = min(EXAMPLE_LIMIT, len(truth.examples))

@@ -31,6 +31,9 @@ def _check(_module, _args) -> None:
 def make_interruptible(model) -> None:
     """Install the hook on `model`'s decoder (once per model; harmless for every other caller)."""
     decoder = getattr(model, "decoder", None)
+    if decoder is None:      # an M2, or its view of one class (core/m2.py): its M2's decoder
+        core = getattr(getattr(model, "model", model), "core", None)
+        decoder = getattr(core, "decoder", None)
     if decoder is not None and not getattr(decoder, _HOOKED, False):
         decoder.register_forward_pre_hook(_check)
         setattr(decoder, _HOOKED, True)

@@ -69,6 +69,7 @@ class Posterior:
     reconstruction: np.ndarray    # uint8 image: the decoded posterior mean
     sample_z: np.ndarray          # (K, D) draws from q(z|x)
     sample_images: list           # their decoded means
+    class_probs: np.ndarray | None = None   # q(y|x) (K,) of an M2 / M1+M2, whose ellipse is q(z|x, argmax)
 
     @property
     def std(self) -> np.ndarray:
@@ -76,8 +77,14 @@ class Posterior:
 
 
 def encode_pixels(model, pixels, n_samples: int = POSTERIOR_SAMPLES, seed: int = 0) -> Posterior:
-    """Encode one prepared image (uint8 (C, H, W)); draw `n_samples` z from q(z|x) with a fixed seed."""
+    """Encode one prepared image (uint8 (C, H, W)); draw `n_samples` z from q(z|x) with a fixed seed.
+
+    An M2 / M1+M2 (core.m2.SemiSupervised) first classifies it: q(y|x) is kept, and the image is
+    encoded, reconstructed and drawn as its most probable class ŷ, q(z|x, ŷ): its own style,
+    whatever class the explorer shows (app/class_choice.py)."""
     import torch
+
+    from latentlab.core.model_kinds import is_semi_supervised
 
     pixels = np.asarray(pixels)
     if tuple(pixels.shape) != tuple(model.image_shape):
@@ -85,6 +92,11 @@ def encode_pixels(model, pixels, n_samples: int = POSTERIOR_SAMPLES, seed: int =
         raise ValueError(f"an image of shape {tuple(pixels.shape)} cannot be encoded by a model of "
                          f"image shape {tuple(model.image_shape)}")
     x = torch.from_numpy(pixels.astype(np.float32) / 255.0)[None].to(model.device)
+    class_probs = None
+    if is_semi_supervised(model):
+        probs = torch.softmax(model.classify(x).double(), -1)[0]
+        class_probs = probs.cpu().numpy()
+        model = model.given(int(probs.argmax()))
     mu, logvar = model.encode(x)
     generator = torch.Generator(device=model.device).manual_seed(seed)
     eps = torch.randn(n_samples, model.latent_dim, generator=generator, device=model.device)
@@ -92,7 +104,7 @@ def encode_pixels(model, pixels, n_samples: int = POSTERIOR_SAMPLES, seed: int =
     decoded = model.decode(torch.cat([mu, z]))
     images = [image_array(decoded[i:i + 1]) for i in range(len(decoded))]
     return Posterior(mu[0].double().cpu().numpy(), logvar[0].double().cpu().numpy(), images[0],
-                     z.double().cpu().numpy(), images[1:])
+                     z.double().cpu().numpy(), images[1:], class_probs)
 
 
 # -- images in ------------------------------------------------------------------------------------

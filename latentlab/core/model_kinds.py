@@ -25,3 +25,14 @@ def model_kind(model) -> str:
 
 def is_semi_supervised(model) -> bool:
     return isinstance(model, SemiSupervised)
+
+
+def describe_model(model) -> str:
+    """What a model is, in words for a status line: '2-D mlp VAE', 'M2 with a 2-D style z',
+    'M1+M2 (50-D M1, 10-D style z)'."""
+    kind = model_kind(model)
+    if kind == "m1m2":
+        return f"M1+M2 ({model.m1.latent_dim}-D M1, {model.latent_dim}-D style z)"
+    if kind == "m2":
+        return f"M2 with a {model.latent_dim}-D style z"
+    return f"{model.latent_dim}-D {model.config.architecture} VAE"

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QGuiApplication
 
 from latentlab.app import captions
+from latentlab.app.class_choice import ellipse_label
 from latentlab.app.explorer_state import ExplorerState
 from latentlab.app.plane import Ellipse
 from latentlab.core.images import IMAGE_SUFFIXES
@@ -114,7 +115,8 @@ class CanvasPresenter(QObject):
             return
         posterior = encoding.posterior
         centre, cov = self.state.plane.project_gaussian(posterior.mu, np.exp(posterior.logvar))
-        self.canvas.set_posterior(encoding.id, Ellipse.from_covariance(centre, cov), _short(encoding.name))
+        self.canvas.set_posterior(encoding.id, Ellipse.from_covariance(centre, cov),
+                                  ellipse_label(self.state, encoding, _short(encoding.name)))
 
     def _draw_posterior_samples(self) -> None:
         detailed = self.state.detailed_encoding()

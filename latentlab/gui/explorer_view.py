@@ -8,9 +8,9 @@ image (its true posterior under the ellipse, its gaps, the examples: `self.truth
 app/ground_truth.py `GroundTruthState`) is computed on two more threads, one for quick first
 looks at p(z|x) and one for the rest. The geometry layers under the canvas (magnification, the
 aggregate posterior q(z): `self.geometry`, app/geometry_layers.py) have a fifth thread. The widgets
-here and in canvas_presenter.py, plane_controls.py, encoded_panel.py, figures.py, posterior_layer.py,
-posterior_controls.py, geometry_layers.py, geometry_controls.py, gap_panel.py and example_table.py
-render that state and send it requests; none keeps a piece of it.
+here and in canvas_presenter.py, plane_controls.py, class_selector.py (an M2's class), encoded_panel.py,
+figures.py, posterior_layer.py, posterior_controls.py, geometry_layers.py, geometry_controls.py,
+gap_panel.py and example_table.py render that state and send it requests; none keeps a piece of it.
 
 Public interface (used by the main window; keep the names):
 
@@ -53,6 +53,7 @@ from latentlab.app.plane import LatentPlane
 from . import explorer_menu
 from .canvas import LatentCanvas
 from .canvas_presenter import CanvasPresenter
+from .class_selector import ClassSelector
 from .drawpad import DrawPad
 from .encoded_panel import EncodedPanel
 from .example_table import ExamplePanel
@@ -139,6 +140,7 @@ class LatentExplorer(QWidget):
         self.show_scatter.setToolTip("Show the encoded test set (posterior means), coloured by label")
         self.show_scatter.toggled.connect(state.set_scatter_visible)
         self.plane_controls = PlaneControls(state, self)
+        self.class_selector = ClassSelector(state, self.canvas, self)    # M2 / M1+M2 only
 
         self.readout = QLabel(captions.READOUT_HINT, objectName="latentReadout")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -201,6 +203,7 @@ class LatentExplorer(QWidget):
         rows_layout = QVBoxLayout(rows)
         rows_layout.setContentsMargins(0, 0, 0, 0)
         rows_layout.addLayout(controls)
+        rows_layout.addWidget(self.class_selector)
         rows_layout.addWidget(self.plane_controls)
         rows_layout.addWidget(self.posterior_controls)
         rows_layout.addWidget(self.geometry_controls)
@@ -280,14 +283,15 @@ class LatentExplorer(QWidget):
         return self.state.plane
 
     def set_model(self, model, scatter: dict | None = None, reset_view: bool = True, data: dict | None = None) -> None:
-        """Show `model` (a VAE, or None for nothing). With reset_view=False (live snapshots of a run
+        """Show `model` (a VAE; an M2 / M1+M2, one class at a time: gui/class_selector.py; or None
+        for nothing). With reset_view=False (live snapshots of a run
         being trained) the plane and the view stay. Pins, anchors and images that fit the new
         model stay and are decoded / encoded again (images of another size prepared again from
         their originals); what does not fit is dropped and named in the status bar. `data` (the
         checkpoint's data section) says where its examples come from; a snapshot keeps the last."""
         if data is not None or reset_view:
             self.truth_work.set_data(data, update=False)     # used by the model change below
-        self.state.set_model(model, scatter, reset_view)
+        self.state.set_model(model, scatter, reset_view, class_names=(data or {}).get("label_names") or None)
 
     def set_examples_data(self, data: dict | None) -> None:
         """The data section ({"dataset": "mnist", "binarize": ...}) of the model being trained."""

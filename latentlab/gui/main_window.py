@@ -19,11 +19,11 @@ from PySide6.QtCore import QByteArray, QEvent, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
+from latentlab.app.documents import opened_message, read_checkpoint, save_checkpoint_copy
 from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES, file_dialog_filter
-from latentlab.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from latentlab.core.pipeline import DataSpec
+from latentlab.core.checkpoint import Checkpoint, CheckpointError
+from latentlab.core.model_kinds import is_semi_supervised
 from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_models_dir
-from latentlab.core.trainer import History
 
 from . import about
 from .collapse_view import CollapseView
@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
             return False
         self._opening = path
         try:
-            ckpt, history = run_off_gui_thread(lambda: _read_checkpoint(path))
+            ckpt, history = run_off_gui_thread(lambda: read_checkpoint(path))
         except CheckpointError as e:
             self.show_error(str(e))
             return False
@@ -231,7 +231,7 @@ class MainWindow(QMainWindow):
         following = self.following.follow_if_same_run(path, ckpt)
         shipped = is_inside(path, shipped_models_dir())
         done = int(ckpt.trainer_state.get("epoch", 0))
-        if ckpt.data.get("dataset"):
+        if ckpt.data.get("dataset") and not is_semi_supervised(ckpt.model):   # (the panel takes VAE settings)
             # The shipped model is a finished reference: Train starts a new model unless asked otherwise.
             self.training_panel.set_run(ckpt.model.config, ckpt.train_config, ckpt.data, done,
                                         continue_now=not shipped, diverged=ckpt.trainer_state.get("diverged"))
@@ -242,11 +242,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("lastOpened", str(path.resolve()))
             self.settings.setValue("lastFolder", str(path.resolve().parent))
         self._update_title()
-        dataset = ckpt.data.get("dataset", "?")
-        steps = ckpt.trainer_state.get("step", 0)
-        self.show_message(f"Opened {path.name}: {ckpt.model.latent_dim}-D {ckpt.model.config.architecture} VAE "
-                          f"on {dataset}, {done} epochs ({steps:,} steps)"
-                          + ("; following its metrics file live" if following else ""))
+        self.show_message(opened_message(path, ckpt) + ("; following its metrics file live" if following else ""))
         self.run_label.setText("following a run" if following else "")
         return True
 
@@ -256,7 +252,7 @@ class MainWindow(QMainWindow):
         if self.training.has_run:
             error = self.training.save(path)
         elif self._checkpoint is not None:
-            error = _save_checkpoint_copy(self._checkpoint, path)
+            error = save_checkpoint_copy(self._checkpoint, path)
         else:
             error = "There is no model to save."
         if error:
@@ -492,26 +488,3 @@ class MainWindow(QMainWindow):
         ended = self.training.shutdown(timeout_ms)
         self.explorer.shutdown()
         return ended
-
-
-# -- reading and saving helpers --------------------------------------------------------------------
-def _read_checkpoint(path: Path) -> tuple[Checkpoint, History]:
-    """Everything opening a file needs that can fail, done before the window changes at all."""
-    ckpt = load_checkpoint(path)
-    try:
-        history = History.from_dict(ckpt.history)
-        if ckpt.data:
-            DataSpec.from_dict(ckpt.data)   # the training panel shows these
-    except (ValueError, TypeError, KeyError) as e:
-        raise CheckpointError(f"{path} is a damaged latentlab checkpoint: {e}") from e
-    return ckpt, history
-
-
-# -- saving helpers (GUI thread; the trainer is idle) ---------------------------------------------
-def _save_checkpoint_copy(ckpt: Checkpoint, path: Path) -> str | None:
-    try:
-        save_checkpoint(path, ckpt.model, train_config=ckpt.train_config, data=ckpt.data, history=ckpt.history,
-                        optimizer_state=ckpt.optimizer_state, trainer_state=ckpt.trainer_state, extras=ckpt.extras)
-        return None
-    except CheckpointError as e:
-        return str(e)

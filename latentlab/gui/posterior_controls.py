@@ -69,7 +69,7 @@ class PosteriorControls(QWidget):
             self.style.blockSignals(True)
             self.style.setCurrentText(display.style)
             self.style.blockSignals(False)
-        exact = truth.latent_dim in (0, 2)
+        exact = truth.latent_dim in (0, 2) and not truth.unavailable     # (M1+M2: no likelihood)
         self.toggle.setEnabled(exact)
         self.style.setEnabled(exact and display.shown)
         self.zoom.setEnabled(truth.selected is not None)

@@ -358,7 +358,7 @@ def test_opening_reads_the_file_off_the_gui_thread(make_window, qtbot, monkeypat
 
     from latentlab.core.checkpoint import load_checkpoint
     from latentlab.core.shipped import shipped_models_dir
-    from latentlab.gui import main_window
+    from latentlab.app import documents       # main_window reads checkpoints through app/documents.py
 
     window = shown_window(make_window, qtbot)
     fired, reader = threading.Event(), []
@@ -368,7 +368,7 @@ def test_opening_reads_the_file_off_the_gui_thread(make_window, qtbot, monkeypat
         fired.wait(10)   # released by a GUI-thread timer: it can only fire if the GUI thread is free
         return load_checkpoint(path, *args, **kwargs)
 
-    monkeypatch.setattr(main_window, "load_checkpoint", slow_read)
+    monkeypatch.setattr(documents, "load_checkpoint", slow_read)
     QTimer.singleShot(20, fired.set)
     assert window.open_checkpoint(shipped_models_dir() / "fashion-2d.pt")
     assert reader == [False] and fired.is_set()
