@@ -22,7 +22,6 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from latentlab.app.documents import opened_message, read_checkpoint, save_checkpoint_copy
 from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES, file_dialog_filter
 from latentlab.core.checkpoint import Checkpoint, CheckpointError
-from latentlab.core.model_kinds import is_semi_supervised
 from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_models_dir
 
 from . import about
@@ -231,7 +230,7 @@ class MainWindow(QMainWindow):
         following = self.following.follow_if_same_run(path, ckpt)
         shipped = is_inside(path, shipped_models_dir())
         done = int(ckpt.trainer_state.get("epoch", 0))
-        if ckpt.data.get("dataset") and not is_semi_supervised(ckpt.model):   # (the panel takes VAE settings)
+        if ckpt.data.get("dataset"):
             # The shipped model is a finished reference: Train starts a new model unless asked otherwise.
             self.training_panel.set_run(ckpt.model.config, ckpt.train_config, ckpt.data, done,
                                         continue_now=not shipped, diverged=ckpt.trainer_state.get("diverged"))

@@ -117,6 +117,7 @@ def test_an_m2_checkpoint_file_opens_in_the_window(qtbot, make_window, tmp_path)
     message = window.statusBar().currentMessage()
     assert message.startswith("Opened m2.pt: M2 with a 2-D style z on mnist, 3 epochs (1,170 steps)"), message
     assert window.explorer.state.semi_model is not None and selector_of(window).isVisible()
+    assert window.training_panel.model_kind == "m2"          # the panel shows the run it would continue
     qtbot.waitUntil(lambda: window.explorer.state.hover_image is not None, timeout=WAIT_MS)
     assert window.open_checkpoint(default_checkpoint())                  # a VAE again: no selector
     assert not selector_of(window).isVisible()
