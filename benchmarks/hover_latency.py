@@ -155,10 +155,16 @@ class BackgroundTraining:
         from latentlab.core.trainer import TrainConfig, Trainer
         from latentlab.gui.training_thread import default_gui_threads
 
-        images, self.source = self._images(data_dir)
-        self.trainer = Trainer(copy.deepcopy(model), images, None,
-                               TrainConfig(epochs=1000, batch_size=128, num_threads=default_gui_threads(),
-                                           device="cpu"))
+        from latentlab.core.model_kinds import is_semi_supervised
+        from latentlab.core.semi_trainer import SemiSupervisedTrainer
+
+        images, labels, self.source = self._images(data_dir)
+        config = TrainConfig(epochs=1000, batch_size=128, num_threads=default_gui_threads(), device="cpu",
+                             labels=100)
+        if is_semi_supervised(model):   # an M2 checkpoint: its own trainer (100 labels, as shipped)
+            self.trainer = SemiSupervisedTrainer(copy.deepcopy(model), images, labels, None, None, config)
+        else:
+            self.trainer = Trainer(copy.deepcopy(model), images, None, config)
         self.steps_at_start = 0
         self.nice = 0
         self.thread = threading.Thread(target=self._run, name="benchmark-training", daemon=True)
@@ -176,12 +182,13 @@ class BackgroundTraining:
             from latentlab.core.data import load_dataset
 
             ds = load_dataset("mnist", "train", data_dir=data_dir, download=False)
-            return ds.images, f"MNIST train ({len(ds.images)} images) from {data_dir}"
+            return ds.images, ds.labels, f"MNIST train ({len(ds.images)} images) from {data_dir}"
         from latentlab.core.images import load_image
 
         files = sorted((Path(__file__).resolve().parents[1] / "resources" / "samples" / "mnist").glob("*.png"))
         images = torch.from_numpy(np.stack([load_image(f).pixels for f in files]))
-        return images.repeat(20, 1, 1, 1), f"{len(files)} sample PNGs from resources/ (x20)"
+        labels = torch.tensor([int(f.name[0]) for f in files])     # files are named <label>_<index>.png
+        return images.repeat(20, 1, 1, 1), labels.repeat(20), f"{len(files)} sample PNGs from resources/ (x20)"
 
     def start(self):
         self.thread.start()
@@ -248,7 +255,9 @@ def main(argv=None) -> int:
     latencies, missed = measure(canvas, explorer, forward)
     results["idle"] = {**percentiles(latencies), "missed": missed}
 
-    training = BackgroundTraining(model, os.environ.get("LATENTLAB_DATA"))
+    # an M2 is shown as one class (a ClassConditioned view): train the whole M2, as the window would
+    semi = getattr(explorer.state, "semi_model", None)
+    training = BackgroundTraining(semi if semi is not None else model, os.environ.get("LATENTLAB_DATA"))
     training.nice = args.train_nice
     training.start()
     snapshots = QTimer()
