@@ -32,7 +32,7 @@ from torch import nn
 
 from . import objectives
 from .config import Config, SettingError, setting
-from .models import MAX_LATENT_DIM, MAX_LAYER_WIDTH, VAE, VAEConfig, _int_tuple
+from .models import MAX_LATENT_DIM, MAX_LAYER_WIDTH, VAE, VAEConfig, _int_tuple, _mlp
 
 MAX_CLASSES = 1000
 M2_LIKELIHOODS = ("bernoulli", "gaussian")
@@ -110,15 +110,6 @@ class _ClassMLP(nn.Module):
         """v (B, in) with each of the K classes -> (K, B, out); v's part of the first layer once."""
         h = self.first(v).unsqueeze(0) + self.class_vectors.weight.unsqueeze(1)
         return self.rest(h)
-
-
-def _mlp(sizes: list[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 class M2(nn.Module):
