@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from latentlab.core.config import SettingError
 from latentlab.core.labels import LabelError, draw_labelled, unlabelled_indices
 from latentlab.core.m2 import M1M2, M2Config, PixelM2
 from latentlab.core.m2_objectives import every_class_bound, labelled_bound, m2_terms, unlabelled_bound
@@ -156,3 +157,18 @@ def test_class_balance_adds_the_kl_of_the_batch_class_marginal():
     extra = 5.0 * class_marginal_kl(model.classify(x))
     torch.testing.assert_close(balanced.loss, plain.loss + extra)
     torch.testing.assert_close(balanced.unlabelled, plain.unlabelled)   # the curves show the paper's terms
+
+
+def test_classifier_dropout_acts_only_while_training_and_keeps_the_layer_names():
+    torch.manual_seed(0)
+    plain = PixelM2(M2Config(latent_dim=2, hidden_sizes=(16,), classifier_hidden=(32,)))
+    dropped = PixelM2(M2Config(latent_dim=2, hidden_sizes=(16,), classifier_hidden=(32,), classifier_dropout=0.5))
+    assert plain.state_dict().keys() == dropped.state_dict().keys()   # old checkpoints load unchanged
+    dropped.load_state_dict(plain.state_dict())
+    x = torch.rand(8, 1, 28, 28)
+    plain.eval(), dropped.eval()
+    assert torch.equal(plain.classify(x), dropped.classify(x))        # no dropout when evaluating
+    dropped.train()
+    assert not torch.allclose(dropped.classify(x), plain.classify(x))
+    with pytest.raises(SettingError, match="classifier_dropout"):
+        M2Config(classifier_dropout=1.5)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import objectives
@@ -56,6 +57,10 @@ class M2Config(Config):
     num_classes: int = setting(10, "number of classes K", min=2, max=MAX_CLASSES)
     hidden_sizes: tuple[int, ...] = (500,)        # q(z|x,y) and p(x|y,z) (the decoder mirrors them)
     classifier_hidden: tuple[int, ...] = (500,)   # q(y|x)
+    # Dropout on q(y|x)'s hidden units while training: with 100 labels the classifier otherwise
+    # memorises them, and its error on the rest creeps up as the generative part sharpens.
+    classifier_dropout: float = setting(0.0, "dropout on the classifier's hidden units while training",
+                                        min=0.0, max=0.9)
     likelihood: str = setting("bernoulli", "p(x|y,z): Bernoulli on pixels, Gaussian on M1's latent",
                               choices=M2_LIKELIHOODS)
     m1: dict | None = None
@@ -143,7 +148,14 @@ class M2(nn.Module):
 
     # -- on vectors (B, in_features) -----------------------------------------------------------
     def classify_vectors(self, v: torch.Tensor) -> torch.Tensor:
-        return self.classifier(v)
+        p = self.config.classifier_dropout
+        if not (p and self.training):
+            return self.classifier(v)
+        for layer in self.classifier:   # dropout after each ReLU; the layers' names stay those of _mlp
+            v = layer(v)
+            if isinstance(layer, nn.ReLU):
+                v = F.dropout(v, p, training=True)
+        return v
 
     def encode_vectors(self, v: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(v, y).chunk(2, dim=-1)
