@@ -23,6 +23,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from latentlab.app.core_share import shared as shared_cores
 from latentlab.app.pacing import UpdatePacer
 from latentlab.app.semi_setup import load_m1
 from latentlab.core.checkpoint import Checkpoint
@@ -30,7 +31,8 @@ from latentlab.core.session import TrainingSession, is_own_autosave
 
 from .off_thread import run_off_gui_thread
 from .settings import is_inside, new_run_folder, runs_dir
-from .training_thread import TrainingThread, default_gui_threads
+from .interaction_watch import watch_interactions
+from .training_thread import TrainingThread
 
 PULL_INTERVAL_MS = 33        # how often the GUI takes the steps the trainer has produced
 PROGRESS_INTERVAL_S = 0.25   # how often the progress texts change (each change is a repaint)
@@ -62,6 +64,10 @@ class TrainingController(QObject):
         self.worker: TrainingThread | None = None
         self.autosave_failed = False
         self.pacer = UpdatePacer(UPDATE_SHARE, limits=UPDATE_LIMITS)
+        # The run trains on every core while nobody uses the window, on one fewer while someone
+        # does (app/core_share.py): the watch reports every mouse move, click and key in the app.
+        self.cores = shared_cores()
+        self._interaction_watch = watch_interactions(self, self.cores)
         self._total_steps = 0
         self._last_progress = 0.0
         self._pending_snapshot = None
@@ -105,7 +111,7 @@ class TrainingController(QObject):
         if panel.start_paused:   # Step on an idle panel: the run starts paused and takes one step
             session.request_pause()
             self.stepping = session.request_step()
-        worker = TrainingThread(session, num_threads=default_gui_threads())
+        worker = TrainingThread(session, num_threads=self.cores.training_threads(), share=self.cores)
         worker.ready.connect(self._on_trainer_ready)
         worker.statusChanged.connect(self._on_status)
         worker.epochEnded.connect(self._on_epoch)
@@ -131,7 +137,7 @@ class TrainingController(QObject):
         panel = self.panel
         spec = panel.data_spec()
         panel.check_model_kind()   # M2 on a data set without labels: said before any file is read
-        train_config = panel.train_config(spec).replace(num_threads=default_gui_threads())
+        train_config = panel.train_config(spec).replace(num_threads=self.cores.cores)
         m1 = None
         if panel.model_kind == "m1m2":
             path = panel.semi.m1_file()
@@ -142,7 +148,7 @@ class TrainingController(QObject):
         return TrainingSession.new(spec, model_config, train_config, folder / RUN_CHECKPOINT_NAME, m1=m1)
 
     def _continue_session(self, checkpoint: Checkpoint | None, document: Path | None) -> TrainingSession:
-        changes = {**self.panel.continue_changes(), "num_threads": default_gui_threads()}
+        changes = {**self.panel.continue_changes(), "num_threads": self.cores.cores}
         if self.live_run is not None:
             return TrainingSession.continue_run(self.live_run, changes)
         if checkpoint is None or not checkpoint.data.get("dataset"):

@@ -30,6 +30,7 @@ import time
 import torch
 from PySide6.QtCore import QObject, Signal
 
+from latentlab.app.core_share import CoreShare
 from latentlab.core.checkpoint import CheckpointError
 from latentlab.core.data import DataError, DownloadCancelled
 from latentlab.core.model_kinds import build_model
@@ -47,10 +48,11 @@ _orphans: set["TrainingThread"] = set()
 
 
 def default_gui_threads() -> int:
-    """CPU threads for training beside a live GUI: leave one core for decoding on hover.
+    """CPU threads for training beside a GUI in use: leave one core for decoding on hover.
 
     Measured on 2 cores: training with 2 threads while the GUI decodes with 2 more gave a hover
-    p95 of 12.6 ms; 1 + 1 threads gave 0.29 ms and twice the training steps/s.
+    p95 of 12.6 ms; 1 + 1 threads gave 0.29 ms and twice the training steps/s. The window's run
+    uses this many only while the window is in use, and every core otherwise (a CoreShare).
     """
     return max(1, (os.cpu_count() or 2) - 1)
 
@@ -81,10 +83,14 @@ class TrainingThread(QObject):
     runEnded = Signal(str, str)               # "finished", "stopped", "diverged", "cancelled"; message
     finished = Signal()                       # the thread is done (always the last signal)
 
-    def __init__(self, session: TrainingSession, num_threads: int = 0, parent=None):
+    def __init__(self, session: TrainingSession, num_threads: int = 0, parent=None,
+                 share: CoreShare | None = None):
         super().__init__(parent)
         self.session = session
         self.num_threads = num_threads
+        # With a share, the run's torch threads follow it between steps (every core while the
+        # window is left alone, one fewer while it is used); `num_threads` is then the start.
+        self.share = share
         self._steps: list[StepEvent] = []
         self._steps_lock = threading.Lock()
         self._last_snapshot = 0.0
@@ -159,6 +165,10 @@ class TrainingThread(QObject):
     # -- listeners, on the training thread --------------------------------------------------
     def _on_event(self, event) -> None:
         if isinstance(event, StepEvent):
+            if self.share is not None and self.session.trainer.device.type == "cpu":
+                wanted = self.share.training_threads()
+                if wanted != torch.get_num_threads():   # per thread: this one, between two steps
+                    torch.set_num_threads(wanted)
             with self._steps_lock:
                 self._steps.append(event)
             now = time.monotonic()
