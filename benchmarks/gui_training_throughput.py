@@ -1,16 +1,15 @@
-"""Training steps/s driven from the app's window against a plain PyTorch loop, in one command.
+"""Training steps/s driven from the app's window against a plain PyTorch loop on every core, in one command.
 
 The window is real (offscreen): Train is clicked, the worker thread trains with the app's own
 settings, the curves redraw live (paced, at most ~30 times a second) and the explorer receives
-model snapshots. The reference is the pytorch/examples vae/main.py loop of
-benchmarks/train_throughput.py on the same config (784-512-512-2 MLP, batch 128, Adam 1e-3,
-dynamically binarised MNIST), the same images and the same number of torch threads as the app
-gives its training thread (all cores but one, so that decoding on hover has a core). The
-latentlab Trainer without a window is timed too, so the ratio splits into what the trainer
-adds and what the window adds. Runs alternate so drifts of the machine hit all; medians are
-reported. The plain loop on all cores is shown for scale: faster on an idle machine, but on 2
-cores it collapses as soon as anything else wants CPU (OpenMP threads waiting for each other),
-which a window always does.
+model snapshots. Nobody touches the window, so the run has every core (app/core_share.py: it
+gives one back only while someone hovers, drags, draws or types). The reference is the
+pytorch/examples vae/main.py loop of benchmarks/train_throughput.py on the same config
+(784-512-512-2 MLP, batch 128, Adam 1e-3, dynamically binarised MNIST), the same images, on every
+core. The latentlab Trainer without a window is timed too, so the ratio splits into what the
+trainer adds and what the window adds. Runs alternate so drifts of the machine hit all; medians
+are reported. For scale, the plain loop on one core fewer (what the window's run uses while
+someone interacts) is timed once.
 
     LATENTLAB_DATA=/path/to/datasets python benchmarks/gui_training_throughput.py
 
@@ -78,6 +77,7 @@ class StepClock:
     def __init__(self, trainer, warmup: int, steps: int):
         self.trainer, self.first, self.last = trainer, trainer.step + warmup, trainer.step + warmup + steps
         self.marks: dict[int, tuple[float, float]] = {}
+        self.threads = 0
 
     def __call__(self, event) -> None:
         from latentlab.core.trainer import StepEvent
@@ -85,6 +85,7 @@ class StepClock:
         if isinstance(event, StepEvent) and event.step in (self.first, self.last):
             self.marks[event.step] = (time.perf_counter(), time.thread_time())
             if event.step == self.last:
+                self.threads = torch.get_num_threads()   # on the training thread: what it used
                 self.trainer.request_stop()
 
     @property
@@ -146,12 +147,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--switch-interval", type=float, default=0.0, metavar="MS",
-                        help="sys.setswitchinterval for the whole run, in ms (0: Python's default, 5 ms)")
     args = parser.parse_args()
 
-    if args.switch_interval > 0:
-        sys.setswitchinterval(args.switch_interval / 1000)
     scratch = Path(tempfile.mkdtemp(prefix="latentlab-bench-"))
     source = ensure_data(scratch)
     os.environ["LATENTLAB_RUNS"] = str(scratch / "runs")
@@ -159,7 +156,6 @@ def main() -> None:
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
     from latentlab.core.data import load_dataset
-    from latentlab.gui.training_thread import default_gui_threads
     from latentlab.gui.app import make_application
     from latentlab.gui.main_window import MainWindow
 
@@ -169,16 +165,14 @@ def main() -> None:
     window.resize(1280, 860)
     window.show()
     app.processEvents()
-    threads = default_gui_threads()
     images = load_dataset("mnist", "train").images[:50_000]
 
     cores = os.cpu_count() or 1
-    threads = default_gui_threads()
-    runs = {key: [] for key in ("ref", "trainer", "window", "ref_all_cores")}
+    runs = {key: [] for key in ("ref", "trainer", "window", "ref_one_fewer")}
     cpu = {"trainer": [], "window": []}
-    redraws, gui_cpu = [], []
+    redraws, gui_cpu, window_threads = [], [], []
     for _ in range(args.repeats):
-        torch.set_num_threads(threads)  # the same as the app's training thread
+        torch.set_num_threads(cores)   # the plain loop and the bare Trainer run on this thread
         runs["ref"].append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
         clock = trainer_alone(images, args.steps, args.warmup)
         runs["trainer"].append(clock.steps_per_sec)
@@ -187,29 +181,32 @@ def main() -> None:
         clock, n_redraws, share = window_run(app, window, args.steps, args.warmup)
         runs["window"].append(clock.steps_per_sec)
         cpu["window"].append(clock.cpu_ms_per_step)
+        window_threads.append(clock.threads)
         redraws.append(n_redraws)
         gui_cpu.append(share)
-    torch.set_num_threads(cores)   # once, and short: under any other load it crawls
-    runs["ref_all_cores"].append(reference_steps_per_sec(images, steps=min(args.steps, 100), warmup=10))
+    torch.set_num_threads(max(1, cores - 1))
+    runs["ref_one_fewer"].append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
     window.close()
 
     med = {key: statistics.median(values) for key, values in runs.items()}
 
     def line(label: str, key: str) -> str:
-        return f"{label:<44}: {med[key]:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in runs[key])})"
+        return f"{label:<48}: {med[key]:7.1f} steps/s  (runs: {', '.join(f'{v:.1f}' for v in runs[key])})"
 
     print(f"data: {source}; 784-512-512-2 MLP, batch 128; {args.steps} timed steps x {args.repeats} repeats; "
           f"{cores} CPU cores")
-    print(line(f"plain PyTorch loop, {threads} thread(s)", "ref"))
-    print(line(f"latentlab Trainer alone, {threads} thread(s)", "trainer"))
-    print(line(f"app window, training thread on {threads} thread(s)", "window")
-          + f"; curve redraws per run: {', '.join(map(str, redraws))}; GUI thread CPU "
-          f"{', '.join(f'{100 * c:.0f}%' for c in gui_cpu)} of each run's wall time")
+    print(line(f"plain PyTorch loop, {cores} thread(s) (every core)", "ref"))
+    print(line(f"latentlab Trainer alone, {cores} thread(s)", "trainer"))
+    print(line("app window, nobody touching it", "window")
+          + f"; training thread on {', '.join(map(str, window_threads))} thread(s); curve redraws per run: "
+          f"{', '.join(map(str, redraws))}; GUI thread CPU {', '.join(f'{100 * c:.0f}%' for c in gui_cpu)} "
+          "of each run's wall time")
     per_repeat = [w / r for w, r in zip(runs["window"], runs["ref"])]
-    print(f"ratio window / plain loop = {med['window'] / med['ref']:.3f}   (goal >= 0.95; per repeat "
+    print(f"ratio window / plain loop on every core = {med['window'] / med['ref']:.3f}   (goal >= 0.90; per repeat "
           f"{', '.join(f'{v:.2f}' for v in per_repeat)}); window / Trainer alone = "
           f"{med['window'] / med['trainer']:.3f}")
-    print(line(f"for scale: plain loop on all {cores} cores, no GUI", "ref_all_cores"))
+    print(line(f"for scale: plain loop on {max(1, cores - 1)} thread(s) (the window's run while in use)",
+               "ref_one_fewer"))
     c_t, c_w = statistics.median(cpu["trainer"]), statistics.median(cpu["window"])
     print(f"training thread CPU per step (independent of other load): Trainer alone {c_t:.2f} ms, "
           f"in the window {c_w:.2f} ms ({100 * (c_w / c_t - 1):+.1f}%)")

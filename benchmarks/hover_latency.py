@@ -8,10 +8,12 @@ LatentExplorer alone, which is what does the work), sends N synthetic mouse move
 before the event to the end of the decoded image's paintEvent. Two phases, in one process:
 
 * idle: nothing else running;
-* training: a core Trainer runs in a Python thread with one torch thread (as the app does on 2
-  cores: `default_gui_threads()`), on real MNIST if LATENTLAB_DATA is set, else on the sample
-  images in resources/; the explorer also receives a model snapshot every second, as the main
-  window sends them.
+* training: Train is clicked in the window, so the app's own run trains (its thread, its live
+  curves, its snapshots every second), on real MNIST if LATENTLAB_DATA is set, else on the
+  sample images of resources/ repeated to 60,000. That run uses every core until the first move
+  and one fewer from its next step on (app/core_share.py), as it does for a user. With
+  `--widget explorer` there is no window: a core Trainer runs in a Python thread on one torch
+  thread, and the explorer gets a snapshot every second.
 
 As the reference, the plain cost of `model.decode` for one point is measured in the same run (one
 torch thread, like the decode worker). Goals on 2 CPU cores: p95 < 4 ms idle, < 8 ms training.
@@ -148,6 +150,43 @@ def measure(canvas, explorer, points, timeout_s: float = 1.0, interval_ms: int =
     return latencies, missed
 
 
+class WindowTraining:
+    """Train clicked in the main window: the app's own run, curves and snapshots."""
+
+    def __init__(self, window, source: str):
+        self.window, self.source = window, source
+
+    def start(self):
+        from PySide6.QtCore import QEventLoop
+
+        panel = self.window.training_panel
+        panel.continue_check.setChecked(False)
+        panel.epochs.setValue(1000)
+        panel.train_button.click()
+        loop, t0 = QEventLoop(), time.perf_counter()
+        wait = QTimer(interval=20)
+        wait.timeout.connect(lambda: loop.quit() if self.steps() >= 30 or time.perf_counter() - t0 > 120 else None)
+        wait.start()
+        loop.exec()   # past loading and start-up, into the steady loop
+        wait.stop()
+        if self.steps() < 30:
+            raise RuntimeError("the window's training run did not start")
+        self.steps_at_start, self.t_start = self.steps(), time.perf_counter()
+
+    def steps(self) -> int:
+        worker = self.window.training.worker
+        trainer = getattr(getattr(worker, "session", None), "trainer", None)
+        return trainer.step if trainer is not None else 0
+
+    def stop(self) -> float:
+        steps_per_s = (self.steps() - self.steps_at_start) / (time.perf_counter() - self.t_start)
+        worker = self.window.training.worker
+        self.window.training.stop()
+        worker.join(30)
+        QApplication.processEvents()
+        return steps_per_s
+
+
 class BackgroundTraining:
     """A core Trainer in a Python thread, as the app's training worker runs it."""
 
@@ -228,6 +267,18 @@ def main(argv=None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     torch.set_num_threads(1)   # the GUI thread does no torch work; keep it off the training core
+    if args.widget == "window":   # the window trains: data (real MNIST, or the samples), and no trace left
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from gui_training_throughput import ensure_data
+
+        scratch = Path(tempfile.mkdtemp(prefix="latentlab-hover-"))
+        data_source = ensure_data(scratch)
+        os.environ["LATENTLAB_RUNS"] = str(scratch / "runs")
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
     window, explorer, kind = open_explorer(args.checkpoint, args.widget)
     first = [False]
     explorer.imageShown.connect(lambda: first.__setitem__(0, True))
@@ -255,14 +306,17 @@ def main(argv=None) -> int:
     latencies, missed = measure(canvas, explorer, forward)
     results["idle"] = {**percentiles(latencies), "missed": missed}
 
-    # an M2 is shown as one class (a ClassConditioned view): train the whole M2, as the window would
-    semi = getattr(explorer.state, "semi_model", None)
-    training = BackgroundTraining(semi if semi is not None else model, os.environ.get("LATENTLAB_DATA"))
-    training.nice = args.train_nice
-    training.start()
     snapshots = QTimer()
-    snapshots.timeout.connect(lambda: explorer.set_model(training.snapshot(), reset_view=False))
-    snapshots.start(1000)
+    if kind == "window":
+        training = WindowTraining(window, data_source)
+    else:
+        # an M2 is shown as one class (a ClassConditioned view): train the whole M2, as the window would
+        semi = getattr(explorer.state, "semi_model", None)
+        training = BackgroundTraining(semi if semi is not None else model, os.environ.get("LATENTLAB_DATA"))
+        training.nice = args.train_nice
+        snapshots.timeout.connect(lambda: explorer.set_model(training.snapshot(), reset_view=False))
+        snapshots.start(1000)
+    training.start()
     latencies, missed = measure(canvas, explorer, backward)
     if args.switch_interval:
         # Same again with a shorter GIL switch interval: a thread waiting for the GIL while the

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 HOLD_S = 1.5   # after the last interaction, the run keeps its core off this long (a pause in a hover)
 
