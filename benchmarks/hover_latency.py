@@ -253,8 +253,9 @@ def main(argv=None) -> int:
                         help="time the whole main window (default) or the LatentExplorer alone")
     parser.add_argument("--switch-interval", type=float, default=1.0, metavar="MS",
                         help="also measure while training with sys.setswitchinterval(MS / 1000); 0 = skip")
-    parser.add_argument("--train-nice", type=int, default=0, metavar="N",
-                        help="run the training thread at nice N (Linux, per thread), e.g. 10")
+    parser.add_argument("--train-nice", type=int, default=None, metavar="N",
+                        help="run the training thread at nice N (Linux, per thread); default: what the app "
+                             "uses (gui/training_thread.py TRAINING_NICE) with the window, 0 with --widget explorer")
     parser.add_argument("--layers", default="", metavar="L[,L]",
                         help="measure with canvas layers on: magnification, aggregate (issue 11); each is "
                              "computed before the idle phase, and again for every snapshot while training")
@@ -307,7 +308,12 @@ def main(argv=None) -> int:
     results["idle"] = {**percentiles(latencies), "missed": missed}
 
     snapshots = QTimer()
+    from latentlab.gui import training_thread
+
+    if args.train_nice is None:
+        args.train_nice = training_thread.TRAINING_NICE if kind == "window" else 0
     if kind == "window":
+        training_thread.TRAINING_NICE = args.train_nice
         training = WindowTraining(window, data_source)
     else:
         # an M2 is shown as one class (a ClassConditioned view): train the whole M2, as the window would

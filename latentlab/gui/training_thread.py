@@ -24,6 +24,7 @@ the process open or abort it the way destroying a running QThread does.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -38,6 +39,11 @@ from latentlab.core.models import VAE
 from latentlab.core.session import SessionEvent, TrainingSession
 from latentlab.core.trainer import EpochEvent, StatusEvent, StepEvent
 
+# The training thread runs at this nice value (Linux, where a thread's niceness is its own; its
+# torch worker threads, started later, inherit it). The OS then gives the GUI and the decode
+# thread the CPU the moment they wake, instead of after the training thread's time slice; a run
+# alone on the machine loses nothing, since nobody else wants the cores. 0: leave it.
+TRAINING_NICE = 10
 SNAPSHOT_INTERVAL_S = 1.0       # how often the explorer gets fresh weights mid-epoch
 DOWNLOAD_REPORT_INTERVAL_S = 0.1
 SCATTER_KEYS = ("scatter_means", "scatter_labels", "label_names")
@@ -55,6 +61,18 @@ def default_gui_threads() -> int:
     uses this many only while the window is in use, and every core otherwise (a CoreShare).
     """
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+def lower_priority(nice: int) -> None:
+    """Raise the calling thread's nice value by `nice` (needs no privileges) where the OS keeps a
+    niceness per thread (Linux); elsewhere do nothing."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    except OSError:   # a sandbox that forbids it: train at the normal priority
+        pass
 
 
 def snapshot_model(model: VAE) -> VAE:
@@ -144,6 +162,7 @@ class TrainingThread(QObject):
 
     # -- the thread -------------------------------------------------------------------------
     def _run(self) -> None:
+        lower_priority(TRAINING_NICE)
         if self.num_threads > 0:
             torch.set_num_threads(self.num_threads)  # per thread: this one only
         try:

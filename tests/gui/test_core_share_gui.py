@@ -3,9 +3,12 @@ the training thread follows it between steps."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from types import SimpleNamespace
 
+import pytest
 import torch
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint
 from PySide6.QtTest import QTest
@@ -96,3 +99,24 @@ def test_the_watch_goes_with_its_owner(qtbot):
     QTest.mouseMove(other, QPoint(10, 10))
     QTest.mouseMove(other, QPoint(20, 20))
     assert share.training_threads() == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a per-thread niceness is Linux's")
+def test_the_training_thread_lowers_only_its_own_priority():
+    from latentlab.gui.training_thread import lower_priority
+
+    seen = {}
+
+    def worker():
+        tid = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        lower_priority(5)
+        seen["thread"] = (before, os.getpriority(os.PRIO_PROCESS, tid))
+
+    main_before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join(10)
+    before, after = seen["thread"]
+    assert after == min(19, before + 5)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_before   # the GUI's is untouched
