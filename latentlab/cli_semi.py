@@ -34,6 +34,9 @@ def add_train_flags(t: argparse.ArgumentParser, add_setting) -> None:
                         "<name>.m1.pt")
     s.add_argument("--classifier-hidden", type=int, nargs="+", metavar="H", default=argparse.SUPPRESS,
                    help="M2: hidden layer sizes of q(y|x) (default: 500)")
+    s.add_argument("--classifier-architecture", choices=("mlp", "conv"), default=argparse.SUPPRESS,
+                   help="M2 on pixels: q(y|x) as an MLP (the paper's, default) or convolutions "
+                        "(conv: two stride-2 convolutions and a dense layer of the first --classifier-hidden size)")
     s.add_argument("--classifier-dropout", type=float, metavar="P", default=argparse.SUPPRESS,
                    help="M2: dropout on q(y|x)'s hidden units while training (default: 0)")
 
@@ -55,7 +58,8 @@ def new_model_config(args, spec, model_flags: dict, m1=None):
     settings = {"image_shape": tuple(spec.image_shape),
                 "hidden_sizes": tuple(model_flags.get("hidden_sizes", M2_DEFAULT_HIDDEN)),
                 "classifier_hidden": tuple(getattr(args, "classifier_hidden", M2_DEFAULT_HIDDEN)),
-                "classifier_dropout": getattr(args, "classifier_dropout", 0.0)}
+                "classifier_dropout": getattr(args, "classifier_dropout", 0.0),
+                "classifier_architecture": getattr(args, "classifier_architecture", "mlp")}
     if "latent_dim" in model_flags:
         settings["latent_dim"] = model_flags["latent_dim"]
     if kind == "m1m2":
@@ -113,7 +117,8 @@ def train_m1(args, spec, train_changes: dict, out, options: dict):
 
 def check_not_semi_flags(args) -> None:
     """A VAE run given a semi-supervised flag: an error, not a silently ignored flag."""
-    for flag in ("labels", "alpha", "class_balance", "m1", "classifier_hidden", "classifier_dropout"):
+    for flag in ("labels", "alpha", "class_balance", "m1", "classifier_hidden", "classifier_dropout",
+                 "classifier_architecture"):
         if hasattr(args, flag):
             raise ValueError(f"--{flag.replace('_', '-')} belongs to --model m2 or m1m2")
 

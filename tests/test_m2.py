@@ -172,3 +172,18 @@ def test_classifier_dropout_acts_only_while_training_and_keeps_the_layer_names()
     assert not torch.allclose(dropped.classify(x), plain.classify(x))
     with pytest.raises(SettingError, match="classifier_dropout"):
         M2Config(classifier_dropout=1.5)
+
+
+def test_a_convolutional_classifier_on_pixels_classifies_images_and_m1m2_refuses_it():
+    torch.manual_seed(0)
+    model = PixelM2(M2Config(latent_dim=2, hidden_sizes=(16,), classifier_hidden=(32,),
+                             classifier_architecture="conv", classifier_dropout=0.5))
+    x = torch.rand(5, 1, 28, 28)
+    model.eval()
+    logits = model.classify(x)
+    assert logits.shape == (5, 10)
+    assert torch.allclose(logits[2], model.classify(x[2:3])[0], atol=1e-6)   # each image on its own
+    model.train()
+    assert not torch.allclose(model.classify(x), logits)                      # dropout while training
+    with pytest.raises(SettingError, match="classifier_architecture"):
+        M2Config(likelihood="gaussian", m1=VAEConfig(latent_dim=4).to_dict(), classifier_architecture="conv")

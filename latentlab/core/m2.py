@@ -33,7 +33,7 @@ from torch import nn
 
 from . import objectives
 from .config import Config, SettingError, setting
-from .models import MAX_LATENT_DIM, MAX_LAYER_WIDTH, VAE, VAEConfig, _int_tuple, _mlp
+from .models import MAX_LATENT_DIM, MAX_LAYER_WIDTH, VAE, VAEConfig, _ConvEncoder, _int_tuple, _mlp
 
 MAX_CLASSES = 1000
 M2_LIKELIHOODS = ("bernoulli", "gaussian")
@@ -59,6 +59,10 @@ class M2Config(Config):
     classifier_hidden: tuple[int, ...] = (500,)   # q(y|x)
     # Dropout on q(y|x)'s hidden units while training: with 100 labels the classifier otherwise
     # memorises them, and its error on the rest creeps up as the generative part sharpens.
+    # q(y|x) as an MLP (the paper's) or a small convolutional net on the image (pixel M2 only):
+    # with 100 labels, convolutions generalise from far fewer examples.
+    classifier_architecture: str = setting("mlp", "q(y|x): MLP, or convolutions on the image (M2 on pixels)",
+                                           choices=("mlp", "conv"))
     classifier_dropout: float = setting(0.0, "dropout on the classifier's hidden units while training",
                                         min=0.0, max=0.9)
     likelihood: str = setting("bernoulli", "p(x|y,z): Bernoulli on pixels, Gaussian on M1's latent",
@@ -76,6 +80,8 @@ class M2Config(Config):
             if not sizes or any(not 1 <= h <= MAX_LAYER_WIDTH for h in sizes):
                 raise SettingError(name, f"must be one or more layer sizes between 1 and {MAX_LAYER_WIDTH}, "
                                          f"got {list(sizes)}")
+        if self.m1 is not None and self.classifier_architecture != "mlp":
+            raise SettingError("classifier_architecture", "must be mlp for M1+M2 (its M2 classifies M1's latent)")
         if self.m1 is not None:
             if not isinstance(self.m1, dict):
                 raise SettingError("m1", f"must be the M1 VAE's settings (a mapping), got {self.m1!r}")
@@ -126,7 +132,12 @@ class M2(nn.Module):
         n_in = in_features or math.prod(config.image_shape)
         self.in_features = n_in
         d, k, hidden = config.latent_dim, config.num_classes, config.hidden_sizes
-        self.classifier = _mlp([n_in, *config.classifier_hidden, k])
+        if config.classifier_architecture == "conv":
+            conv = VAEConfig(image_shape=config.image_shape, architecture="conv",
+                             conv_hidden=config.classifier_hidden[0])
+            self.classifier = _ConvEncoder(conv, k)
+        else:
+            self.classifier = _mlp([n_in, *config.classifier_hidden, k])
         self.encoder = _ClassMLP(n_in, k, hidden, 2 * d)
         self.decoder = _ClassMLP(d, k, hidden[::-1], n_in)
         if config.likelihood == "gaussian":
@@ -148,14 +159,17 @@ class M2(nn.Module):
 
     # -- on vectors (B, in_features) -----------------------------------------------------------
     def classify_vectors(self, v: torch.Tensor) -> torch.Tensor:
-        p = self.config.classifier_dropout
-        if not (p and self.training):
-            return self.classifier(v)
-        for layer in self.classifier:   # dropout after each ReLU; the layers' names stay those of _mlp
-            v = layer(v)
-            if isinstance(layer, nn.ReLU):
-                v = F.dropout(v, p, training=True)
-        return v
+        p = self.config.classifier_dropout if self.training else 0.0
+        if self.config.classifier_architecture == "conv":
+            lead = v.shape[:-1]
+            h, layers = self.classifier.convs(v.reshape(-1, *self.config.image_shape)), self.classifier.dense
+        else:
+            lead, h, layers = None, v, self.classifier
+        for layer in layers:   # dropout after each ReLU; the layers' names stay those without it
+            h = layer(h)
+            if p and isinstance(layer, nn.ReLU):
+                h = F.dropout(h, p, training=True)
+        return h if lead is None else h.reshape(*lead, h.shape[-1])
 
     def encode_vectors(self, v: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.encoder(v, y).chunk(2, dim=-1)
