@@ -22,7 +22,7 @@ import torch
 
 from . import evaluation, objectives
 from .checkpoint import Checkpoint, save_checkpoint
-from .data import binarize, to_float
+from .data import binarize, epoch_batches, to_float
 from .events import EpochEvent, Listener, StatusEvent, StepEvent
 from .history import EPOCH_COLUMNS, STEP_COLUMNS, History
 from .models import VAE
@@ -166,14 +166,9 @@ class Trainer:
         return max(1, math.ceil(per_rank / self.config.batch_size))
 
     def _epoch_batches(self, epoch: int):
-        """Index batches of an epoch; the permutation depends only on (seed, epoch)."""
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-        n = len(self.train_images)
-        perm = torch.randperm(n, generator=g)
-        if self._world > 1:
-            per_rank = n // self._world
-            perm = perm[self._rank * per_rank:(self._rank + 1) * per_rank]
-        return perm.to(self.device).split(self.config.batch_size)
+        """Index batches of an epoch, on the device; the permutation depends only on (seed, epoch)."""
+        return epoch_batches(len(self.train_images), self.config.batch_size, self.config.seed * 1_000_003 + epoch,
+                             self.device, (self._rank, self._world))
 
     def _batch(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return binarize(to_float(images), self.config.binarize, generator)
