@@ -1,5 +1,5 @@
 """The trainer's GPU path, exercised on the CPU: step numbers read in batches (`sync_every`), the
-data and every tensor of a step on the training device.
+data and every tensor of a step on the training device, bf16 autocast.
 
 On a GPU the trainer reads its losses every READ_EVERY_ON_A_DEVICE steps; here `sync_every` is
 set by hand so the same code runs on the CPU, and compared with reading every step.
@@ -246,6 +246,24 @@ def test_a_step_makes_no_tensor_off_the_training_device(digits, kind):
         assert torch.empty(1).is_meta        # the trap is set
         assert trainer.run() == "finished"
     assert trainer.epoch == 3 and all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_bf16_autocast_is_off_by_default_and_trains_when_asked(digits):
+    runs, outputs = {}, {}
+    for dtype in (None, torch.bfloat16):
+        trainer = make_trainer(digits, epochs=1)
+        trainer.autocast_dtype = dtype
+        first_linear = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Linear))
+        first_linear.register_forward_hook(lambda m, i, out, seen=outputs.setdefault(dtype, []): seen.append(out.dtype))
+        events, _ = record(trainer)
+        assert trainer.run() == "finished"
+        runs[dtype] = [e for e in events if isinstance(e, StepEvent)]
+    assert Trainer.autocast_dtype is None and outputs[None] == [torch.float32] * 7   # 6 steps, 1 validation
+    assert outputs[torch.bfloat16] == [torch.bfloat16] * 6 + [torch.float32]       # validation stays float32
+    full, bf16 = runs[None], runs[torch.bfloat16]
+    assert len(bf16) == 6 and all(isinstance(e.loss, float) for e in bf16)
+    assert bf16[0].neg_elbo == pytest.approx(full[0].neg_elbo, rel=0.02)
+    assert bf16[-1].neg_elbo < bf16[0].neg_elbo   # it learns
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -26,6 +26,7 @@ on the CPU give the same curve, and a run resumed from a checkpoint replays the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -65,6 +66,9 @@ class Trainer:
     # core.pending_steps.READ_EVERY_ON_A_DEVICE elsewhere. Set on an instance before `run()`.
     sync_every: int | None = None
     sync_seconds: float | None = READ_SECONDS   # ... or read after this long (None: count only)
+    # torch.bfloat16: the forward pass under autocast (matrix products in bf16, the losses and the
+    # backward pass as autocast keeps them); None, the default, trains in float32 throughout.
+    autocast_dtype: torch.dtype | None = None
 
     def __init__(self, model: VAE, train_images: torch.Tensor, val_images: torch.Tensor | None = None,
                  config: TrainConfig | None = None, *, data_info: dict | None = None,
@@ -241,7 +245,9 @@ class Trainer:
                 self._read_steps()
                 return
             weight = objectives.kl_weight(self.step, cfg.beta, warmup_steps)
-            loss, stats = self._step_terms(net, batches[i], weight)
+            with self._autocast():
+                loss, stats = self._step_terms(net, batches[i], weight)
+            stats = stats.float()   # a no-op unless autocast made some numbers bf16
             if self.dist:
                 stats = self.dist.mean(stats)  # all ranks see the same numbers, NaN included
             self.optimizer.zero_grad(set_to_none=True)
@@ -286,6 +292,11 @@ class Trainer:
             self._emit(event)
         if diverged is not None:
             raise diverged
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def _step_terms(self, net, batch: torch.Tensor, kl_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
         """The loss to minimise for the images at indices `batch`, and the step's numbers for the
