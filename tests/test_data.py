@@ -42,6 +42,8 @@ from latentlab.core.data import (
     ImageDataset,
     binarize,
     data_root,
+    epoch_batches,
+    epoch_permutation,
     load_dataset,
     load_image_folder,
     split_train_val,
@@ -359,6 +361,25 @@ def test_binarize_on_cuda():
     generator = torch.Generator(device="cuda").manual_seed(0)
     assert binarize(x, "dynamic", generator).device.type == "cuda"
     assert to_float(torch.zeros(2, dtype=torch.uint8, device="cuda")).device.type == "cuda"
+
+
+def test_epoch_batches_are_a_seeded_permutation_drawn_on_the_device():
+    batches = epoch_batches(50, 16, seed=7, device="cpu")
+    assert [len(b) for b in batches] == [16, 16, 16, 2]
+    perm = torch.cat(batches)
+    # the CPU draws what the trainer drew before batches moved to the device (CPU runs replay)
+    assert torch.equal(perm, torch.randperm(50, generator=torch.Generator().manual_seed(7)))
+    assert torch.equal(perm, epoch_permutation(50, 7, "cpu")) and not torch.equal(perm, epoch_permutation(50, 8, "cpu"))
+    shards = [torch.cat(epoch_batches(50, 16, 7, "cpu", shard=(rank, 3))) for rank in range(3)]
+    assert [len(s) for s in shards] == [16, 16, 16] and len(set(torch.cat(shards).tolist())) == 48
+    assert torch.equal(torch.cat(shards), perm[:48])   # each rank its own slice of one permutation
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_epoch_batches_on_cuda_are_drawn_there():
+    batches = epoch_batches(1000, 128, seed=0, device="cuda")
+    assert all(b.is_cuda for b in batches)
+    assert sorted(torch.cat(batches).tolist()) == list(range(1000))
 
 
 def test_split_train_val_sizes_and_order(tiny_data_root):

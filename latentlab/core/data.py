@@ -36,6 +36,8 @@ __all__ = [
     "binarize",
     "data_root",
     "download_file",
+    "epoch_batches",
+    "epoch_permutation",
     "load_dataset",
     "load_image_folder",
     "split_train_val",
@@ -55,6 +57,31 @@ def to_float(images_u8: torch.Tensor) -> torch.Tensor:
     if images_u8.dtype != torch.uint8:
         raise TypeError(f"to_float expects a uint8 tensor, got {images_u8.dtype}")
     return images_u8.to(torch.float32).div_(255.0)
+
+
+def epoch_permutation(n: int, seed: int, device: torch.device | str) -> torch.Tensor:
+    """A permutation of range(n) that depends only on `seed`, drawn on `device`, so a trainer
+    whose images live on the device indexes them with no copy from the host.
+
+    The CPU and CUDA have random generators of their own (the same seed gives different
+    permutations on the two); other devices (Apple's MPS) draw it on the CPU and copy it once.
+    """
+    device = torch.device(device)
+    where = device if device.type in ("cpu", "cuda") else torch.device("cpu")
+    g = torch.Generator(device=where).manual_seed(seed)
+    return torch.randperm(n, generator=g, device=where).to(device)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, device: torch.device | str,
+                  shard: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, ...]:
+    """The index batches of one epoch over n images, on `device` (`epoch_permutation` split into
+    batches); `shard` = (rank, world size) keeps that rank's equal share of the permutation."""
+    perm = epoch_permutation(n, seed, device)
+    rank, world = shard
+    if world > 1:
+        per_rank = n // world
+        perm = perm[rank * per_rank:(rank + 1) * per_rank]
+    return perm.split(batch_size)
 
 
 BINARIZE_MODES = ("dynamic", "threshold", "grey")

@@ -16,6 +16,7 @@ import math
 
 import torch
 
+from .data import epoch_permutation
 from .labels import draw_labelled, unlabelled_indices
 from .m2 import SemiSupervised
 from .m2_evaluation import SemiEvaluation, evaluate_semi
@@ -54,14 +55,13 @@ class SemiSupervisedTrainer(Trainer):
         return max(1, math.ceil(len(self.unlabelled) / self.config.batch_size))
 
     def _epoch_batches(self, epoch: int):
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-        perm = torch.randperm(len(self.unlabelled), generator=g).to(self.device)
+        perm = epoch_permutation(len(self.unlabelled), self.config.seed * 1_000_003 + epoch, self.device)
         return self.unlabelled[perm].split(self.config.batch_size)
 
     def _step_terms(self, net, batch: torch.Tensor, kl_weight: float):
         model: SemiSupervised = self.model
         n_l = len(self.labelled)
-        pick = torch.randperm(n_l)[:min(n_l, self.config.batch_size)].to(self.device)
+        pick = torch.randperm(n_l, device=self.device)[:min(n_l, self.config.batch_size)]   # drawn on the device
         chosen = self.labelled[pick]
         # M1+M2 models M1's posterior means of the (dynamically binarised) images, as the classifier
         # sees them at test time. Drawing z1 ~ q(z1|x) instead was slower and worse: 8.3 % validation

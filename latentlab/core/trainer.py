@@ -1,12 +1,24 @@
 """The training loop shared by the command line and the desktop app (no Qt here).
 
-The trainer owns the model, the optimizer and the data (kept on the training device as one
-uint8 tensor, so an epoch never waits for a DataLoader). It reports through plain callables
-("listeners") that receive immutable events, and takes pause / resume / stop requests from any
-thread (core/step_gate.py): they take effect before the next step, and so do single steps of a
-paused run and a speed limit (steps per second, for watching a model learn in slow motion). A
+The trainer owns the model, the optimizer and the data. The training images are copied to the
+training device once, as one uint8 tensor; every epoch's shuffle is drawn there, and each batch is
+indexed, converted to floats and binarised there, so a step copies nothing from the host (and an
+epoch never waits for a DataLoader). It reports through plain callables ("listeners") that
+receive immutable events, and takes pause / resume / stop requests from any thread
+(core/step_gate.py): they take effect before the next step, and so do single steps of a paused
+run and a speed limit (steps per second, for watching a model learn in slow motion). A
 non-finite loss stops the run and restores the weights and optimizer state of the last completed
 epoch.
+
+Reading a loss off a GPU waits for the GPU, so on a GPU the step numbers stay there and are read
+in batches (core/pending_steps.py: every `sync_every` steps, 64 by default, or every 0.2 s); the
+StepEvents of a batch are then handed out in order with the same float values. So on a GPU a
+non-finite loss is noticed when its batch is read, up to `sync_every` steps late: the run then
+stops and reports the step that diverged, and the steps taken after it are rolled back with the
+rest of the epoch. Every pause, single step, stop, speed-limited step, end of epoch and save
+reads the waiting steps first, so those see every step taken. On the CPU every step is read at
+once by default (`sync_every` = 1). Under torchrun the reads go by count only, never by the
+clock, so that every rank reads (and stops at a divergence) after the same step.
 
 Reproducibility: every epoch reseeds the RNGs from (seed, epoch), so the same seed and config
 on the CPU give the same curve, and a run resumed from a checkpoint replays the same shuffles.
@@ -14,6 +26,7 @@ on the CPU give the same curve, and a run resumed from a checkpoint replays the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -22,10 +35,11 @@ import torch
 
 from . import evaluation, objectives
 from .checkpoint import Checkpoint, save_checkpoint
-from .data import binarize, to_float
+from .data import binarize, epoch_batches, to_float
 from .events import EpochEvent, Listener, StatusEvent, StepEvent
 from .history import EPOCH_COLUMNS, STEP_COLUMNS, History
 from .models import VAE
+from .pending_steps import PendingStep, PendingSteps, READ_SECONDS, default_read_every
 from .step_gate import PAUSED, STEP, STOP, StepGate
 from .training_config import DEVICE_NAMES, TrainConfig, check_device_name, resolve_device
 
@@ -35,7 +49,11 @@ __all__ = ["Trainer", "TrainingDiverged", "TrainConfig", "History", "StepEvent",
 
 
 class TrainingDiverged(RuntimeError):
-    pass
+    """A non-finite loss; `step` is the step it happened at (None: the one after the last taken)."""
+
+    def __init__(self, message: str, step: int | None = None):
+        super().__init__(message)
+        self.step = step
 
 
 # -- the trainer ----------------------------------------------------------------------------------
@@ -44,6 +62,13 @@ class Trainer:
 
     VAL_SEED = 1234  # validation binarisation is fixed, so epoch-to-epoch changes are the model's
     EXTRA_STEP_COLUMNS: tuple[str, ...] = ()   # a subclass's own step numbers (see _step_terms)
+    # Steps whose numbers are read off the device together (module docstring); None: 1 on the CPU,
+    # core.pending_steps.READ_EVERY_ON_A_DEVICE elsewhere. Set on an instance before `run()`.
+    sync_every: int | None = None
+    sync_seconds: float | None = READ_SECONDS   # ... or read after this long (None: count only)
+    # torch.bfloat16: the forward pass under autocast (matrix products in bf16, the losses and the
+    # backward pass as autocast keeps them); None, the default, trains in float32 throughout.
+    autocast_dtype: torch.dtype | None = None
 
     def __init__(self, model: VAE, train_images: torch.Tensor, val_images: torch.Tensor | None = None,
                  config: TrainConfig | None = None, *, data_info: dict | None = None,
@@ -82,6 +107,7 @@ class Trainer:
         self.status = "idle"
         self.message = ""
         self._good_state = self._snapshot()
+        self._pending = PendingSteps()
 
     # -- control from any thread --------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -166,14 +192,9 @@ class Trainer:
         return max(1, math.ceil(per_rank / self.config.batch_size))
 
     def _epoch_batches(self, epoch: int):
-        """Index batches of an epoch; the permutation depends only on (seed, epoch)."""
-        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-        n = len(self.train_images)
-        perm = torch.randperm(n, generator=g)
-        if self._world > 1:
-            per_rank = n // self._world
-            perm = perm[self._rank * per_rank:(self._rank + 1) * per_rank]
-        return perm.to(self.device).split(self.config.batch_size)
+        """Index batches of an epoch, on the device; the permutation depends only on (seed, epoch)."""
+        return epoch_batches(len(self.train_images), self.config.batch_size, self.config.seed * 1_000_003 + epoch,
+                             self.device, (self._rank, self._world))
 
     def _batch(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return binarize(to_float(images), self.config.binarize, generator)
@@ -189,11 +210,15 @@ class Trainer:
         net = self.dist.wrap(self.model) if self.dist else self.model
         warmup_steps = round(cfg.kl_warmup_epochs * self.steps_per_epoch())
         rate = _RateMeter()
+        every = self.sync_every if self.sync_every is not None else default_read_every(self.device)
+        # Ranks must read at the same steps (a divergence stops them all at once): no clock under torchrun.
+        self._pending = PendingSteps(every, None if self._world > 1 else self.sync_seconds)
         try:
             while self.epoch < cfg.epochs and not self.gate.stopped:
                 self._train_epoch(net, warmup_steps, rate)
         except TrainingDiverged as e:
-            diverged_at = self.step + 1
+            diverged_at = e.step if e.step is not None else self.step + 1
+            self._pending.clear()   # steps after the diverged one: rolled back below
             self._restore(self._good_state)
             self.diverged = {"step": diverged_at, "lr": self.config.lr}
             self.status, self.message = "diverged", str(e)
@@ -211,23 +236,20 @@ class Trainer:
         torch.manual_seed(cfg.seed * 1_000_003 + epoch_number)  # eps and binarisation of this epoch
         batches = self._epoch_batches(epoch_number)
         n_batches = len(batches)
-        n_extra = len(self.EXTRA_STEP_COLUMNS)
         start = time.perf_counter()
         self.model.train()
         for i in range(self._batch_in_epoch, n_batches):
-            if not self._await_turn(rate):
+            turn = self._await_turn(rate)
+            if turn == STOP:
                 self._batch_in_epoch = i
+                self._read_steps()
                 return
             weight = objectives.kl_weight(self.step, cfg.beta, warmup_steps)
-            loss, stats = self._step_terms(net, batches[i], weight)
+            with self._autocast():
+                loss, stats = self._step_terms(net, batches[i], weight)
+            stats = stats.float()   # a no-op unless autocast made some numbers bf16
             if self.dist:
                 stats = self.dist.mean(stats)  # all ranks see the same numbers, NaN included
-            values = stats.tolist()  # the one host-device sync of the step
-            if not all(math.isfinite(v) for v in values[:4]):
-                raise TrainingDiverged(
-                    f"Training diverged at step {self.step + 1} (epoch {epoch_number}): the loss became "
-                    f"{values[0]}. The weights from the end of epoch {self.epoch} were kept. "
-                    "Try a smaller learning rate or gradient clipping.")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
@@ -235,16 +257,46 @@ class Trainer:
             self.optimizer.step()
             self.step += 1
             self._batch_in_epoch = i + 1  # so a save between steps (e.g. from a listener) resumes here
-            event = StepEvent(step=self.step, epoch=epoch_number, epoch_fraction=(i + 1) / n_batches,
-                              loss=values[0], neg_elbo=values[1], kl=values[2], recon=values[3],
-                              kl_per_dim=tuple(values[4 + n_extra:]), kl_weight=weight,
-                              steps_per_sec=rate.tick(),
-                              extras=tuple(zip(self.EXTRA_STEP_COLUMNS, values[4:4 + n_extra])))
-            self.history.add_step(event)
-            self._emit(event)
+            due = self._pending.add(PendingStep(step=self.step, epoch=epoch_number, epoch_fraction=(i + 1) / n_batches,
+                                                kl_weight=weight, steps_per_sec=rate.tick(), stats=stats))
+            if due or turn == STEP or self.gate.limit is not None:  # a single or slow step shows at once
+                self._read_steps()
+        self._read_steps()
         self._batch_in_epoch = 0
         self.epoch = epoch_number
         self._end_epoch(epoch_number, time.perf_counter() - start)
+
+    def _read_steps(self) -> None:
+        """Read the waiting steps' numbers (one transfer), then report them: all go into the
+        history first, then their StepEvents go out in order, so that a save a listener makes
+        holds every step the weights have taken. A non-finite loss raises TrainingDiverged for its
+        step after the events of the steps before it (as when every step is read at once)."""
+        read = self._pending.take()
+        n_extra = len(self.EXTRA_STEP_COLUMNS)
+        events, diverged = [], None
+        for pending, values in read:
+            if not all(math.isfinite(v) for v in values[:4]):
+                diverged = TrainingDiverged(
+                    f"Training diverged at step {pending.step} (epoch {pending.epoch}): the loss became "
+                    f"{values[0]}. The weights from the end of epoch {self.epoch} were kept. "
+                    "Try a smaller learning rate or gradient clipping.", step=pending.step)
+                break
+            events.append(StepEvent(step=pending.step, epoch=pending.epoch, epoch_fraction=pending.epoch_fraction,
+                                    loss=values[0], neg_elbo=values[1], kl=values[2], recon=values[3],
+                                    kl_per_dim=tuple(values[4 + n_extra:]), kl_weight=pending.kl_weight,
+                                    steps_per_sec=pending.steps_per_sec,
+                                    extras=tuple(zip(self.EXTRA_STEP_COLUMNS, values[4:4 + n_extra]))))
+        for event in events:
+            self.history.add_step(event)
+        for event in events:
+            self._emit(event)
+        if diverged is not None:
+            raise diverged
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def _step_terms(self, net, batch: torch.Tensor, kl_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
         """The loss to minimise for the images at indices `batch`, and the step's numbers for the
@@ -254,23 +306,25 @@ class Trainer:
         return terms.loss, torch.cat([torch.stack([terms.loss, terms.neg_elbo, terms.kl, terms.recon]).detach(),
                                       terms.kl_per_dim.detach()])
 
-    def _await_turn(self, rate: "_RateMeter") -> bool:
-        """Before each step: wait while paused or held back by the speed limit; False to stop.
-        A single step of a paused run is taken without "resumed" (the run stays paused)."""
+    def _await_turn(self, rate: "_RateMeter") -> str:
+        """Before each step: wait while paused or held back by the speed limit. Returns GO, STEP
+        (a single step of a paused run, taken without "resumed": the run stays paused) or STOP.
+        The waiting steps are read before "paused" is reported."""
         while True:
             turn = self.gate.next_turn()
             if turn == PAUSED:
+                self._read_steps()
                 self.status = "paused"
                 self._emit(StatusEvent("paused", f"paused at step {self.step}"))
                 continue
             if turn == STOP:
-                return False
+                return STOP
             if self.status == "paused":
                 rate.reset()  # time spent paused is not training time
                 if turn != STEP:
                     self.status = "running"
                     self._emit(StatusEvent("resumed", f"resumed at step {self.step}"))
-            return True
+            return turn
 
     def _end_epoch(self, epoch: int, seconds: float) -> None:
         steps = self.history.steps
@@ -307,6 +361,8 @@ class Trainer:
         """Atomic checkpoint of everything resume needs (only rank 0 writes under torchrun)."""
         if self._rank != 0:
             return
+        if len(self._pending):
+            self._read_steps()   # the file holds every step the weights have taken
         save_checkpoint(path, self.model, train_config=self.config.to_dict(), data=self.data_info,
                         history=self.history.to_dict(), optimizer_state=self.optimizer.state_dict(),
                         trainer_state=self.state_dict(),
