@@ -88,7 +88,7 @@ def test_the_canvas_fills_the_view_as_the_explorer_canvas_resets_it(qtbot):
     assert u0 <= lo_u and u1 >= hi_u and v0 <= lo_v + 1e-9 and v1 >= hi_v - 1e-9    # all of it, equal units
     for u, v in ((0.0, 0.0), (1.5, -2.0)):
         p = widget.map_from_canvas(u, v)
-        np.testing.assert_allclose(widget.map_to_canvas(p.x(), p.y()), (u, v))
+        np.testing.assert_allclose(widget.map_to_canvas(p.x(), p.y()), (u, v), atol=1e-9)
 
 
 def test_splatted_dots_blend_like_translucent_dots():
