@@ -130,11 +130,10 @@ ANALOGY_MAX_ROWS = 100
 CLASS_ROWS_DEFAULT_N = 10  # an M2's samples and manifolds of every class: 10 per class
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .core.models import MAX_IMAGE_SIDE, MAX_LAYER_WIDTH, VAEConfig
-    from .core.pipeline import DataSpec
-    from .core.trainer import TrainConfig
-
+def _parser_with_gui() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """The top-level parser with its `gui` command. Alone it is what `latentlab [CKPT]` parses
+    with: the other commands' flags come from the core's settings classes, which import torch,
+    and the app's first look comes up before torch is imported (gui/app.py)."""
     parser = argparse.ArgumentParser(
         prog="latentlab", description="Explore and train variational auto-encoders. With no command, opens the "
         "desktop app: `latentlab [CKPT]`; `latentlab --screenshot out.png [CKPT]` saves a picture of the window "
@@ -145,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="open the desktop app (the default)")
     g.add_argument("checkpoint", nargs="?", help="checkpoint to open (default: the shipped MNIST 2-D model)")
     g.add_argument("--screenshot", metavar="PNG", help="save a picture of the window once drawn, then exit")
+    return parser, sub
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .core.models import MAX_IMAGE_SIDE, MAX_LAYER_WIDTH, VAEConfig
+    from .core.pipeline import DataSpec
+    from .core.trainer import TrainConfig
+
+    parser, sub = _parser_with_gui()
 
     t = sub.add_parser("train", help="train a VAE headless",
                        description="Train a VAE. With --resume, every setting stored in the checkpoint is kept "
@@ -270,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     # `latentlab`, `latentlab CKPT` and `latentlab --screenshot x.png` all mean the app.
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "gui")
-    args = build_parser().parse_args(argv)
+    args = (_parser_with_gui()[0] if argv[0] == "gui" else build_parser()).parse_args(argv)
     command = args.command
     try:
         return {"gui": cmd_gui, "train": cmd_train, "eval": cmd_eval,

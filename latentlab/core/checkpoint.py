@@ -25,8 +25,8 @@ from typing import Any, BinaryIO
 
 import torch
 
-from .checkpoint_files import (MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file, open_checked,
-                               remove_stale_temp_files, write_atomically)
+from .checkpoint_files import (CHECKPOINT_SUFFIXES, MAX_CHECKPOINT_BYTES, CheckpointError, check_checkpoint_file,
+                               open_checked, remove_stale_temp_files, write_atomically)
 from .checkpoint_schema import FieldError, validate_payload
 from .m2 import M2Config, SemiSupervised
 from .model_kinds import build_model, model_kind
@@ -42,7 +42,6 @@ FORMAT_NAME = "latentlab-checkpoint"
 # 2 added M2 and M1+M2 (`model_kind`). A VAE is still written as format 1, which every latentlab
 # reads; an older latentlab given an M2 file says it needs a newer version instead of failing.
 FORMAT_VERSION = 2
-CHECKPOINT_SUFFIXES = (".pt", ".pth")   # what File > Open, drops and the canvas take as checkpoints
 
 
 @dataclass

@@ -32,6 +32,9 @@ from typing import BinaryIO, Callable
 # disk image named *.pt is refused at once instead of read into memory. Every reader and
 # save_checkpoint take `max_bytes=` to override it.
 MAX_CHECKPOINT_BYTES = 2 * 1024 ** 3
+# What File > Open, drops and the canvas take as checkpoints. Here, not in checkpoint.py, so that the
+# views can know it without importing torch (the app's first look comes up before torch is in).
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
 
 
 class CheckpointError(Exception):

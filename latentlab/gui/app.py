@@ -1,13 +1,20 @@
 """Starting the desktop app: `latentlab`, `latentlab gui [CKPT]`, `python -m latentlab`.
 
-`run_app(checkpoint=None, screenshot=None)` is what the command line calls. With `screenshot`
-the window is shown, and as soon as the explorer has painted its first decoded image the
-window is grabbed into a PNG and the app exits (works with QT_QPA_PLATFORM=offscreen, so docs
-and smoke tests need no display).
+`run_app(checkpoint=None, screenshot=None)` is what the command line calls. For a model the first
+look can show (an MLP VAE with its test set: the shipped one, most checkpoints) a window is up in
+well under a second, before torch is imported (gui/first_look.py), and the main window takes over
+when it is ready (gui/startup.py). Any other checkpoint, or one that cannot be read, opens in the
+main window directly, as it always did.
+
+With `screenshot`, the line "first decoded image painted" is printed when the first decoded image
+reaches the screen (benchmarks/cold_start.py times it), and once the main window has painted its
+own first decoded image the window is grabbed into a PNG and the app exits (works with
+QT_QPA_PLATFORM=offscreen, so docs and smoke tests need no display).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -29,7 +36,16 @@ def _needs_offscreen() -> bool:
 
 
 def make_application(argv=None):
+    """The QApplication, named and with its icon, collecting garbage on the GUI thread only."""
     from .gc_guard import collect_on_gui_thread
+
+    app = _make_bare_application(argv)
+    collect_on_gui_thread(app)   # never in a worker thread: see gui/gc_guard.py
+    return app
+
+
+def _make_bare_application(argv=None):
+    """make_application without the garbage collector's timer (which imports pyqtgraph)."""
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -47,33 +63,47 @@ def make_application(argv=None):
     app.setDesktopFileName("latentlab")
     if (icon := icon_path()) is not None:        # every window's title bar and the task bar
         app.setWindowIcon(QIcon(str(icon)))
-    collect_on_gui_thread(app)   # never in a worker thread: see gui/gc_guard.py
     return app
 
 
 class ScreenshotTaker:
-    """Saves a picture of `window` once its first decoded image is painted, then quits the app."""
+    """Says when the first decoded image is painted; saves a picture of the main window once its
+    own first decoded image is painted, then quits the app."""
 
-    def __init__(self, window, path, app):
+    def __init__(self, path, app):
         from PySide6.QtCore import QTimer
 
-        self.window, self.path, self.app = window, Path(path), app
+        self.path, self.app = Path(path), app
+        self.size = SCREENSHOT_SIZE
+        self.window = None
         self.exit_code = 1
-        self._taken = False
-        window.resize(*SCREENSHOT_SIZE)   # pictures for the docs all have one size
-        window.explorer.imageShown.connect(self._on_image_shown)
+        self._announced = self._taken = False
         self._timeout = QTimer(singleShot=True, interval=SCREENSHOT_TIMEOUT_MS)
         self._timeout.timeout.connect(self._on_timeout)
         self._timeout.start()
 
-    def _on_image_shown(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        if not self._taken:
-            self._taken = True
+    def announce(self) -> None:
+        """A decoded image reached the screen (the first look's or the main window's)."""
+        if not self._announced:
+            self._announced = True
             # benchmarks/cold_start.py times the arrival of this line from outside the process.
             print(f"first decoded image painted ({time.perf_counter() - _IMPORTED:.2f} s after the app module "
                   "was imported)", file=sys.stderr, flush=True)
+
+    def watch(self, window) -> None:
+        """Take the picture of `window` (a MainWindow) when its explorer shows its first image."""
+        self.window = window
+        window.resize(*self.size)   # pictures for the docs all have one size
+        window.explorer.imageShown.connect(self._on_image_shown)
+
+    def _on_image_shown(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.announce()
+        if not self._taken:
+            self._taken = True
+            print(f"the full window painted its first decoded image ({time.perf_counter() - _IMPORTED:.2f} s after "
+                  "the app module was imported)", file=sys.stderr, flush=True)
             QTimer.singleShot(SCREENSHOT_SETTLE_MS, self._grab)
 
     def _grab(self) -> None:
@@ -88,7 +118,7 @@ class ScreenshotTaker:
 
     def _on_timeout(self) -> None:
         print("latentlab: error: no decoded image was painted; no screenshot taken", file=sys.stderr)
-        self.window.close()
+        self.app.quit()
 
 
 def run_app(checkpoint=None, screenshot=None, argv=None) -> int:
@@ -100,13 +130,20 @@ def run_app(checkpoint=None, screenshot=None, argv=None) -> int:
                   "`latentlab --screenshot out.png`.", file=sys.stderr)
             return 1
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    app = make_application(argv)
+    # Garbage is collected on the GUI thread only (gui/gc_guard.py); its timer comes with pyqtgraph,
+    # after the first look. Until then nothing is collected automatically, in no thread.
+    gc.disable()
+    app = _make_bare_application(argv)
 
     from PySide6.QtCore import QTimer
 
-    from .main_window import MainWindow
+    from latentlab.core.shipped import default_checkpoint
 
-    settings = None
+    from .first_look import open_first_look
+    from .settings import app_settings
+    from .startup import Startup
+
+    settings = scratch = None
     if screenshot:
         # A picture for the docs shows the app as a newcomer sees it, and taking one changes
         # nothing the user has (layout, recent files): settings go to a throw-away file.
@@ -116,13 +153,14 @@ def run_app(checkpoint=None, screenshot=None, argv=None) -> int:
 
         scratch = tempfile.TemporaryDirectory(prefix="latentlab-screenshot-")
         settings = QSettings(os.path.join(scratch.name, "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(checkpoint=checkpoint, settings=settings)
-    taker = ScreenshotTaker(window, screenshot, app) if screenshot else None
-    window.show()
+    taker = ScreenshotTaker(screenshot, app) if screenshot else None
+    look = open_first_look(checkpoint if checkpoint is not None else default_checkpoint(),
+                           settings if settings is not None else app_settings())
+    startup = Startup(app, checkpoint, settings, taker, look)
 
     # Ctrl+C in the terminal closes the window like Quit does (Python only sees the signal
     # when the interpreter runs, hence the idle timer).
-    previous = signal.signal(signal.SIGINT, lambda *_: window.close())
+    previous = signal.signal(signal.SIGINT, lambda *_: startup.close())
     heartbeat = QTimer(interval=250)
     heartbeat.timeout.connect(lambda: None)
     heartbeat.start()
@@ -131,5 +169,7 @@ def run_app(checkpoint=None, screenshot=None, argv=None) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         heartbeat.stop()
-        window.shutdown()  # no-op after a normal close; needed if the loop ended another way
+        startup.shutdown()  # no-op after a normal close; needed if the loop ended another way
+    if startup.failed:
+        return 1
     return taker.exit_code if taker is not None else code

@@ -33,6 +33,19 @@ DOCK_SHARE = 0.25                   # of the window's width, for the training pa
 DOCK_WIDTH = (280, 440)
 
 
+def default_window_size(screen) -> QSize:
+    """90 % of the screen's free area, at least DEFAULT_SIZE where the screen has room for it
+    (all of a 1280 x 720 projector), never below MIN_SIZE. (Also the first look's size: gui/first_look.py.)"""
+    free = screen.availableGeometry().size() if screen is not None else DEFAULT_SIZE
+    return DEFAULT_SIZE.expandedTo(free * 0.9).boundedTo(free).expandedTo(MIN_SIZE)
+
+
+def training_dock_width(window_width: int) -> int:
+    """The training panel's column: DOCK_SHARE of the window, within DOCK_WIDTH."""
+    lo, hi = DOCK_WIDTH
+    return min(max(int(window_width * DOCK_SHARE), lo), hi)
+
+
 class WindowView(QObject):
     """Owns the View menu's actions and the UI zoom of a MainWindow (window.view)."""
 
@@ -93,11 +106,7 @@ class WindowView(QObject):
 
     # -- layout ----------------------------------------------------------------------------------
     def default_size(self) -> QSize:
-        """90 % of the screen's free area, at least DEFAULT_SIZE where the screen has room for it
-        (all of a 1280 x 720 projector), never below MIN_SIZE."""
-        screen = self.window.screen()
-        free = screen.availableGeometry().size() if screen is not None else DEFAULT_SIZE
-        return DEFAULT_SIZE.expandedTo(free * 0.9).boundedTo(free).expandedTo(MIN_SIZE)
+        return default_window_size(self.window.screen())
 
     def arrange_docks(self) -> None:
         """The default dock layout for the window's height now (see the module docstring)."""
@@ -122,9 +131,7 @@ class WindowView(QObject):
         for dock in self.docks:
             dock.show()
         (curves if window.height() >= TALL_WINDOW else training).raise_()
-        lo, hi = DOCK_WIDTH
-        width = min(max(int(window.width() * DOCK_SHARE), lo), hi)
-        window.resizeDocks([training], [width], Qt.Orientation.Horizontal)
+        window.resizeDocks([training], [training_dock_width(window.width())], Qt.Orientation.Horizontal)
 
     def reset_layout(self) -> None:
         """View > Reset Layout: the default docks and splitters, presentation and own windows closed."""
