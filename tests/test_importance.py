@@ -26,8 +26,8 @@ def _plain_iw(model, x, eps):
 
 
 def _bound_and_its_noise(monkeypatch, model, x, k, rows, chunk=None, dtype=torch.float64):
-    """iw_bound with its noise drawn (seeded, in `dtype`) by the test, and that noise laid out
-    as (B, k, D) by the estimator's own block plan, for `_plain_iw`."""
+    """iw_bound with its noise drawn (seeded, in `dtype`) by the test, and that noise as (B, k, D)
+    for `_plain_iw`: image after image, whatever the blocks."""
     g = torch.Generator().manual_seed(7)
     drawn = []
 
@@ -37,16 +37,8 @@ def _bound_and_its_noise(monkeypatch, model, x, k, rows, chunk=None, dtype=torch
 
     monkeypatch.setattr(importance, "_noise", noise)
     bound = importance.iw_bound(model, x, k, chunk=chunk, rows=rows)
-    n, d = x.shape[0], model.latent_dim
-    per_block, per_chunk = importance._plan(k, n, rows, chunk)
-    eps = torch.empty(n, k, d, dtype=dtype)
-    blocks = iter(drawn)
-    for first in range(0, n, per_block):
-        for done in range(0, k, per_chunk):
-            e = next(blocks)
-            eps[first:first + e.shape[0], done:done + e.shape[1]] = e
-    assert next(blocks, None) is None, "the estimator drew more noise than its plan says"
-    return bound, eps
+    assert all(len(e) <= importance.NOISE_CHUNK for e in drawn)
+    return bound, torch.cat(drawn).reshape(x.shape[0], k, model.latent_dim)
 
 
 class _OwnLikelihood(VAE):
@@ -82,6 +74,21 @@ def test_blocks_compute_exactly_the_plain_estimator_for_the_same_noise(monkeypat
     want = _plain_iw(model, x, eps)
     assert got.shape == (5,) and got.dtype == torch.float32
     assert torch.allclose(got, want, atol=2e-4, rtol=1e-5), (got - want)
+
+
+def test_with_the_same_seed_the_bound_does_not_depend_on_the_blocks():
+    """The noise is drawn image after image whatever the block size (which follows the thread count)."""
+    torch.manual_seed(5)
+    model = VAE(image_shape=(1, 5, 5), latent_dim=2, hidden_sizes=(16,)).eval()
+    x = torch.rand(6, 1, 5, 5).bernoulli()
+    bounds = []
+    for rows, chunk in ((64, None), (700, None), (100_000, None), (4096, 300)):
+        torch.manual_seed(0)
+        bounds.append(importance.iw_bound(model, x, 1100, chunk=chunk, rows=rows))
+    for other in bounds[1:]:
+        assert torch.allclose(bounds[0], other, atol=1e-4, rtol=0), bounds[0] - other
+    torch.manual_seed(1)
+    assert not torch.allclose(bounds[0], importance.iw_bound(model, x, 1100), atol=1e-3)   # the seed matters
 
 
 def test_the_mlp_decoder_is_taken_apart_only_when_the_model_is_a_plain_mlp_vae():

@@ -34,21 +34,28 @@ from torch.nn import functional as F
 from .models import VAE
 
 # Decoder rows (samples x images) per call, as activations: a block holds about this many numbers
-# in its widest layer. On a CPU 401,408 floats (1.6 MB) are 512 rows of the 784-pixel output of
-# MNIST, and the 512-wide hidden layers of a block (1 MB each) are what one core's L2 cache holds:
-# the layers of a block then run from the cache, with the matrix products at their full rate
-# (`benchmarks/eval_floor.py --sweep`). A small model gets more rows (fewer calls, the same bytes);
-# a GPU wants far larger calls to fill its units.
+# in its widest layer per CPU thread. 401,408 floats (1.6 MB) are 512 rows of the 784-pixel output
+# of MNIST, and the 512-wide hidden layers of 512 rows (1 MB each) are what one core's L2 cache
+# holds: the layers of a block then run from the caches, with the matrix products at their full
+# rate (`benchmarks/eval_floor.py --sweep`). A small model gets more rows (fewer calls, the same
+# bytes); a GPU wants far larger calls to fill its units.
 CPU_BLOCK_FLOATS = 512 * 784
 GPU_BLOCK_FLOATS = 1 << 25
-MAX_BLOCK_ROWS = 1 << 20
+MAX_CPU_BLOCK_ROWS = 1 << 14
+MAX_GPU_BLOCK_ROWS = 1 << 20
+# The noise is drawn image after image, this many samples at a time, whatever the blocks (see
+# `_NoiseStream`): a seeded bound does not depend on the block size or the thread count.
+NOISE_CHUNK = 512
 
 
 def block_rows(model: VAE, device: torch.device | str | None = None) -> int:
     """Decoder rows per block of `iw_bound` for `model` on `device` (default: the model's)."""
     device = torch.device(device) if device is not None else model.device
-    budget = CPU_BLOCK_FLOATS if device.type == "cpu" else GPU_BLOCK_FLOATS
-    return max(1, min(MAX_BLOCK_ROWS, budget // _widest_activation(model)))
+    if device.type == "cpu":
+        budget, most = CPU_BLOCK_FLOATS * torch.get_num_threads(), MAX_CPU_BLOCK_ROWS
+    else:
+        budget, most = GPU_BLOCK_FLOATS, MAX_GPU_BLOCK_ROWS
+    return max(1, min(most, budget // _widest_activation(model)))
 
 
 def _widest_activation(model: VAE) -> int:
@@ -151,10 +158,38 @@ def _noise(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
     return torch.randn(shape, device=like.device, dtype=like.dtype)
 
 
+class _NoiseStream:
+    """The noise of image after image, each image's k samples drawn NOISE_CHUNK at a time, in
+    that order, whichever blocks take them: so with the same seed the bound is the same whatever
+    the block size, and the block size can follow the machine (its threads) without changing it."""
+
+    def __init__(self, k: int, d: int, like: torch.Tensor):
+        self.k, self.d, self.like = k, d, like
+        self.left = 0                                    # samples of this image not drawn yet
+        self.drawn = like.new_empty((0, d))              # drawn, not taken yet
+
+    def take(self, n: int) -> torch.Tensor:
+        """The next n samples of this image (starting on the next image when this one is done), (n, D)."""
+        if self.left == 0 and len(self.drawn) == 0:
+            self.left = self.k
+        parts, have = [self.drawn], len(self.drawn)
+        while have < n:
+            size = min(NOISE_CHUNK, self.left)
+            if size == 0:
+                raise RuntimeError(f"a block asked for {n} samples of an image that has {self.k}")
+            parts.append(_noise((size, self.d), self.like))
+            self.left -= size
+            have += size
+        out = torch.cat(parts) if len(parts) > 1 else parts[0]
+        self.drawn = out[n:]
+        return out[:n]
+
+
 def _plan(k: int, n_images: int, rows: int, chunk: int | None) -> tuple[int, int]:
-    """(images per block G, samples per block S): G * S about `rows`, S at most `chunk`."""
+    """(images per block G, samples per block S): G * S about `rows`, S at most `chunk`; several
+    images in a block only with all their samples (the noise comes image after image)."""
     s = min(k, chunk if chunk else rows)
-    return max(1, min(n_images, rows // s)), s
+    return (max(1, min(n_images, rows // k)) if s == k else 1), s
 
 
 @torch.no_grad()
@@ -162,9 +197,9 @@ def iw_bound(model: VAE, x: torch.Tensor, k: int, chunk: int | None = None,
              rows: int | None = None) -> torch.Tensor:
     """L_k per image, shape (B,), in the model's dtype on its device (see the module docstring).
 
-    Samples come from torch's global generator, `chunk` (at most) samples of one image per block,
-    blocks of about `rows` decoder rows (default `block_rows(model)`); neither changes the
-    bound beyond its Monte Carlo noise. Nothing is read back to the host until the end.
+    Samples come from torch's global generator, drawn in an order that does not depend on the
+    blocks: at most `chunk` samples of one image per block, blocks of about `rows` decoder rows
+    (default `block_rows(model)`). Nothing is read back to the host until the end.
     """
     if k < 1:
         raise ValueError(f"the importance-weighted bound needs k >= 1 samples, got {k}")
@@ -174,13 +209,15 @@ def iw_bound(model: VAE, x: torch.Tensor, k: int, chunk: int | None = None,
     likelihood = _Likelihood(model, x.to(mu.dtype))
     n, d = mu.shape
     g_max, s_max = _plan(k, n, rows or block_rows(model, mu.device), chunk)
+    noise = _NoiseStream(k, d, mu)
     out = torch.empty(n, device=mu.device, dtype=mu.dtype)
     for first in range(0, n, g_max):
         g = min(g_max, n - first)
         m, sd, hld = mu[first:first + g, None, :], std[first:first + g, None, :], half_log_det[first:first + g, None]
         total = torch.full((g,), -math.inf, device=mu.device, dtype=mu.dtype)
         for done in range(0, k, s_max):
-            eps = _noise((g, min(s_max, k - done), d), mu)
+            s = min(s_max, k - done)
+            eps = torch.stack([noise.take(s) for _ in range(g)])                 # (G, S, D)
             z = torch.addcmul(m, sd, eps)
             # log p(z) - log q(z|x): the 2 pi terms cancel, (z - mu)^2 / sigma^2 is eps^2
             log_w = likelihood(first, z) + 0.5 * (eps.square().sum(2) - z.square().sum(2)) + hld
