@@ -189,3 +189,17 @@ def test_iw_flops_of_a_conv_model_counts_its_convolutions_by_hand():
 def test_k_below_one_is_refused():
     with pytest.raises(ValueError, match="k >= 1"):
         importance.iw_bound(VAE(image_shape=(1, 2, 2), hidden_sizes=(4,)), torch.zeros(1, 1, 2, 2), 0)
+
+
+def test_blocks_hold_an_l2_cache_of_the_widest_layer_per_thread(monkeypatch):
+    mnist = VAE(image_shape=(1, 28, 28), latent_dim=2, hidden_sizes=(512, 512))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert importance.block_rows(mnist, "cpu") == 512                    # 512 x 784 floats
+    assert importance.block_rows(VAE(image_shape=(1, 28, 28), hidden_sizes=(2048,)), "cpu") == 196
+    assert importance.block_rows(VAE(image_shape=(1, 8, 8), hidden_sizes=(32,)), "cpu") == 512 * 784 // 64
+    assert importance.block_rows(VAE(image_shape=(1, 2, 2), hidden_sizes=(3,)), "cpu") == 1 << 14   # the most
+    conv = VAE(image_shape=(1, 28, 28), architecture="conv")            # widest: 32 x 14 x 14
+    assert importance.block_rows(conv, "cpu") == 512 * 784 // (32 * 14 * 14)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert importance.block_rows(mnist, "cpu") == 1024
+    assert importance.block_rows(mnist, "cuda") == (1 << 25) // 784     # a GPU: far larger calls

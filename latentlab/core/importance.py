@@ -1,25 +1,32 @@
 """The importance-weighted bound at the speed of the matrix multiply, and what it costs.
 
 L_k = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x), needs k decoder passes per image
-(k = 5,000 for the test NLL): 6.6 GFLOP of matrix products per image for the 784-512-512-2 MLP,
-all the rest is small beside it. So the estimator is organised around the decoder's matrix
-products (`iw_bound`):
+(k = 5,000 for the test NLL): 6.65 GFLOP of matrix products per image for the 784-512-512-2 MLP,
+all the rest is small beside it. The floor of `latentlab eval` is that work over the machine's
+matrix-multiply rate (`benchmarks/eval_floor.py`). The estimator before issue 14 sent 500 samples
+of a batch of 100 images through the decoder at once (50,000 rows: 157 MB of logits, then several
+passes over them for the binary cross-entropy), three times the floor on 2 cores. Here
+(`iw_bound`):
 
-* blocks of about `block_rows(model)` rows (several images x many samples, or one image x part
-  of its samples) per decoder call: large enough that the matrix products run at full rate, small
-  enough (on a CPU) that the activations stay in the caches between the layers;
-* for the shipped MLP decoders the layers are applied directly (addmm, ReLU in place), and the
+* blocks of about `block_rows(model)` rows (several images x all their samples, or one image x
+  part of its samples) per decoder call: large enough that the matrix products run at full rate,
+  small enough (on a CPU: 512 rows per thread for MNIST) that the activations stay in the caches
+  between the layers;
+* for the MLP decoders the layers are applied directly (addmm, ReLU in place), and the
   likelihood is rewritten so that what does not depend on z is computed once per image:
   Bernoulli  log p(x|z) = x . l - sum softplus(l), with x . l = h . (W^T x) + b . x, where h is
   the last hidden layer and l = W h + b the logits: one matrix-vector product per block instead of
-  a pass over every pixel of every sample; Gaussian  log p(x|z) = -1/2 (x - m)^2 . (1/v) + const;
+  a pass over every pixel of every sample (softplus and its sum are the per-pixel work left, about
+  a tenth of the matrix products' time); Gaussian  log p(x|z) = -1/2 (x - m)^2 . (1/v) + const;
 * log p(z) - log q(z|x) = 1/2 (|eps|^2 - |z|^2 + sum log sigma^2) from the noise eps itself;
 * float32 throughout (the model's dtype): against float64 the bound moves by less than 0.01 nats
-  (tests/test_importance.py), and each block's log-weights are merged with a running log-sum-exp.
+  (tests/test_importance.py), and each block's log-weights are merged with a running log-sum-exp;
+  nothing is read back to the host before the end (a GPU never waits for Python);
+* the noise is drawn image after image whatever the blocks (`_NoiseStream`), so the block size
+  can follow the thread count while a seeded bound stays the same on every CPU.
 
 Any other decoder (the conv body, a subclass that changes the likelihood) goes through
-`model.log_likelihood` in the same blocks. `iw_flops` counts the floating-point work, the
-numerator of `benchmarks/eval_floor.py`'s floor.
+`model.log_likelihood` in the same blocks. `iw_flops` counts the floating-point work.
 """
 
 from __future__ import annotations
@@ -44,8 +51,10 @@ GPU_BLOCK_FLOATS = 1 << 25
 MAX_CPU_BLOCK_ROWS = 1 << 14
 MAX_GPU_BLOCK_ROWS = 1 << 20
 # The noise is drawn image after image, this many samples at a time, whatever the blocks (see
-# `_NoiseStream`): a seeded bound does not depend on the block size or the thread count.
+# `_NoiseStream`): a seeded bound does not depend on the block size or the thread count. A GPU
+# (another generator, other numbers anyway) draws larger pieces: fewer kernel launches.
 NOISE_CHUNK = 512
+GPU_NOISE_CHUNK = 1 << 16
 
 
 def block_rows(model: VAE, device: torch.device | str | None = None) -> int:
@@ -159,12 +168,13 @@ def _noise(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
 
 
 class _NoiseStream:
-    """The noise of image after image, each image's k samples drawn NOISE_CHUNK at a time, in
+    """The noise of image after image, each image's k samples drawn NOISE_CHUNK at a time (on a CPU), in
     that order, whichever blocks take them: so with the same seed the bound is the same whatever
     the block size, and the block size can follow the machine (its threads) without changing it."""
 
     def __init__(self, k: int, d: int, like: torch.Tensor):
         self.k, self.d, self.like = k, d, like
+        self.chunk = NOISE_CHUNK if like.device.type == "cpu" else GPU_NOISE_CHUNK
         self.left = 0                                    # samples of this image not drawn yet
         self.drawn = like.new_empty((0, d))              # drawn, not taken yet
 
@@ -174,7 +184,7 @@ class _NoiseStream:
             self.left = self.k
         parts, have = [self.drawn], len(self.drawn)
         while have < n:
-            size = min(NOISE_CHUNK, self.left)
+            size = min(self.chunk, self.left)
             if size == 0:
                 raise RuntimeError(f"a block asked for {n} samples of an image that has {self.k}")
             parts.append(_noise((size, self.d), self.like))
