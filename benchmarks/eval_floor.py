@@ -5,7 +5,7 @@ matrix-multiply rate, measured in the same run.
     LATENTLAB_DATA=/work/shared/datasets python benchmarks/eval_floor.py --all      # all 10,000 images
     python benchmarks/eval_floor.py --checkpoint trained/mnist-20d.pt --threads 1 --plain 10 --sweep
 
-1. The work: `core.importance.iw_flops` (k decoder passes per image: their matrix products, bias
+1. The work: `core.iw_work.iw_flops` (k decoder passes per image: their matrix products, bias
    adds, ReLUs and the likelihood's per-pixel work; one encoder pass) for the 10,000 test images.
 2. The rate: torch.mm at the decoder's shapes ((M x in) @ (in x out) for each layer) at several
    M, best of repeats, with the same torch threads; the best M's rate is the machine's. Measured
@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from latentlab import load_checkpoint
-from latentlab.core import importance
+from latentlab.core import importance, iw_work
 from latentlab.core.data import DataError, binarize, load_dataset, to_float
 from latentlab.core.evaluation import evaluate
 from latentlab.core.objectives import log_diag_normal, log_standard_normal, reparameterize
@@ -155,7 +155,7 @@ def main() -> int:
           f"threads, {os.cpu_count()} cores, load average {load_before:.2f}")
     print(f"data: {source}")
 
-    work = importance.iw_flops(model, args.k)
+    work = iw_work.iw_flops(model, args.k)
     total_flops = work.flops * TEST_SET
     print(f"work per image: {work.matmul_flops / 1e9:.3f} GFLOP in matrix products + "
           f"{work.elementwise_ops / 1e9:.3f} G elementwise = {work.flops / 1e9:.3f} GFLOP; "

@@ -9,7 +9,7 @@ import torch
 
 from dataset_files import read_samples
 from latentlab import VAE, load_checkpoint
-from latentlab.core import exact, importance, objectives
+from latentlab.core import exact, importance, iw_work, objectives
 
 SHIPPED_2D = Path(__file__).resolve().parents[1] / "trained" / "mnist-2d.pt"
 
@@ -25,20 +25,16 @@ def _plain_iw(model, x, eps):
     return torch.logsumexp(log_w, 0) - math.log(eps.shape[1])
 
 
-def _bound_and_its_noise(monkeypatch, model, x, k, rows, chunk=None, dtype=torch.float64):
-    """iw_bound with its noise drawn (seeded, in `dtype`) by the test, and that noise as (B, k, D)
-    for `_plain_iw`: image after image, whatever the blocks."""
-    g = torch.Generator().manual_seed(7)
-    drawn = []
-
-    def noise(shape, like):
-        drawn.append(torch.randn(shape, generator=g, dtype=dtype))
-        return drawn[-1].to(like.dtype)
-
-    monkeypatch.setattr(importance, "_noise", noise)
-    bound = importance.iw_bound(model, x, k, chunk=chunk, rows=rows)
-    assert all(len(e) <= importance.NOISE_CHUNK for e in drawn)
-    return bound, torch.cat(drawn).reshape(x.shape[0], k, model.latent_dim)
+def _bound_and_its_noise(monkeypatch, model, x, k, rows, chunk=None, dtype=torch.float64, threads=1):
+    """iw_bound with its noise drawn in `dtype` (then rounded to the model's), and that noise as
+    (B, k, D) for `_plain_iw`: what each image's seed gives, whatever the blocks took."""
+    monkeypatch.setattr(importance, "_noise",
+                        lambda shape, like, generator: torch.randn(shape, generator=generator, dtype=dtype).to(like.dtype))
+    torch.manual_seed(7)
+    bound = importance.iw_bound(model, x, k, chunk=chunk, rows=rows, threads=threads)
+    torch.manual_seed(7)
+    seeds = importance._image_seeds(len(x))
+    return bound, importance._block_noise(seeds, k, model.latent_dim, 0, k, torch.empty(0, dtype=dtype))
 
 
 class _OwnLikelihood(VAE):
@@ -61,42 +57,57 @@ def _models():
 
 
 @pytest.mark.parametrize("name", list(_models()))
-@pytest.mark.parametrize("k, rows, chunk", [(50, 120, None),    # 2 images x 50 samples per block, a ragged last one
-                                            (37, 16, None),     # one image x 16 samples, ragged chunks
-                                            (30, 512, 7)])      # `chunk` caps the samples per block
-def test_blocks_compute_exactly_the_plain_estimator_for_the_same_noise(monkeypatch, name, k, rows, chunk):
+@pytest.mark.parametrize("k, rows, chunk, threads", [
+    (50, 120, None, 1),      # 2 images x 50 samples per block, a ragged last one
+    (37, 16, None, 2),       # one image x 16 samples, ragged pieces, two threads
+    (1100, 4096, 300, 3),    # `chunk` caps the samples per block, across noise pieces of 512
+])
+def test_blocks_compute_exactly_the_plain_estimator_for_the_same_noise(monkeypatch, name, k, rows, chunk, threads):
     model = _models()[name].eval()
     torch.manual_seed(4)
     x = torch.rand(5, *model.image_shape)
     if model.likelihood == "bernoulli":
         x = x.bernoulli()
-    got, eps = _bound_and_its_noise(monkeypatch, model, x, k, rows, chunk, dtype=torch.float32)
+    got, eps = _bound_and_its_noise(monkeypatch, model, x, k, rows, chunk, dtype=torch.float32, threads=threads)
     want = _plain_iw(model, x, eps)
     assert got.shape == (5,) and got.dtype == torch.float32
     assert torch.allclose(got, want, atol=2e-4, rtol=1e-5), (got - want)
 
 
-def test_with_the_same_seed_the_bound_does_not_depend_on_the_blocks():
-    """The noise is drawn image after image whatever the block size (which follows the thread count)."""
+def test_with_the_same_seed_the_bound_does_not_depend_on_the_blocks_or_the_threads():
     torch.manual_seed(5)
     model = VAE(image_shape=(1, 5, 5), latent_dim=2, hidden_sizes=(16,)).eval()
     x = torch.rand(6, 1, 5, 5).bernoulli()
+    threads_before = torch.get_num_threads()
     bounds = []
-    for rows, chunk in ((64, None), (700, None), (100_000, None), (4096, 300)):
+    for rows, chunk, threads in ((64, None, 1), (700, None, 3), (100_000, None, 2), (4096, 300, 4)):
         torch.manual_seed(0)
-        bounds.append(importance.iw_bound(model, x, 1100, chunk=chunk, rows=rows))
+        bounds.append(importance.iw_bound(model, x, 1100, chunk=chunk, rows=rows, threads=threads))
     for other in bounds[1:]:
         assert torch.allclose(bounds[0], other, atol=1e-4, rtol=0), bounds[0] - other
     torch.manual_seed(1)
     assert not torch.allclose(bounds[0], importance.iw_bound(model, x, 1100), atol=1e-3)   # the seed matters
+    assert torch.get_num_threads() == threads_before       # the workers' one thread did not stay
+
+
+def test_shares_are_runs_of_consecutive_blocks_with_about_as_many_rows():
+    blocks = importance._blocks(5000, 7, 512, None)              # 7 images x 10 blocks (the last 392 rows)
+    assert len(blocks) == 70 and blocks[9] == importance._Block(0, 1, 4608, 392)
+    shares = importance._shares(blocks, 3)
+    assert [b for share in shares for b in share] == blocks
+    rows = [sum(b.g * b.s for b in share) for share in shares]
+    assert len(shares) == 3 and max(rows) - min(rows) <= 2 * 512, rows     # each cut within half a block
+    assert importance._shares(blocks[:2], 4) == [[blocks[0]], [blocks[1]]]
+    assert importance._blocks(20, 7, 64, None) == [importance._Block(0, 3, 0, 20), importance._Block(3, 3, 0, 20),
+                                                   importance._Block(6, 1, 0, 20)]
 
 
 def test_the_mlp_decoder_is_taken_apart_only_when_the_model_is_a_plain_mlp_vae():
     models = _models()
-    assert importance._MLPDecoder.of(models["bernoulli mlp"]) is not None
-    assert importance._MLPDecoder.of(models["gaussian learned"]) is not None
-    assert importance._MLPDecoder.of(models["conv"]) is None
-    assert importance._MLPDecoder.of(models["own likelihood"]) is None
+    assert importance.MLPDecoder.of(models["bernoulli mlp"]) is not None
+    assert importance.MLPDecoder.of(models["gaussian learned"]) is not None
+    assert importance.MLPDecoder.of(models["conv"]) is None
+    assert importance.MLPDecoder.of(models["own likelihood"]) is None
 
 
 def test_the_new_and_the_old_estimate_of_L_k_agree_within_their_monte_carlo_error():
@@ -164,13 +175,13 @@ def test_iw_flops_counts_the_matrix_products_of_the_mlp_by_hand():
     decoder = 2 * (2 * 512 + 512 * 512 + 512 * 784)          # per sample: three layers
     x_dot_l = 2 * 512                                        # h . (W^T x) per sample
     per_image = 2 * 784 * 512 + 2 * (784 * 512 + 512 * 512 + 512 * 4)   # W^T x and the encoder
-    work = importance.iw_flops(model, k)
+    work = iw_work.iw_flops(model, k)
     assert work.matmul_flops == k * (decoder + x_dot_l) + per_image
     # bias adds and ReLUs of 512 + 512 hidden units, the 784 output biases, softplus and sum per pixel
     per_sample = 2 * 1024 + 784 + 2 * 784 + 6 * 2 + 6
     assert work.elementwise_ops == k * per_sample + (2 * 1024 + 4)
     assert work.flops == work.matmul_flops + work.elementwise_ops
-    assert importance.iw_flops(model, 2 * k).flops > 1.99 * work.flops
+    assert iw_work.iw_flops(model, 2 * k).flops > 1.99 * work.flops
 
 
 def test_iw_flops_of_a_conv_model_counts_its_convolutions_by_hand():
@@ -183,7 +194,7 @@ def test_iw_flops_of_a_conv_model_counts_its_convolutions_by_hand():
                + 2 * (3 * 2 * 2) * (2 * 4 * 4)    # transposed 3 -> 2, from 2x2 positions
                + 2 * (2 * 4 * 4) * (1 * 4 * 4))   # transposed 2 -> 1, from 4x4 positions
     x_dot_l = 2 * 64                              # no matrix shortcut for a conv decoder: x * l, summed
-    assert importance.iw_flops(model, 10).matmul_flops == 10 * (decoder + x_dot_l) + encoder
+    assert iw_work.iw_flops(model, 10).matmul_flops == 10 * (decoder + x_dot_l) + encoder
 
 
 def test_k_below_one_is_refused():
@@ -191,15 +202,12 @@ def test_k_below_one_is_refused():
         importance.iw_bound(VAE(image_shape=(1, 2, 2), hidden_sizes=(4,)), torch.zeros(1, 1, 2, 2), 0)
 
 
-def test_blocks_hold_an_l2_cache_of_the_widest_layer_per_thread(monkeypatch):
+def test_blocks_hold_an_l2_cache_of_the_widest_layer():
     mnist = VAE(image_shape=(1, 28, 28), latent_dim=2, hidden_sizes=(512, 512))
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     assert importance.block_rows(mnist, "cpu") == 512                    # 512 x 784 floats
     assert importance.block_rows(VAE(image_shape=(1, 28, 28), hidden_sizes=(2048,)), "cpu") == 196
     assert importance.block_rows(VAE(image_shape=(1, 8, 8), hidden_sizes=(32,)), "cpu") == 512 * 784 // 64
     assert importance.block_rows(VAE(image_shape=(1, 2, 2), hidden_sizes=(3,)), "cpu") == 1 << 14   # the most
     conv = VAE(image_shape=(1, 28, 28), architecture="conv")            # widest: 32 x 14 x 14
     assert importance.block_rows(conv, "cpu") == 512 * 784 // (32 * 14 * 14)
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
-    assert importance.block_rows(mnist, "cpu") == 1024
     assert importance.block_rows(mnist, "cuda") == (1 << 25) // 784     # a GPU: far larger calls

@@ -10,8 +10,11 @@ passes over them for the binary cross-entropy), three times the floor on 2 cores
 
 * blocks of about `block_rows(model)` rows (several images x all their samples, or one image x
   part of its samples) per decoder call: large enough that the matrix products run at full rate,
-  small enough (on a CPU: 512 rows per thread for MNIST) that the activations stay in the caches
+  small enough (on a CPU: 512 rows for MNIST) that the activations stay in one core's cache
   between the layers;
+* on a CPU each of torch's threads runs its own share of the blocks with one torch thread: no
+  thread waits at the end of every operation for the others (on a shared machine a waiting
+  thread whose partner is descheduled loses its time slice, operation after operation);
 * for the MLP decoders the layers are applied directly (addmm, ReLU in place), and the
   likelihood is rewritten so that what does not depend on z is computed once per image:
   Bernoulli  log p(x|z) = x . l - sum softplus(l), with x . l = h . (W^T x) + b . x, where h is
@@ -22,16 +25,18 @@ passes over them for the binary cross-entropy), three times the floor on 2 cores
 * float32 throughout (the model's dtype): against float64 the bound moves by less than 0.01 nats
   (tests/test_importance.py), and each block's log-weights are merged with a running log-sum-exp;
   nothing is read back to the host before the end (a GPU never waits for Python);
-* the noise is drawn image after image whatever the blocks (`_NoiseStream`), so the block size
-  can follow the thread count while a seeded bound stays the same on every CPU.
+* the noise of every image and piece of its samples has its own seed (`_block_noise`), drawn
+  from torch's global generator: a seeded bound is the same whatever the blocks and threads.
 
 Any other decoder (the conv body, a subclass that changes the likelihood) goes through
-`model.log_likelihood` in the same blocks. `iw_flops` counts the floating-point work.
+`model.log_likelihood` in the same blocks. `core/iw_work.py` counts the floating-point work.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -41,35 +46,36 @@ from torch.nn import functional as F
 from .models import VAE
 
 # Decoder rows (samples x images) per call, as activations: a block holds about this many numbers
-# in its widest layer per CPU thread. 401,408 floats (1.6 MB) are 512 rows of the 784-pixel output
-# of MNIST, and the 512-wide hidden layers of 512 rows (1 MB each) are what one core's L2 cache
-# holds: the layers of a block then run from the caches, with the matrix products at their full
-# rate (`benchmarks/eval_floor.py --sweep`). A small model gets more rows (fewer calls, the same
-# bytes); a GPU wants far larger calls to fill its units.
+# in its widest layer. 401,408 floats (1.6 MB) are 512 rows of the 784-pixel output of MNIST, and
+# the 512-wide hidden layers of 512 rows (1 MB each) are what one core's L2 cache holds: the layers
+# of a block then run from the cache, with the matrix products at their full rate
+# (`benchmarks/eval_floor.py --sweep`). A small model gets more rows (fewer calls, the same bytes);
+# a GPU wants far larger calls to fill its units.
 CPU_BLOCK_FLOATS = 512 * 784
 GPU_BLOCK_FLOATS = 1 << 25
 MAX_CPU_BLOCK_ROWS = 1 << 14
 MAX_GPU_BLOCK_ROWS = 1 << 20
-# The noise is drawn image after image, this many samples at a time, whatever the blocks (see
-# `_NoiseStream`): a seeded bound does not depend on the block size or the thread count. A GPU
-# (another generator, other numbers anyway) draws larger pieces: fewer kernel launches.
+# The noise of image i, samples j * NOISE_CHUNK ... (j + 1) * NOISE_CHUNK - 1, comes from a
+# generator seeded with (seed_i, j), and seed_i from torch's global generator: so with the same
+# seed the bound is the same whatever the blocks and threads. A GPU (another generator, other
+# numbers anyway) draws larger pieces: fewer kernel launches.
 NOISE_CHUNK = 512
 GPU_NOISE_CHUNK = 1 << 16
 
 
 def block_rows(model: VAE, device: torch.device | str | None = None) -> int:
-    """Decoder rows per block of `iw_bound` for `model` on `device` (default: the model's)."""
+    """Decoder rows per block of `iw_bound` for `model` on `device` (default: the model's).
+
+    On a CPU each thread runs its own blocks (`iw_bound`), so this is one core's share."""
     device = torch.device(device) if device is not None else model.device
-    if device.type == "cpu":
-        budget, most = CPU_BLOCK_FLOATS * torch.get_num_threads(), MAX_CPU_BLOCK_ROWS
-    else:
-        budget, most = GPU_BLOCK_FLOATS, MAX_GPU_BLOCK_ROWS
+    budget, most = ((CPU_BLOCK_FLOATS, MAX_CPU_BLOCK_ROWS) if device.type == "cpu"
+                    else (GPU_BLOCK_FLOATS, MAX_GPU_BLOCK_ROWS))
     return max(1, min(most, budget // _widest_activation(model)))
 
 
 def _widest_activation(model: VAE) -> int:
     """The most numbers one sample has in any layer of the decoder (its hidden layers, the image)."""
-    mlp = _MLPDecoder.of(model)
+    mlp = MLPDecoder.of(model)
     if mlp is not None:
         return max(w.shape[1] for w in mlp.weights_t)
     widest = 0
@@ -90,7 +96,7 @@ def _widest_activation(model: VAE) -> int:
 
 
 @dataclass(frozen=True)
-class _MLPDecoder:
+class MLPDecoder:
     """The decoder of an MLP VAE as matrices: h <- relu(h W_i^T + b_i), logits = h W^T + b."""
 
     weights_t: tuple[torch.Tensor, ...]   # W_i^T, (in, out): views, the BLAS reads them transposed
@@ -102,7 +108,7 @@ class _MLPDecoder:
         return self.weights_t[-1].t()
 
     @staticmethod
-    def of(model: VAE) -> _MLPDecoder | None:
+    def of(model: VAE) -> MLPDecoder | None:
         """The matrices of `model`'s decoder, or None when it is not the plain MLP of `VAE` (then
         the estimator goes through `model.log_likelihood`, whatever the model does there)."""
         cls = type(model)
@@ -115,7 +121,7 @@ class _MLPDecoder:
         if (not layers or len(layers) % 2 == 0 or not all(type(m) is nn.Linear for m in linear)
                 or not all(type(m) is nn.ReLU for m in layers[1::2])):
             return None
-        return _MLPDecoder(weights_t=tuple(m.weight.detach().t() for m in linear),
+        return MLPDecoder(weights_t=tuple(m.weight.detach().t() for m in linear),
                            biases=tuple(m.bias.detach() for m in linear))
 
     def last_hidden(self, z: torch.Tensor) -> torch.Tensor:
@@ -133,7 +139,7 @@ class _Likelihood:
 
     def __init__(self, model: VAE, x: torch.Tensor):
         self.model = model
-        self.mlp = _MLPDecoder.of(model)
+        self.mlp = MLPDecoder.of(model)
         self.x = x                                   # (B, C, H, W)
         self.bernoulli = model.likelihood == "bernoulli"
         xf = x.flatten(1)
@@ -162,148 +168,126 @@ class _Likelihood:
         return self.const - diff.square_() @ self.half_precision
 
 
-def _noise(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-    """eps ~ N(0, I) from torch's global generator (a seam: tests draw the same eps in float64)."""
-    return torch.randn(shape, device=like.device, dtype=like.dtype)
+def _noise(shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """eps ~ N(0, I) (a seam: tests draw the same eps in float64)."""
+    return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
 
 
-class _NoiseStream:
-    """The noise of image after image, each image's k samples drawn NOISE_CHUNK at a time (on a CPU), in
-    that order, whichever blocks take them: so with the same seed the bound is the same whatever
-    the block size, and the block size can follow the machine (its threads) without changing it."""
-
-    def __init__(self, k: int, d: int, like: torch.Tensor):
-        self.k, self.d, self.like = k, d, like
-        self.chunk = NOISE_CHUNK if like.device.type == "cpu" else GPU_NOISE_CHUNK
-        self.left = 0                                    # samples of this image not drawn yet
-        self.drawn = like.new_empty((0, d))              # drawn, not taken yet
-
-    def take(self, n: int) -> torch.Tensor:
-        """The next n samples of this image (starting on the next image when this one is done), (n, D)."""
-        if self.left == 0 and len(self.drawn) == 0:
-            self.left = self.k
-        parts, have = [self.drawn], len(self.drawn)
-        while have < n:
-            size = min(self.chunk, self.left)
-            if size == 0:
-                raise RuntimeError(f"a block asked for {n} samples of an image that has {self.k}")
-            parts.append(_noise((size, self.d), self.like))
-            self.left -= size
-            have += size
-        out = torch.cat(parts) if len(parts) > 1 else parts[0]
-        self.drawn = out[n:]
-        return out[:n]
+def _image_seeds(n: int) -> list[int]:
+    """One seed per image from torch's global generator: what `torch.manual_seed` fixes."""
+    return torch.randint(0, 2 ** 62, (n,)).tolist()
 
 
-def _plan(k: int, n_images: int, rows: int, chunk: int | None) -> tuple[int, int]:
-    """(images per block G, samples per block S): G * S about `rows`, S at most `chunk`; several
-    images in a block only with all their samples (the noise comes image after image)."""
-    s = min(k, chunk if chunk else rows)
-    return (max(1, min(n_images, rows // k)) if s == k else 1), s
+def _noise_chunk(like: torch.Tensor) -> int:
+    return NOISE_CHUNK if like.device.type == "cpu" else GPU_NOISE_CHUNK
 
 
-@torch.no_grad()
-def iw_bound(model: VAE, x: torch.Tensor, k: int, chunk: int | None = None,
-             rows: int | None = None) -> torch.Tensor:
-    """L_k per image, shape (B,), in the model's dtype on its device (see the module docstring).
-
-    Samples come from torch's global generator, drawn in an order that does not depend on the
-    blocks: at most `chunk` samples of one image per block, blocks of about `rows` decoder rows
-    (default `block_rows(model)`). Nothing is read back to the host until the end.
-    """
-    if k < 1:
-        raise ValueError(f"the importance-weighted bound needs k >= 1 samples, got {k}")
-    mu, logvar = model.encode(x)
-    std = torch.exp(0.5 * logvar)
-    half_log_det = 0.5 * logvar.sum(1)         # log q's normaliser against p's: -1/2 sum log sigma^2
-    likelihood = _Likelihood(model, x.to(mu.dtype))
-    n, d = mu.shape
-    g_max, s_max = _plan(k, n, rows or block_rows(model, mu.device), chunk)
-    noise = _NoiseStream(k, d, mu)
-    out = torch.empty(n, device=mu.device, dtype=mu.dtype)
-    for first in range(0, n, g_max):
-        g = min(g_max, n - first)
-        m, sd, hld = mu[first:first + g, None, :], std[first:first + g, None, :], half_log_det[first:first + g, None]
-        total = torch.full((g,), -math.inf, device=mu.device, dtype=mu.dtype)
-        for done in range(0, k, s_max):
-            s = min(s_max, k - done)
-            eps = torch.stack([noise.take(s) for _ in range(g)])                 # (G, S, D)
-            z = torch.addcmul(m, sd, eps)
-            # log p(z) - log q(z|x): the 2 pi terms cancel, (z - mu)^2 / sigma^2 is eps^2
-            log_w = likelihood(first, z) + 0.5 * (eps.square().sum(2) - z.square().sum(2)) + hld
-            total = torch.logaddexp(total, torch.logsumexp(log_w, dim=1))
-        out[first:first + g] = total
-    return out - math.log(k)
+def _block_noise(seeds: list[int], k: int, d: int, start: int, s: int, like: torch.Tensor) -> torch.Tensor:
+    """eps of samples start ... start + s - 1 of each image of `seeds`, (G, S, D): a function of
+    the seeds and the sample numbers only, so any block and any thread draws the same."""
+    c = _noise_chunk(like)
+    first_chunk, end_chunk = start // c, -(-(start + s) // c)
+    out = []
+    for seed in seeds:
+        pieces = []
+        for j in range(first_chunk, end_chunk):
+            g = torch.Generator(device=like.device).manual_seed((seed + j * 1_000_003) % 2 ** 63)
+            pieces.append(_noise((min(c, k - j * c), d), like, g))
+        eps = torch.cat(pieces) if len(pieces) > 1 else pieces[0]
+        out.append(eps[start - first_chunk * c:start - first_chunk * c + s])
+    return torch.stack(out)
 
 
 @dataclass(frozen=True)
-class IWWork:
-    """The floating-point work of the IW bound, per image, for k samples.
+class _Block:
+    """Images first ... first + g - 1, samples start ... start + s - 1 of each."""
 
-    `matmul_flops`: 2 m n p for every (m x n) @ (n x p) product (and convolution) of the k decoder
-    passes, the x . l products and the one encoder pass. `elementwise_ops`: one per arithmetic
-    operation on an element (bias add, ReLU, softplus, the sum over pixels, the few per sample for
-    z, log p(z) and log q), a transcendental function counted as one. `flops` is their sum.
+    first: int
+    g: int
+    start: int
+    s: int
+
+
+def _blocks(k: int, n_images: int, rows: int, chunk: int | None) -> list[_Block]:
+    """Blocks of about `rows` decoder rows: several images with all their samples, or one image
+    with at most `chunk` (else `rows`) of its samples."""
+    s_max = min(k, chunk if chunk else rows)
+    if s_max == k:
+        per = max(1, rows // k)
+        return [_Block(f, min(per, n_images - f), 0, k) for f in range(0, n_images, per)]
+    return [_Block(i, 1, start, min(s_max, k - start)) for i in range(n_images) for start in range(0, k, s_max)]
+
+
+def _shares(blocks: list[_Block], parts: int) -> list[list[_Block]]:
+    """`blocks` cut into at most `parts` runs of consecutive blocks with about as many rows each
+    (each cut at the block boundary nearest its share)."""
+    ends = list(itertools.accumulate(b.g * b.s for b in blocks))
+    cuts = [0]
+    for p in range(1, parts):
+        target = ends[-1] * p / parts
+        after = min(range(len(ends)), key=lambda i: abs(ends[i] - target)) + 1
+        if cuts[-1] < after < len(blocks):
+            cuts.append(after)
+    cuts.append(len(blocks))
+    return [blocks[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+class _Run:
+    """The log-sum-exp over samples of each block's log-weights, for the blocks of one thread."""
+
+    def __init__(self, model: VAE, x: torch.Tensor, k: int):
+        self.mu, logvar = model.encode(x)
+        self.std = torch.exp(0.5 * logvar)
+        self.half_log_det = 0.5 * logvar.sum(1)   # log q's normaliser against p's: -1/2 sum log sigma^2
+        self.likelihood = _Likelihood(model, x.to(self.mu.dtype))
+        self.seeds = _image_seeds(len(x))
+        self.k = k
+
+    def __call__(self, blocks: list[_Block], one_thread: bool = False) -> list[torch.Tensor]:
+        with torch.no_grad():                     # grad mode is per thread
+            if one_thread:
+                torch.set_num_threads(1)          # this thread's BLAS and OpenMP only
+            return [self._block(b) for b in blocks]
+
+    def _block(self, b: _Block) -> torch.Tensor:
+        images = slice(b.first, b.first + b.g)
+        eps = _block_noise(self.seeds[images], self.k, self.mu.shape[1], b.start, b.s, self.mu)
+        z = torch.addcmul(self.mu[images, None, :], self.std[images, None, :], eps)
+        # log p(z) - log q(z|x): the 2 pi terms cancel, (z - mu)^2 / sigma^2 is eps^2
+        log_w = (self.likelihood(b.first, z) + 0.5 * (eps.square().sum(2) - z.square().sum(2))
+                 + self.half_log_det[images, None])
+        return torch.logsumexp(log_w, dim=1)
+
+
+@torch.no_grad()
+def iw_bound(model: VAE, x: torch.Tensor, k: int, chunk: int | None = None, rows: int | None = None,
+             threads: int | None = None) -> torch.Tensor:
+    """L_k per image, shape (B,), in the model's dtype on its device (see the module docstring).
+
+    The noise is seeded from torch's global generator, one seed per image, and does not depend on
+    the blocks (at most `chunk` samples of one image each, about `rows` decoder rows, default
+    `block_rows(model)`) or the threads. On a CPU `threads` (default: torch's intra-op threads)
+    Python threads each run a share of the blocks with one torch thread: no thread waits for
+    another inside an operation, and each core keeps its own block in its cache. Nothing is read
+    back to the host before the end.
     """
-
-    matmul_flops: int
-    elementwise_ops: int
-    k: int
-
-    @property
-    def flops(self) -> int:
-        return self.matmul_flops + self.elementwise_ops
-
-
-def _forward_work(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
-    """(matrix-product and convolution flops, elementwise ops: bias adds and activations) of one
-    forward pass of `module` on one input of `shape`. A product of (m x n) by (n x p) is 2 m n p
-    flops; a convolution 2 per weight per output position (per input position when transposed),
-    as torch.utils.flop_counter counts them."""
-    flops = elementwise = 0
-
-    def count(m, inputs, output):
-        nonlocal flops, elementwise
-        if isinstance(m, nn.Linear):
-            flops += 2 * output.numel() * m.in_features
-        elif isinstance(m, nn.ConvTranspose2d):
-            flops += 2 * inputs[0].numel() * m.weight[0].numel()
-        elif isinstance(m, nn.Conv2d):
-            flops += 2 * output.numel() * m.weight[0].numel()
-        if isinstance(m, (nn.ReLU, nn.Sigmoid)) or getattr(m, "bias", None) is not None:
-            elementwise += output.numel()
-
-    p = next(module.parameters())
-    hooks = [m.register_forward_hook(count) for m in module.modules() if not list(m.children())]
-    try:
-        with torch.no_grad():
-            module(torch.zeros((1, *shape), device=p.device, dtype=p.dtype))
-    finally:
-        for h in hooks:
-            h.remove()
-    return flops, elementwise
-
-
-def iw_flops(model: VAE, k: int) -> IWWork:
-    """What L_k of one image costs in `iw_bound`: k decoder passes and their likelihoods, the
-    log-weights and their log-sum-exp, and the one encoder pass."""
-    pixels, d = math.prod(model.image_shape), model.latent_dim
-    dec_flops, dec_elementwise = _forward_work(model.decoder, (d,))
-    enc_flops, enc_elementwise = _forward_work(model.encoder, tuple(model.image_shape))
-    mlp = _MLPDecoder.of(model)
-    if model.likelihood == "bernoulli":
-        # softplus and the sum per pixel; x . l as h . (W^T x) (once per image W^T x) on the MLP
-        # path, else a multiply and an add per pixel
-        per_pixel = 2
-        if mlp is not None:
-            hidden = mlp.last_weight.shape[1]
-            x_dot_l, per_image = 2 * hidden, 2 * pixels * hidden
-        else:
-            x_dot_l, per_image = 2 * pixels, 0
-    else:   # sigmoid, subtract, square per pixel; the dot product with 1/(2 v)
-        per_pixel, x_dot_l, per_image = 3, 2 * pixels, 0
-    # per latent dim: z = mu + sigma eps (2), eps^2 and z^2 with their sums (4); per sample: the
-    # log-weight's adds (3) and the log-sum-exp's subtract, exp and add (3)
-    per_sample = dec_elementwise + per_pixel * pixels + 6 * d + 6
-    return IWWork(matmul_flops=k * (dec_flops + x_dot_l) + per_image + enc_flops,
-                  elementwise_ops=k * per_sample + enc_elementwise, k=k)
+    if k < 1:
+        raise ValueError(f"the importance-weighted bound needs k >= 1 samples, got {k}")
+    run = _Run(model, x, k)
+    blocks = _blocks(k, len(x), rows or block_rows(model, run.mu.device), chunk)
+    on_cpu = run.mu.device.type == "cpu"
+    parts = min(len(blocks), (threads or torch.get_num_threads()) if on_cpu else 1)
+    if parts > 1:
+        before = torch.get_num_threads()
+        try:
+            with ThreadPoolExecutor(parts, thread_name_prefix="iw-bound") as pool:
+                sums = [s for share in pool.map(lambda share: run(share, one_thread=True), _shares(blocks, parts))
+                        for s in share]
+        finally:
+            torch.set_num_threads(before)     # the process-wide default the workers' calls changed
+    else:
+        sums = run(blocks)
+    total = torch.full((len(x),), -math.inf, device=run.mu.device, dtype=run.mu.dtype)
+    for b, lse in zip(blocks, sums):          # in block order: the same sums whatever the threads
+        total[b.first:b.first + b.g] = torch.logaddexp(total[b.first:b.first + b.g], lse)
+    return total - math.log(k)
