@@ -8,8 +8,10 @@ matrix-multiply rate, measured in the same run.
 1. The work: `core.iw_work.iw_flops` (k decoder passes per image: their matrix products, bias
    adds, ReLUs and the likelihood's per-pixel work; one encoder pass) for the 10,000 test images.
 2. The rate: torch.mm at the decoder's shapes ((M x in) @ (in x out) for each layer) at several
-   M, best of repeats, with the same torch threads; the best M's rate is the machine's. Measured
-   before and after the evaluation; the floor uses the higher of the two (the lower floor).
+   M, best of repeats, with the same torch threads (all cores by default); the best M's rate is
+   the machine's. Measured before and after the evaluation; the floor uses the higher of the two
+   (the lower floor). The evaluation itself runs each thread on its own blocks with one torch
+   thread (core/importance.py), so the rate is all cores together, as the floor needs.
 3. The time: `evaluate` exactly as `latentlab eval` runs it (binarised with seed 0, torch seeded
    0, batches of 100), on the first --images test images (default 200), scaled to 10,000 and said
    so; --all runs all 10,000.
@@ -61,7 +63,7 @@ def test_images(dataset: str, data_dir: str | None) -> tuple[torch.Tensor, str]:
         if not files:
             raise SystemExit(f"no {dataset} test set (set LATENTLAB_DATA) and no sample images for it")
         images = torch.from_numpy(np.stack([load_image(f).pixels for f in files]))
-        return images, (f"the {len(files)} {dataset} sample images in resources/samples, repeated "
+        return images, (f"the {len(files)} {dataset} sample images in resources/samples "
                         "(set LATENTLAB_DATA for the real test set)")
 
 
@@ -153,7 +155,7 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     print(f"{Path(args.checkpoint).name}: {dataset}, binarisation {mode}, k = {args.k}, {threads} torch "
           f"threads, {os.cpu_count()} cores, load average {load_before:.2f}")
-    print(f"data: {source}")
+    print(f"data: {source}" + (f", repeated to {n:,} images" if n > len(raw) else ""))
 
     work = iw_work.iw_flops(model, args.k)
     total_flops = work.flops * TEST_SET
