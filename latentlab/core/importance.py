@@ -1,4 +1,4 @@
-"""The importance-weighted bound at the speed of the matrix multiply, and what it costs.
+"""The importance-weighted bound at the speed of the matrix multiply.
 
 L_k = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x), needs k decoder passes per image
 (k = 5,000 for the test NLL): 6.65 GFLOP of matrix products per image for the 784-512-512-2 MLP,
@@ -24,7 +24,7 @@ passes over them for the binary cross-entropy), three times the floor on 2 cores
 * log p(z) - log q(z|x) = 1/2 (|eps|^2 - |z|^2 + sum log sigma^2) from the noise eps itself;
 * float32 throughout (the model's dtype): against float64 the bound moves by less than 0.01 nats
   (tests/test_importance.py), and each block's log-weights are merged with a running log-sum-exp;
-  nothing is read back to the host before the end (a GPU never waits for Python);
+  nothing is read back to the host before the end (no synchronisation per block on a GPU);
 * the noise of every image and piece of its samples has its own seed (`_block_noise`), drawn
   from torch's global generator: a seeded bound is the same whatever the blocks and threads.
 
