@@ -7,7 +7,7 @@ compared image by image. Every mean is the mean of the per-image numbers it repo
 (`Evaluation.per_image`), so a table of them (`latentlab eval --per-image`) adds up to the report.
 
 Kept apart from `objectives.py` (what training minimises) so the model and its objective do not
-import each other: models -> objectives, evaluation -> models + objectives + exact.
+import each other: models -> objectives, evaluation -> models + objectives + exact + importance.
 """
 
 from __future__ import annotations
@@ -19,28 +19,22 @@ from typing import Callable
 import torch
 
 from .exact import quadrature
+from .importance import iw_bound
 from .models import VAE
-from .objectives import kl_per_dim, log_diag_normal, log_standard_normal, reparameterize
+from .objectives import kl_per_dim, reparameterize
 
 
 @torch.no_grad()
-def iw_log_likelihood(model: VAE, x: torch.Tensor, k: int = 5000, chunk: int = 500) -> torch.Tensor:
+def iw_log_likelihood(model: VAE, x: torch.Tensor, k: int = 5000, chunk: int | None = None) -> torch.Tensor:
     """Importance-weighted bound L_k on log p(x) per image (Burda et al. 2016), shape (B,).
 
-    log p(x) >= log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x). The k samples are drawn
-    `chunk` at a time and merged with a running log-sum-exp, so memory is O(chunk * B * pixels)
-    whatever k is. L_1 is the ELBO; L_k increases towards log p(x) as k grows.
+    log p(x) >= log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x). L_1 is the ELBO; L_k increases
+    towards log p(x) as k grows. The samples go through the decoder in blocks of several images x
+    many samples (at most `chunk` samples of an image at a time, if given), merged with a running
+    log-sum-exp, so memory is bounded whatever k is; `core/importance.py` says how the blocks run
+    at the speed of the decoder's matrix products.
     """
-    mu, logvar = model.encode(x)
-    total = torch.full((x.shape[0],), -math.inf, device=x.device, dtype=mu.dtype)
-    done = 0
-    while done < k:
-        n = min(chunk, k - done)
-        z = reparameterize(mu, logvar, n)
-        log_w = model.log_likelihood(x, z) + log_standard_normal(z) - log_diag_normal(z, mu, logvar)
-        total = torch.logaddexp(total, torch.logsumexp(log_w, dim=0))
-        done += n
-    return total - math.log(k)
+    return iw_bound(model, x, k, chunk=chunk)
 
 
 def active_units(means: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
