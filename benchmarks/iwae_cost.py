@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_throughput import load_images  # noqa: E402  (the same data as the throughput benchmark)
+from train_throughput import load_images  # the same data as the throughput benchmark
 
 
 def seconds_per_step(images_u8: torch.Tensor, steps: int, objective: str, k: int, batch_size: int, device: str,
