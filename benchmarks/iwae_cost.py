@@ -13,10 +13,15 @@ Larger K take fewer steps per epoch (`--steps` / (K / 5) for K > 5, at least `--
 ratio is per step either way.
 
 The machine's load average is printed before and after: on a shared machine, read the ratios,
-not the absolute rates.
+not the absolute rates. On the CPU the ratios are also given by the process's CPU time over the
+same epoch (from the first epoch's end to the second's: the steps and one end-of-epoch snapshot),
+which other processes competing for the cores disturb less than wall time. One thread by
+default: on a machine whose cores other work keeps busy, two threads wait for each other and a
+step's time swings tenfold from run to run (2 shared cores, load ~2.5: ELBO 27 to 300 ms a step
+with 2 threads, 17 ms +- 3 % with 1).
 
-    python benchmarks/iwae_cost.py                         # CPU, 2 threads
-    python benchmarks/iwae_cost.py --threads 8 --rounds 5
+    python benchmarks/iwae_cost.py                         # CPU, 1 thread
+    python benchmarks/iwae_cost.py --threads 8 --rounds 5  # on an idle machine
     python benchmarks/iwae_cost.py --device cuda --steps 400
 
 Without LATENTLAB_DATA it uses the 100 sample digits in resources/ (repeated).
@@ -29,6 +34,7 @@ import math
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -38,8 +44,9 @@ from train_throughput import load_images  # the same data as the throughput benc
 
 
 def seconds_per_step(images_u8: torch.Tensor, steps: int, objective: str, k: int, batch_size: int, device: str,
-                     threads: int, seed: int = 0) -> float:
-    """Seconds per training step of latentlab's Trainer: its second epoch of `steps` steps."""
+                     threads: int, seed: int = 0) -> tuple[float, float]:
+    """Seconds per training step of latentlab's Trainer over its second epoch of `steps` steps:
+    (wall time by the epoch's clock, the process's CPU time)."""
     from latentlab import VAE
     from latentlab.core.trainer import EpochEvent, TrainConfig, Trainer
 
@@ -49,11 +56,16 @@ def seconds_per_step(images_u8: torch.Tensor, steps: int, objective: str, k: int
     config = TrainConfig(epochs=2, batch_size=batch_size, device=device, seed=seed, num_threads=threads,
                          objective=objective, iw_k=k)
     trainer = Trainer(VAE(latent_dim=2, hidden_sizes=(512, 512)), data, None, config)
-    epochs = []
-    trainer.add_listener(lambda e: epochs.append(e) if isinstance(e, EpochEvent) else None)
+    epochs, cpu = [], []
+
+    def on_epoch(event) -> None:
+        if isinstance(event, EpochEvent):
+            epochs.append(event)
+            cpu.append(time.process_time())
+    trainer.add_listener(on_epoch)
     trainer.run()
     assert [e.epoch for e in epochs] == [1, 2] and trainer.step == 2 * steps, trainer.message
-    return epochs[-1].seconds / steps
+    return epochs[-1].seconds / steps, (cpu[1] - cpu[0]) / steps
 
 
 def load_text() -> str:
@@ -66,7 +78,7 @@ def load_text() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads of every run (default: 2)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads of every run (default: 1)")
     parser.add_argument("--steps", type=int, default=60, help="timed steps of the ELBO, K = 1 and K = 5")
     parser.add_argument("--min-steps", type=int, default=8, help="at least this many timed steps for a large K")
     parser.add_argument("--rounds", type=int, default=3)
@@ -96,10 +108,15 @@ def main() -> None:
     print(f"load average after: {load_text()}")
     elbo = times[("elbo", 1)]
     for c in configs:
-        ratios = [t / e for t, e in zip(times[c], elbo)]   # each against its own round's ELBO
-        ms = statistics.median(times[c]) * 1000
-        print(f"{names[c]:>12}: {ms:9.2f} ms/step  ({1000 / ms:7.1f} steps/s)   cost / ELBO = "
-              f"{statistics.median(ratios):6.2f}  (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+        walls = [w for w, _ in times[c]]
+        ratios = [w / e for w, (e, _) in zip(walls, elbo)]   # each against its own round's ELBO
+        ms = statistics.median(walls) * 1000
+        line = (f"{names[c]:>12}: {ms:9.2f} ms/step  ({1000 / ms:7.1f} steps/s)   cost / ELBO = "
+                f"{statistics.median(ratios):6.2f}  (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+        if args.device == "cpu":
+            cpu_ratios = [t / e for (_, t), (_, e) in zip(times[c], elbo)]
+            line += f";  by CPU time {statistics.median(cpu_ratios):6.2f}  ({', '.join(f'{r:.2f}' for r in cpu_ratios)})"
+        print(line)
 
 
 if __name__ == "__main__":
