@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image-folder data: 1 grey or 3 RGB (default: 1)")
     o = t.add_argument_group("objective and optimiser")
     for name in ("epochs", "batch_size", "lr", "weight_decay", "grad_clip", "n_samples", "beta",
-                 "kl_warmup_epochs"):
+                 "kl_warmup_epochs", "objective", "iw_k"):
         _add_setting(o, TrainConfig, name)
     _add_setting(o, TrainConfig, "binarize", default_text="dynamic for MNIST and Fashion-MNIST, grey otherwise")
     _add_setting(o, DataSpec, "val_fraction", default_text="1/6")
@@ -354,6 +354,31 @@ def _check_resume_flags(args, ckpt) -> None:
                                  "when resuming")
 
 
+def _check_objective_flags(args, stored: dict | None = None) -> None:
+    """--objective and --k: VAE settings (M2 and M1+M2 train their own bound), and --k only where
+    the run's objective (given, or `stored` in a resumed checkpoint) is iwae."""
+    given = [flag for name, flag in (("objective", "--objective"), ("iw_k", "--k")) if hasattr(args, name)]
+    kind = (stored or {}).get("model_kind") or getattr(args, "model", "vae")
+    if given and kind != "vae":
+        raise ValueError(f"{' and '.join(given)}: M2 and M1+M2 train their own bound (Kingma et al. 2014); "
+                         "the ELBO / IWAE choice is for --model vae")
+    objective = getattr(args, "objective", (stored or {}).get("objective", "elbo"))
+    if hasattr(args, "iw_k") and objective != "iwae":
+        raise ValueError(f"--k is the K of --objective iwae; this run trains the {objective.upper()} "
+                         "(add --objective iwae, or leave --k out)")
+
+
+def _train_config(changes: dict):
+    """The TrainConfig of a new run; a setting it refuses is named by its flag."""
+    from .core.config import SettingError
+    from .core.trainer import TrainConfig
+
+    try:
+        return TrainConfig(**changes)
+    except SettingError as e:
+        raise ValueError(f"{_flag(TrainConfig, e.field)} {e.problem}") from None
+
+
 def _download_progress(enabled: bool):
     if not enabled:
         return None
@@ -391,6 +416,7 @@ def cmd_train(args) -> int:
     if args.resume:
         ckpt = load_checkpoint(args.resume)
         _check_resume_flags(args, ckpt)
+        _check_objective_flags(args, {**ckpt.train_config, "model_kind": ckpt.kind})
         if getattr(args, "model", ckpt.kind) != ckpt.kind or hasattr(args, "m1"):
             raise ValueError(f"--model and --m1 cannot change when resuming: {args.resume} is an {ckpt.kind} model")
         session = TrainingSession.resume(ckpt, out, changes, **options)
@@ -399,6 +425,7 @@ def cmd_train(args) -> int:
             print(f"latentlab: note: this run diverged at step {d.get('step')} with learning rate {d.get('lr')}; "
                   "resuming with the same rate may diverge again (--lr sets a smaller one)", file=sys.stderr)
     else:
+        _check_objective_flags(args)
         spec = _data_spec(args)
         changes.setdefault("binarize", pipeline.default_binarize(spec))
         model = _given(args, MODEL_FLAGS)
@@ -413,7 +440,7 @@ def cmd_train(args) -> int:
             if model_cfg is None:   # M1+M2 without --m1: its M1 is trained first, in this run
                 m1 = cli_semi.train_m1(args, spec, changes, out, options)
                 model_cfg, m1 = cli_semi.new_model_config(args, spec, model, m1)
-        session = TrainingSession.new(spec, model_cfg, TrainConfig(**changes), out, m1=m1, **options)
+        session = TrainingSession.new(spec, model_cfg, _train_config(changes), out, m1=m1, **options)
 
     bar = None
 
@@ -424,6 +451,8 @@ def cmd_train(args) -> int:
             what = (f"{trainer.model.latent_dim}-D {trainer.model.config.architecture} VAE"
                     if ckpt_kind(trainer.model) == "vae" else cli_semi.describe(trainer.model) +
                     f" with {len(trainer.labelled)} labels")
+            if trainer.config.objective == "iwae":
+                what += f" on the IWAE bound L_K, K = {trainer.config.iw_k}"
             print(f"training {what} on "
                   f"{session.spec.name} ({len(session.splits.train)} train / {len(session.splits.val)} val "
                   f"images) on {trainer.device}" + (f", {dist.world_size} processes" if dist else ""),
@@ -481,6 +510,9 @@ def _report_session_events(ev) -> None:
         print(f"latentlab: {ev.message}", file=sys.stderr)
 
 
+EPOCH_EXTRA_NAMES = {"val_neg_iw_bound": "val -L_K"}   # how the epoch line names a model's own numbers
+
+
 class _progress_bar:
     """tqdm bar over all steps of the run, refreshed at most ~10 times a second by tqdm itself."""
 
@@ -498,7 +530,8 @@ class _progress_bar:
             if ev.step % 20 == 0:
                 self.bar.set_postfix_str(f"ep {ev.epoch} -ELBO {ev.neg_elbo:.1f} KL {ev.kl:.1f}", refresh=False)
         elif isinstance(ev, EpochEvent):
-            extra = "".join(f"  {name.replace('_', ' ')} {value:.2f}" for name, value in ev.extras)
+            extra = "".join(f"  {EPOCH_EXTRA_NAMES.get(name, name.replace('_', ' '))} {value:.2f}"
+                            for name, value in ev.extras)
             self.bar.write(f"epoch {ev.epoch}:{extra} val -ELBO {ev.val_neg_elbo:.2f}  KL {ev.val_kl:.2f}  "
                            f"recon {ev.val_recon:.2f}  active units {ev.active_units}  ({ev.seconds:.1f} s)")
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.core.events import STEP_BOUND, STEP_K, VAL_BOUND
+
 from .curve_series import GrowingArray, SmoothedSeries, ema_smooth  # noqa: F401 (ema_smooth: public here)
 from .extra_curves import ExtraCurves
 
@@ -82,6 +84,8 @@ class CurveValues:
     val_epoch: float = math.nan
     labelled: float = math.nan         # M2: -L on the labelled batch (smoothed as drawn)
     val_error: float = math.nan        # M2: % of the validation images misclassified, that validation
+    neg_iw_bound: float = math.nan     # IWAE: -L_K, the bound the run minimises (smoothed as drawn)
+    val_neg_iw_bound: float = math.nan  # IWAE: -L_K of the validation images, that validation
     steps_per_sec: float = math.nan
 
 
@@ -236,6 +240,12 @@ class CurveData:
             self.extras.add_epoch_columns({}, len(val["step"]))
 
     # -- reading ---------------------------------------------------------------------------
+    def iw_k(self) -> int | None:
+        """The K of a run trained on the IWAE bound (its last step's), None for any other run."""
+        series = self.extras.steps.get(STEP_K)
+        values = series.raw.values[np.isfinite(series.raw.values)] if series is not None else ()
+        return int(values[-1]) if len(values) else None
+
     def epoch_x(self) -> np.ndarray:
         """Each step's position in epochs (see epoch_positions), for an x axis in epochs."""
         return epoch_positions(self.steps.values, self.step_epochs.values, self.epoch_steps.values,
@@ -264,7 +274,9 @@ class CurveData:
                            val_neg_elbo=float(self.val["val_neg_elbo"].values[j]) if j >= 0 else math.nan,
                            val_epoch=float(self.epochs.values[j]) if j >= 0 else math.nan,
                            labelled=self.extras.smoothed_at("labelled", index),
-                           val_error=self.extras.epoch_value("val_error", j))
+                           val_error=self.extras.epoch_value("val_error", j),
+                           neg_iw_bound=self.extras.smoothed_at(STEP_BOUND, index),
+                           val_neg_iw_bound=self.extras.epoch_value(VAL_BOUND, j))
 
     def latest(self) -> CurveValues:
         """The last step's smoothed terms, the last validation and the trainer's speed."""
@@ -272,7 +284,8 @@ class CurveData:
         if len(self.epochs):   # a followed metrics file may validate beyond the steps it has shown
             now = replace(now, val_neg_elbo=float(self.val["val_neg_elbo"].values[-1]),
                           val_epoch=float(self.epochs.values[-1]),
-                          val_error=self.extras.epoch_value("val_error", len(self.epochs) - 1))
+                          val_error=self.extras.epoch_value("val_error", len(self.epochs) - 1),
+                          val_neg_iw_bound=self.extras.epoch_value(VAL_BOUND, len(self.epochs) - 1))
         return now
 
     # -- export ----------------------------------------------------------------------------

@@ -8,6 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+# The extras of a run trained on the IWAE bound (core/iwae.py): -L_K of every step (its loss) and
+# the K it was computed with, so that a run's curves say which bound they show, and -L_K of the
+# validation images with the same K after every epoch.
+STEP_BOUND, STEP_K, VAL_BOUND = "neg_iw_bound", "iw_k", "val_neg_iw_bound"
+
 
 @dataclass(frozen=True)
 class StepEvent:

@@ -36,8 +36,9 @@ import torch
 from . import evaluation, objectives
 from .checkpoint import Checkpoint, save_checkpoint
 from .data import binarize, epoch_batches, to_float
-from .events import EpochEvent, Listener, StatusEvent, StepEvent
+from .events import STEP_BOUND, STEP_K, VAL_BOUND, EpochEvent, Listener, StatusEvent, StepEvent
 from .history import EPOCH_COLUMNS, STEP_COLUMNS, History
+from .iwae import IwaeForward
 from .models import VAE
 from .pending_steps import PendingStep, PendingSteps, READ_SECONDS, default_read_every
 from .step_gate import PAUSED, STEP, STOP, StepGate
@@ -57,6 +58,10 @@ class TrainingDiverged(RuntimeError):
 
 
 # -- the trainer ----------------------------------------------------------------------------------
+# The step columns of a run with the IWAE objective (core/events.py says why); its epochs add VAL_BOUND.
+IWAE_STEP_COLUMNS = (STEP_BOUND, STEP_K)
+
+
 class Trainer:
     """Trains a VAE on uint8 images (N, C, H, W); see the module docstring."""
 
@@ -81,6 +86,12 @@ class Trainer:
         self.data_info.setdefault("binarize", self.config.binarize)
         self.extras = dict(extras or {})
         self.dist = dist  # a distributed.DistContext when run under torchrun, else None
+        self._iwae = self.config.objective == "iwae"
+        if self._iwae:
+            if not isinstance(model, VAE):
+                raise ValueError("the IWAE objective is for VAEs; M2 and M1+M2 train their own bound "
+                                 "(Kingma et al. 2014)")
+            self.EXTRA_STEP_COLUMNS = IWAE_STEP_COLUMNS
         if train_images.dtype != torch.uint8 or train_images.dim() != 4:
             raise ValueError("train_images must be a uint8 tensor of shape (N, C, H, W)")
         if tuple(train_images.shape[1:]) != tuple(model.image_shape):
@@ -207,7 +218,8 @@ class Trainer:
             torch.set_num_threads(cfg.num_threads)  # per thread: this is the training thread
         self.status = "running"
         self._emit(StatusEvent("running", f"training on {self.device}"))
-        net = self.dist.wrap(self.model) if self.dist else self.model
+        net = IwaeForward(self.model, cfg.iw_k) if self._iwae else self.model   # what a step calls
+        net = self.dist.wrap(net) if self.dist else net
         warmup_steps = round(cfg.kl_warmup_epochs * self.steps_per_epoch())
         rate = _RateMeter()
         every = self.sync_every if self.sync_every is not None else default_read_every(self.device)
@@ -300,8 +312,17 @@ class Trainer:
 
     def _step_terms(self, net, batch: torch.Tensor, kl_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
         """The loss to minimise for the images at indices `batch`, and the step's numbers for the
-        curves, detached: [loss, -ELBO, KL, recon, *EXTRA_STEP_COLUMNS, *KL per dimension]."""
+        curves, detached: [loss, -ELBO, KL, recon, *EXTRA_STEP_COLUMNS, *KL per dimension].
+
+        With the IWAE objective the loss is -L_K and the ELBO's columns are those of the first of
+        the K samples, so the curves show both (the KL weight is 1: TrainConfig refuses beta and
+        warm-up with it)."""
         x = self._batch(self.train_images[batch])
+        if self._iwae:
+            iw = objectives.iwae_terms(*net(x))
+            t = iw.elbo
+            numbers = [iw.loss, t.neg_elbo, t.kl, t.recon, iw.loss, torch.full_like(iw.loss, iw.k)]
+            return iw.loss, torch.cat([torch.stack([n.float() for n in numbers]).detach(), t.kl_per_dim.detach()])
         terms = objectives.elbo_terms(*net(x, self.config.n_samples), beta=kl_weight)
         return terms.loss, torch.cat([torch.stack([terms.loss, terms.neg_elbo, terms.kl, terms.recon]).detach(),
                                       terms.kl_per_dim.detach()])
@@ -346,15 +367,18 @@ class Trainer:
         self._emit(event)
 
     def _epoch_extras(self, ev) -> tuple[tuple[str, float], ...]:
-        """A subclass's own per-epoch numbers, from its validation report."""
+        """A subclass's own per-epoch numbers, from its validation report; an IWAE run's -L_K."""
+        if self._iwae and ev is not None and ev.iw_nll is not None:
+            return ((VAL_BOUND, ev.iw_nll),)
         return ()
 
     @torch.no_grad()
     def validate(self, batch_size: int = 1000) -> evaluation.Evaluation:
-        """ELBO terms and active units on the validation images (fixed binarisation)."""
+        """ELBO terms and active units on the validation images (fixed binarisation); with the
+        IWAE objective also -L_K with the run's K (`iw_nll`: K more decodes per image)."""
         g = torch.Generator(device=self.device).manual_seed(self.VAL_SEED)
         batches = (self._batch(chunk, g) for chunk in self.val_images.split(batch_size))
-        return evaluation.evaluate(self.model, batches)
+        return evaluation.evaluate(self.model, batches, iw_samples=self.config.iw_k if self._iwae else 0)
 
     # -- checkpoints --------------------------------------------------------------------------
     def save(self, path) -> None:

@@ -9,8 +9,13 @@ from typing import ClassVar
 
 import torch
 
-from .config import Config, setting
+from .config import Config, SettingError, setting
 from .data import BINARIZE_MODES
+
+# What training maximises: the ELBO (Kingma & Welling 2014) or the importance-weighted bound L_K
+# (Burda, Grosse & Salakhutdinov 2016, core/objectives.py `iwae_terms`).
+OBJECTIVES = ("elbo", "iwae")
+MAX_IW_K = 1000   # K x batch x pixels decoder outputs per step: K = 1000 at batch 128 is 400 MB for MNIST
 
 
 @dataclass
@@ -30,6 +35,10 @@ class TrainConfig(Config):
     beta: float = setting(1.0, "weight of the KL term (1 = the true ELBO)", min=0.0, max=1000.0)
     kl_warmup_epochs: float = setting(0.0, "epochs of linear KL warm-up from 0 to beta, 0 = off", min=0.0,
                                       max=1_000_000.0, flag="--kl-warmup")
+    objective: str = setting("elbo", "what training maximises: elbo, or iwae, the importance-weighted bound L_K "
+                                      "of Burda et al. 2016 (VAEs only)", choices=OBJECTIVES)
+    iw_k: int = setting(5, "K, samples of z per image of the iwae objective (elbo does not use it)", min=1,
+                        max=MAX_IW_K, flag="--k")
     binarize: str = setting("dynamic", "how grey levels become the decoder's targets", choices=BINARIZE_MODES)
     seed: int = setting(0, "seed of the initial weights, shuffles and noise", min=0, max=2**63 - 1)
     device: str = setting("auto", "auto, cpu, cuda, cuda:N or mps")
@@ -45,6 +54,14 @@ class TrainConfig(Config):
 
     def validate(self) -> None:
         check_device_name(self.device)
+        if self.objective == "iwae":
+            # L_K has no KL term of its own to weigh or warm up, and its samples are its K.
+            for name, plain, why in (("beta", 1.0, "L_K has no separate KL term to weigh"),
+                                     ("kl_warmup_epochs", 0.0, "L_K has no separate KL term to warm up"),
+                                     ("n_samples", 1, "its samples of z are the K of the bound")):
+                if getattr(self, name) != plain:
+                    raise SettingError(name, f"must be {plain:g} with the iwae objective ({why}); "
+                                             f"got {getattr(self, name):g}")
 
 
 DEVICE_NAMES = ("auto", "cpu", "cuda", "cuda:N", "mps")

@@ -83,9 +83,10 @@ class CurveCrosshair(QObject):
         x = float(panel.x_values()[0][self.index])
         values = replace(panel.data.values_at(self.index), **self._drawn_values(x))
         log = panel.log_y.isChecked() and panel.log_y.isEnabled()
-        semi = panel.class_curves.active     # an M2 run: a ring on its labelled bound -L too
+        # An M2 run: a ring on its labelled bound -L too; an IWAE run: on its -L_K.
+        more = ["labelled"] * panel.class_curves.active + ["neg_iw_bound"] * panel.iwae_curves.active
         for key, names in self._names.items():
-            names = [*names, "labelled"] if semi and key == "loss" else names
+            names = [*names, *more] if key == "loss" else names
             ys = panel.shown(np.array([getattr(values, n) for n in names]), log)
             self.lines[key].setPos(x)
             self.lines[key].show()
@@ -100,7 +101,9 @@ class CurveCrosshair(QObject):
             xs, ys = item.xData, item.yData     # as given (getData() would be log10 on a log axis)
             if xs is not None and 0 < len(xs) < len(self.panel.data):
                 out[name] = float(np.interp(x, xs, ys))
-        labelled = self.panel.class_curves.labelled_at(x)
-        if labelled is not None and len(self.panel.class_curves.smooth.xData) < len(self.panel.data):
-            out["labelled"] = labelled
+        for name, curves, at in (("labelled", self.panel.class_curves, self.panel.class_curves.labelled_at),
+                                 ("neg_iw_bound", self.panel.iwae_curves, self.panel.iwae_curves.bound_at)):
+            value = at(x)
+            if value is not None and len(curves.smooth.xData) < len(self.panel.data):
+                out[name] = value
         return out

@@ -1,7 +1,8 @@
 """The curves' numbers beside the plot: latest values, and the values under the hover crosshair.
 
 One row per quantity (step, epoch, -ELBO, reconstruction, KL, validation -ELBO, steps/s; for an
-M2 run also the labelled bound -L and the validation error, and -ELBO reads -U), a "latest"
+M2 run also the labelled bound -L and the validation error, and -ELBO reads -U; for a run trained
+on the IWAE bound also -L_K with its K, per step and per validation), a "latest"
 column that is always filled and a "cursor" column filled while the mouse is over the curves. The row names carry the line colours, so the table is also the plot's legend, outside the
 plot where it never covers a curve.
 
@@ -19,14 +20,17 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 
 from latentlab.app.curve_data import CurveValues
 
+from .curve_style import iwae_label
 from .elided_label import ElidedLabel
 
 FALLBACK_COLOUR = "#c8c8c8"
 WIDEST_NUMBER = "-8,888.88"       # as wide as the widest usual value (a wider one is elided, whole in its tooltip)
-ROWS = ("step", "epoch", "neg_elbo", "labelled", "recon", "kl", "val_neg_elbo", "val_error", "steps_per_sec")
+ROWS = ("step", "epoch", "neg_iw_bound", "neg_elbo", "labelled", "recon", "kl", "val_neg_iw_bound", "val_neg_elbo",
+        "val_error", "steps_per_sec")
 NAMES = {"step": "step", "epoch": "epoch", "neg_elbo": "−ELBO", "recon": "reconstruction", "kl": "KL",
          "val_neg_elbo": "val. −ELBO", "steps_per_sec": "steps/s"}
 SEMI_ROWS = ("labelled", "val_error")    # shown for M2 runs only
+IWAE_ROWS = ("neg_iw_bound", "val_neg_iw_bound")   # shown for runs trained on the IWAE bound only
 # An M2 run's names: its "-ELBO" is the unlabelled bound -U (core/m2_objectives.py).
 SEMI_NAMES = {**NAMES, "neg_elbo": "−U unlabelled", "labelled": "−L labelled", "val_neg_elbo": "val. −U",
               "val_error": "val. error"}
@@ -45,6 +49,10 @@ TOOLTIPS = {
     "val_neg_elbo": "−ELBO on the validation images, once per epoch (the dots)",
     "steps_per_sec": "Optimisation steps per second of the running training",
     "epoch": "The epoch a step belongs to, counted from 1",
+    "neg_iw_bound": "−L_K = −log (1/K) Σ p(x, z_k)/q(z_k|x): the importance-weighted bound this run "
+                    "minimises (Burda et al. 2016), nats per image (smoothed as drawn); −ELBO is that of the "
+                    "first of the K samples",
+    "val_neg_iw_bound": "−L_K on the validation images with the same K, once per epoch (the dots)",
 }
 
 
@@ -79,6 +87,7 @@ class CurveReadout(QWidget):
         self._name_of: dict[str, QLabel] = {}
         self._colours = colours
         self.semi = False
+        self.iw_k: int | None = None   # the K of a run trained on the IWAE bound
         self.latest_labels: dict[str, ElidedLabel] = {}
         self.cursor_labels: dict[str, ElidedLabel] = {}
         for col, heading in ((1, "latest"), (2, "cursor")):
@@ -117,12 +126,20 @@ class CurveReadout(QWidget):
             self._show_rows()
             self.fix_widths()
 
+    def set_iwae(self, k: int | None) -> None:
+        """The rows of a run trained on the IWAE bound, named with its K (None: no such rows)."""
+        if k != self.iw_k:
+            self.iw_k = k
+            self._show_rows()
+            self.fix_widths()
+
     def _show_rows(self) -> None:
         names, tips = (SEMI_NAMES, {**TOOLTIPS, **SEMI_TOOLTIPS}) if self.semi else (NAMES, TOOLTIPS)
+        names = {**names, **iwae_names(self.iw_k)}
         for key, label in self._name_of.items():
             label.setText(_name_html(key, self._colours, names))
             label.setToolTip(tips.get(key, ""))
-            shown = self.semi or key not in SEMI_ROWS
+            shown = (self.semi or key not in SEMI_ROWS) and (self.iw_k is not None or key not in IWAE_ROWS)
             for widget in (label, self.latest_labels[key], self.cursor_labels[key]):
                 widget.setVisible(shown)
 
@@ -171,12 +188,18 @@ class CurveReadout(QWidget):
         self.setFixedWidth(name + 2 * number + 2 * self._grid.horizontalSpacing())
 
 
+def iwae_names(k: int | None) -> dict[str, str]:
+    """The names of an IWAE run's rows: -L_K with its K, so the legend says which bound is drawn."""
+    return {"neg_iw_bound": iwae_label(k if k is not None else "?"), "val_neg_iw_bound": "val. −L_K"}
+
+
 def _name_html(key: str, colours: dict[str, str], names: dict[str, str] = NAMES) -> str:
     """The row's name after its line's colour (a dot for the per-epoch values); a row of the
     other kind of run (an M2 row of a VAE's readout) takes the other kind's name."""
-    name = names.get(key) or SEMI_NAMES[key]
-    if key in ("val_neg_elbo", "val_error"):
-        colour = colours.get("neg_elbo" if key == "val_neg_elbo" else key, FALLBACK_COLOUR)
+    name = names.get(key) or SEMI_NAMES.get(key) or iwae_names(None)[key]
+    if key in ("val_neg_elbo", "val_error", "val_neg_iw_bound"):
+        line = {"val_neg_elbo": "neg_elbo", "val_neg_iw_bound": "neg_iw_bound"}.get(key, key)
+        colour = colours.get(line, FALLBACK_COLOUR)
         return f"<span style='color:{colour}'>&nbsp;●&nbsp;</span>&nbsp;{name}"
     if key in colours:
         return f"<span style='color:{colours[key]}'>━━</span>&nbsp;{name}"

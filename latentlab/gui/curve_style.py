@@ -9,8 +9,10 @@ import pyqtgraph as pg
 from .plot_axes import plain_number_axes
 
 RAW_ALPHA = 40
-# labelled, val_error: an M2 run's labelled bound -L and validation error (gui/class_curves.py).
-COLOURS = {"neg_elbo": "#5aa9ff", "recon": "#ffa24a", "kl": "#62d26f", "labelled": "#c792ea", "val_error": "#ff6f91"}
+# labelled, val_error: an M2 run's labelled bound -L and validation error (gui/class_curves.py);
+# neg_iw_bound: an IWAE run's -L_K (gui/iwae_curves.py).
+COLOURS = {"neg_elbo": "#5aa9ff", "recon": "#ffa24a", "kl": "#62d26f", "labelled": "#c792ea", "val_error": "#ff6f91",
+           "neg_iw_bound": "#f2d45c"}
 BACKGROUND, FOREGROUND = "#16181d", "#c8c8c8"   # the latent canvas's colours, so the window is one piece
 AXIS_PEN = "#6b6f76"
 LABELS = {"neg_elbo": "−ELBO", "recon": "reconstruction", "kl": "KL"}
@@ -21,17 +23,26 @@ VAL_LIGHTER = 150                # validation dots: a lighter tint of their line
 GAP_ALPHA = 95                   # the KL band between -ELBO and the reconstruction
 
 
-def key_html(semi: bool = False) -> str:
+def iwae_label(k: int) -> str:
+    """The name of an IWAE run's bound, -L_K with its K, in the readout and an exported key."""
+    return f"−L_K (IWAE, K={k})"
+
+
+def key_html(semi: bool = False, iw_k: int | None = None) -> str:
     """The legend of an exported figure (on screen the readout's row names are the legend); `semi`:
     an M2 run's, on two lines (one would widen the figure), whose gap between -U and the
-    reconstruction is the KL of y and z together."""
+    reconstruction is the KL of y and z together; `iw_k`: an IWAE run's, with its -L_K first
+    (also on two lines)."""
     space = "&nbsp;&nbsp;&nbsp;"
-    labels = SEMI_LABELS if semi else LABELS
+    labels = SEMI_LABELS if semi else {**LABELS, "neg_iw_bound": iwae_label(iw_k)}
     names = ("neg_elbo", "labelled", "recon", "kl") if semi else ("neg_elbo", "recon", "kl")
+    if iw_k is not None and not semi:
+        names = ("neg_iw_bound", *names)
     lines = space.join(f"<span style='color:{COLOURS[n]}'>━━</span>&nbsp;{labels[n]}" for n in names)
     gap = "KL of y and z as the gap" if semi else "KL as the gap"
     error = f"{space}<span style='color:{COLOURS['val_error']}'>●</span>&nbsp;validation error %" if semi else ""
-    return (f"<span style='color:{FOREGROUND}'>{lines}{'<br>' if semi else space}"
+    two_lines = semi or iw_k is not None    # one line would widen the figure
+    return (f"<span style='color:{FOREGROUND}'>{lines}{'<br>' if two_lines else space}"
             f"<span style='color:{COLOURS['kl']}'>▆</span>&nbsp;{gap}{space}"
             f"<span style='color:{COLOURS['neg_elbo']}'>●</span>&nbsp;validation, per epoch{error}</span>")
 

@@ -1,6 +1,7 @@
 """Live training curves: -ELBO and reconstruction per step, KL per step below them, validation
 per epoch, KL per dimension, and the numbers beside them (for an M2 run also its labelled bound
-and validation error: gui/class_curves.py).
+and validation error: gui/class_curves.py; for a run trained on the IWAE bound its -L_K:
+gui/iwae_curves.py).
 
 Why two panels. -ELBO = reconstruction + KL, and the KL is small beside the reconstruction
 (MNIST 2-D: ~7 of ~137 nats). On one log axis spanning 0.01 to 500 nats the two large curves are
@@ -52,6 +53,7 @@ from .curve_crosshair import CurveCrosshair
 from .curve_readout import CurveReadout
 from .curve_style import (AXIS_PEN, BACKGROUND, COLOURS, FOREGROUND, GAP_ALPHA, LABELS,  # noqa: F401 (public here)
                           RAW_ALPHA, VAL_LIGHTER, VAL_SIZE, WIDTHS, key_html, style, tinted)
+from .iwae_curves import IwaeCurves
 from .plot_export import settle_layout, write_figure
 from .plot_scale import scale_plot
 
@@ -173,6 +175,7 @@ class CurvePanel(QWidget):
         checks.addWidget(self.show_raw)
         checks.addStretch(1)
         self.class_curves = ClassCurves(self, MAX_POINTS)   # -L and the validation error of an M2 run
+        self.iwae_curves = IwaeCurves(self, MAX_POINTS)     # -L_K of a run trained on the IWAE bound
 
         # The numbers and the controls share a column beside the plots, so the plots get the whole
         # height of a low dock; the column scrolls when the dock is lower still.
@@ -356,6 +359,8 @@ class CurvePanel(QWidget):
         if self.class_curves.sync():    # an M2 run's curves came, or went with a VAE's
             self._arrange()
             self._align_left_axes()
+        if self.iwae_curves.sync():     # an IWAE run's -L_K came or went: the readout's names changed
+            self._fix_sizes()
         log = self._log_axis_allowed(d) and self.log_y.isChecked()
         x, val_x = self.x_values()
         for name in TRAIN_SERIES:
@@ -370,6 +375,7 @@ class CurvePanel(QWidget):
         else:
             self.kl_gap.setData([], [])
         self.class_curves.draw(x, val_x, log)
+        self.iwae_curves.draw(x, val_x, log)
         kl = d.kl_per_dim.values
         if kl is not None:
             dims = np.arange(1, len(kl) + 1)
@@ -454,7 +460,7 @@ class CurvePanel(QWidget):
         The key row is added for the export only (on screen the readout is the legend)."""
         self.redraw()
         layout = self.figure.ci
-        key = pg.LabelItem(key_html(self.class_curves.active), size="9pt", justify="left")
+        key = pg.LabelItem(key_html(self.class_curves.active, self.iwae_curves.k), size="9pt", justify="left")
         layout.addItem(key, row=0, col=0, colspan=2)
         shown = layout.geometry()
         hovered = self.crosshair.index

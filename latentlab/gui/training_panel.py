@@ -3,7 +3,8 @@ limit and the progress.
 
 The panel only collects settings and shows state; the window turns its settings into a
 core TrainingSession (gui/training_controller.py). The choice of model (VAE, M2, M1+M2), the
-number of labels and M1+M2's M1 are gui/semi_fields.py. Defaults, ranges and vocabularies come from
+number of labels and M1+M2's M1 are gui/semi_fields.py; the objective (ELBO or the IWAE bound) and
+its K gui/objective_fields.py. Defaults, ranges and vocabularies come from
 the core's config dataclasses (the same as `latentlab train`'s), so one click on Train trains
 the 2-D MNIST model the app ships with.
 
@@ -30,6 +31,7 @@ from latentlab.core.trainer import TrainConfig
 
 from .elided_label import ElidedLabel
 from .form_fields import combo, format_duration, parse_hidden_sizes, select, setting_spin, spin
+from .objective_fields import ObjectiveFields
 from .semi_fields import SemiFields
 from .speed_limit import SpeedLimit
 
@@ -132,6 +134,7 @@ class TrainingPanel(QWidget):
         objective.addRow("β (KL weight)", self.beta)
         objective.addRow("KL warm-up", self.warmup)
         objective.addRow("MC samples N", self.mc_samples)
+        self.objective_fields = ObjectiveFields(self, objective)   # ELBO or IWAE, and K
         optimisation = QFormLayout()
         optimisation.addRow("Learning rate", self.lr)
         optimisation.addRow("Batch size", self.batch_size)
@@ -274,6 +277,7 @@ class TrainingPanel(QWidget):
         self._data_form.setRowVisible(self.size_widget, is_folder)
         self.semi.dataset_default(DATASET_DEFAULTS[name]["likelihood"])
         self.semi.apply()
+        self.objective_fields.apply()   # the semi fields' apply may have enabled β and warm-up
 
     def _on_architecture_changed(self) -> None:
         self.hidden.setEnabled(self.architecture.currentData() == "mlp" and not self.continuing)
@@ -350,7 +354,7 @@ class TrainingPanel(QWidget):
                         n_samples=self.mc_samples.value(), beta=self.beta.value(),
                         kl_warmup_epochs=self.warmup.value(), binarize=default_binarize(spec),
                         seed=self.seed.value(), device=self.device.currentData())
-        return TrainConfig(**{**settings, **semi})
+        return TrainConfig(**{**settings, **self.objective_fields.settings(), **semi})
 
     def continue_changes(self) -> dict:
         """What a continued run changes: the fields that differ from the run's stored settings
@@ -415,6 +419,7 @@ class TrainingPanel(QWidget):
             self.beta.setValue(cfg.beta)
             self.warmup.setValue(cfg.kl_warmup_epochs)
         self.mc_samples.setValue(cfg.n_samples)
+        self.objective_fields.fill(cfg)
         self.lr.setValue(cfg.lr)
         self.batch_size.setValue(cfg.batch_size)
         # A finished run continues for more epochs: offer ten more.
@@ -478,8 +483,10 @@ class TrainingPanel(QWidget):
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup("training")
         for name in self._REMEMBERED:
-            settings.setValue(name, self.semi.vae_value(name, getattr(self, name)))
+            own = self.semi.vae_value(name, getattr(self, name))   # the user's, not M2's or IWAE's fixed ones
+            settings.setValue(name, self.objective_fields.remembered(name, own))
         self.semi.save_settings(settings)
+        self.objective_fields.save_settings(settings)
         settings.endGroup()
 
     def restore_settings(self, settings: QSettings) -> None:
@@ -499,6 +506,7 @@ class TrainingPanel(QWidget):
                 else:
                     widget.setValue(int(value))
             self.semi.restore_settings(settings)
+            self.objective_fields.restore_settings(settings)
         except (TypeError, ValueError):
             pass  # a damaged settings file only costs the remembered form
         finally:
