@@ -82,15 +82,21 @@ def test_the_bound_is_above_the_elbo_and_rises_with_k():
     assert bounds[5] - elbo > 1.0 and bounds[50] - bounds[5] > 0.5   # far beyond the draws' noise here
 
 
-def test_the_bounds_log_weights_are_those_the_evaluation_averages():
-    """One formula for log p(x, z)/q(z|x): training's L_K and evaluation's IW bound agree draw for draw."""
+def test_the_bound_training_maximises_is_the_one_evaluation_reports():
+    """Training's L_K and evaluation's IW bound (core/importance.py, which draws its noise per image
+    and computes the weights from it) estimate the same number: over 40 draws each, their means
+    agree within their Monte-Carlo error."""
     model, x = small_model(), binary_images(6)
-    torch.manual_seed(3)
-    theirs = evaluation.iw_log_likelihood(model, x, k=7)
-    torch.manual_seed(3)
-    with torch.no_grad():
-        ours = objectives.iw_bound(IwaeForward(model, 7)(x)[0])
-    assert torch.allclose(ours, theirs, atol=1e-5)
+    ours, theirs = [], []
+    for seed in range(40):
+        torch.manual_seed(seed)
+        theirs.append(evaluation.iw_log_likelihood(model, x, k=7))
+        torch.manual_seed(1000 + seed)
+        with torch.no_grad():
+            ours.append(objectives.iw_bound(IwaeForward(model, 7)(x)[0]))
+    ours, theirs = torch.stack(ours), torch.stack(theirs)            # (draws, images)
+    error = ((ours.var(0) + theirs.var(0)) / 40).sqrt()
+    assert ((ours.mean(0) - theirs.mean(0)).abs() < 4 * error + 1e-4).all()
 
 
 def test_the_bound_is_stable_where_the_weights_underflow():
