@@ -26,6 +26,7 @@ import statistics
 import struct
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -97,6 +98,24 @@ class StepClock:
         return 1000 * (self.marks[self.last][1] - self.marks[self.first][1]) / (self.last - self.first)
 
 
+def in_fresh_thread(threads: int, fn, *args):
+    """fn(*args) on a new thread with `threads` torch threads, as the window's run is. A thread's
+    OpenMP pool ends with it: one left behind on this (the GUI) thread would slow every later
+    parallel region of the window's run, since GNU OpenMP stops spinning and sleeps between
+    regions once it manages more threads than there are cores (measured: an element-wise op at
+    2 threads, 21 us with no other pool in the process, 64-99 us with one)."""
+    result = []
+
+    def work():
+        torch.set_num_threads(threads)
+        result.append(fn(*args))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return result[0]
+
+
 def trainer_alone(images, steps: int, warmup: int) -> StepClock:
     """latentlab's Trainer on the same config without a window (as in train_throughput.py)."""
     from latentlab import VAE
@@ -159,6 +178,7 @@ def main() -> None:
     from latentlab.gui.app import make_application
     from latentlab.gui.main_window import MainWindow
 
+    torch.set_num_threads(1)   # this is the GUI thread: as in the app, it never runs a parallel region
     app = make_application()
     window = MainWindow()
     window.remember_layout = False
@@ -172,20 +192,18 @@ def main() -> None:
     cpu = {"trainer": [], "window": []}
     redraws, gui_cpu, window_threads = [], [], []
     for _ in range(args.repeats):
-        torch.set_num_threads(cores)   # the plain loop and the bare Trainer run on this thread
-        runs["ref"].append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
-        clock = trainer_alone(images, args.steps, args.warmup)
+        runs["ref"].append(in_fresh_thread(cores, reference_steps_per_sec, images, args.steps, args.warmup))
+        clock = in_fresh_thread(cores, trainer_alone, images, args.steps, args.warmup)
         runs["trainer"].append(clock.steps_per_sec)
         cpu["trainer"].append(clock.cpu_ms_per_step)
-        torch.set_num_threads(1)        # what the window's GUI thread uses
         clock, n_redraws, share = window_run(app, window, args.steps, args.warmup)
         runs["window"].append(clock.steps_per_sec)
         cpu["window"].append(clock.cpu_ms_per_step)
         window_threads.append(clock.threads)
         redraws.append(n_redraws)
         gui_cpu.append(share)
-    torch.set_num_threads(max(1, cores - 1))
-    runs["ref_one_fewer"].append(reference_steps_per_sec(images, steps=args.steps, warmup=args.warmup))
+    runs["ref_one_fewer"].append(in_fresh_thread(max(1, cores - 1), reference_steps_per_sec, images, args.steps,
+                                                 args.warmup))
     window.close()
 
     med = {key: statistics.median(values) for key, values in runs.items()}
