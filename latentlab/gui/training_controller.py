@@ -18,6 +18,7 @@ of clicks never queues a burst of steps.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -44,6 +45,11 @@ RUN_CHECKPOINT_NAME = "model.pt"
 # At or under this speed limit (steps/s) the curves are drawn as the steps come: the run waits
 # between its steps anyway, so the pacing that protects a fast run's speed would only hide them.
 SLOW_MOTION_MAX = 20
+# How long a thread waiting for the interpreter lock (the GUI, the hover decode) may wait while
+# another (the training thread, between its torch calls) holds it: CPython's default is 5 ms, a
+# whole hover budget. Measured with benchmarks/hover_latency.py while the window trains: hover p95
+# 5.70 ms at 5 ms, 3.28 ms at 1 ms, for no measurable training speed.
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 class TrainingController(QObject):
@@ -67,6 +73,7 @@ class TrainingController(QObject):
         # The run trains on every core while nobody uses the window, on one fewer while someone
         # does (app/core_share.py): the watch reports every mouse move, click and key in the app.
         self.cores = shared_cores()
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))   # for the whole process
         self._interaction_watch = watch_interactions(self, self.cores)
         self._total_steps = 0
         self._last_progress = 0.0

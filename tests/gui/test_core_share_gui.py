@@ -34,7 +34,7 @@ def step_event(step: int) -> StepEvent:
 
 def test_the_training_thread_follows_the_share_between_steps(qtbot):
     """The window's TrainingThread sets its own torch threads after each step from the share."""
-    from latentlab.gui.training_thread import TrainingThread
+    from latentlab.gui.training_thread import INTERACTIVE_REST_S, TrainingThread
 
     clock = Clock()
     share = CoreShare(cores=2, hold_s=1.0, clock=clock)
@@ -42,6 +42,8 @@ def test_the_training_thread_follows_the_share_between_steps(qtbot):
                               speed_limit=None)
     thread = TrainingThread(session, share=share)
     thread._last_snapshot = float("inf")   # no model snapshot: this fake session has no model
+    rests = []
+    thread.rest = lambda seconds: rests.append((torch.get_num_threads(), seconds))
     seen = []
 
     def training_thread():   # torch's thread count is per thread: do it on one of our own
@@ -59,6 +61,7 @@ def test_the_training_thread_follows_the_share_between_steps(qtbot):
     worker.start()
     worker.join(10)
     assert seen == [2, 1, 2]
+    assert rests == [(1, INTERACTIVE_REST_S)]   # it rests after the step taken while the window is in use only
     assert [e.step for e in thread.drain_steps()] == [1, 2, 3]
 
 
