@@ -28,17 +28,17 @@ done
 # Semi-supervised models of issue 12 (MNIST, 100 labels drawn class-balanced with seed 0):
 #  - m1m2-mnist: M1 = a 50-D VAE trained 73 epochs on all 50,000 training images (no labels), then M2
 #    with a 10-D style z on M1's posterior means, 25 epochs at lr 1e-3, 10 more at 3e-4 and 10 at 1e-4;
-#  - m2-2d: M2 on the pixels with a 2-D style z (for the canvas), lr 3e-4 with class balance 100 for 20
-#    epochs, then 6 more at 1e-4. (The shipped run was stopped by hand 142 steps into epoch 21, so it
-#    had those steps at 3e-4 too; --epochs 20 here stops at the epoch's end.)
+#  - m2-2d: M2 on the pixels with a 2-D style z (for the canvas) and a convolutional q(y|x) (two
+#    stride-2 convolutions, a dense layer of 256, dropout 0.5 while training), lr 3e-4 with class
+#    balance 100, 20 epochs.
 latentlab train --data mnist --latent-dim 50 --epochs 73 --out runs/m1-50d/model.pt --threads 1 --no-progress
 latentlab train --model m1m2 --m1 runs/m1-50d/model.pt --latent-dim 10 --labels 100 --seed 0 --epochs 25 \
   --out runs/m1m2/model.pt --threads 1 --no-progress
 latentlab train --resume runs/m1m2/model.pt --epochs 35 --lr 3e-4 --threads 1 --no-progress
 latentlab train --resume runs/m1m2/model.pt --epochs 45 --lr 1e-4 --threads 1 --no-progress
 latentlab train --model m2 --latent-dim 2 --labels 100 --seed 0 --epochs 20 --lr 3e-4 --class-balance 100 \
-  --out runs/m2-2d/model.pt --threads 1 --no-progress
-latentlab train --resume runs/m2-2d/model.pt --epochs 26 --lr 1e-4 --threads 1 --no-progress
+  --classifier-architecture conv --classifier-hidden 256 --classifier-dropout 0.5 \
+  --out runs/m2-2d/model.pt --threads 2 --no-progress
 latentlab export runs/m1m2/model.pt --out trained/m1m2-mnist.pt
 latentlab export runs/m2-2d/model.pt --out trained/m2-2d.pt
 python trained/make_semi_cards.py m1m2-mnist m2-2d

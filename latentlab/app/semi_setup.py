@@ -18,7 +18,10 @@ from latentlab.core.shipped import shipped_models_dir
 
 MODEL_KINDS = (("VAE", "vae"), ("M2", "m2"), ("M1+M2", "m1m2"))
 M2_HIDDEN = (500,)              # cli_semi.M2_DEFAULT_HIDDEN: the paper's networks
-M2_CLASSIFIER_HIDDEN = (500,)
+M2_CLASSIFIER_HIDDEN = (500,)   # M1+M2's q(y|x) on M1's latent: the paper's MLP
+# M2 on pixels from the window: the recipe of the shipped trained/m2-2d.pt, a convolutional q(y|x)
+# with dropout (13.6 % test error with 100 labels and a 2-D z, against 16.6 % with the paper's MLP).
+PIXEL_M2_CLASSIFIER = {"classifier_architecture": "conv", "classifier_hidden": (256,), "classifier_dropout": 0.5}
 LABEL_CHOICES = (100, 600, 1000, 3000, 0)   # the paper's table; 0 = all
 ALL_LABELS = "all"
 DEFAULT_M1 = "mnist-20d.pt"     # the shipped 20-D MNIST VAE
@@ -85,4 +88,6 @@ def m2_config(image_shape, latent_dim: int, hidden_sizes=M2_HIDDEN, m1: VAE | No
             raise ValueError(f"M1 checkpoint: its VAE models {list(m1.image_shape)} images; this run's are "
                              f"{list(image_shape)}.")
         settings.update(likelihood="gaussian", m1=m1.config.to_dict())
+    else:
+        settings.update(PIXEL_M2_CLASSIFIER)
     return M2Config(**settings)

@@ -55,9 +55,11 @@ def test_a_bad_m1_is_refused_with_a_message_naming_the_file(tmp_path):
 def test_m2_configs_from_the_panels_settings():
     m2 = m2_config((1, 28, 28), 4, (64,))
     assert m2.kind == "m2" and m2.likelihood == "bernoulli" and m2.hidden_sizes == (64,)
-    assert m2.latent_dim == 4 and m2.classifier_hidden == semi_setup.M2_CLASSIFIER_HIDDEN
+    assert m2.latent_dim == 4 and m2.classifier_architecture == "conv" and m2.classifier_hidden == (256,)
+    assert m2.classifier_dropout == 0.5      # the shipped m2-2d.pt's recipe
     m1 = VAE(VAEConfig(latent_dim=5, hidden_sizes=(8,)))
     m1m2 = m2_config((1, 28, 28), 2, (32,), m1)
     assert m1m2.kind == "m1m2" and m1m2.likelihood == "gaussian" and m1m2.m1 == m1.config.to_dict()
+    assert m1m2.classifier_architecture == "mlp" and m1m2.classifier_hidden == semi_setup.M2_CLASSIFIER_HIDDEN
     with pytest.raises(ValueError, match="M1 checkpoint"):
         m2_config((3, 28, 28), 2, (32,), m1)
