@@ -192,13 +192,13 @@ class BackgroundTraining:
 
     def __init__(self, model, data_dir: str | None):
         from latentlab.core.trainer import TrainConfig, Trainer
-        from latentlab.gui.training_thread import default_gui_threads
+        from latentlab.app.core_share import CoreShare
 
         from latentlab.core.model_kinds import is_semi_supervised
         from latentlab.core.semi_trainer import SemiSupervisedTrainer
 
         images, labels, self.source = self._images(data_dir)
-        config = TrainConfig(epochs=1000, batch_size=128, num_threads=default_gui_threads(), device="cpu",
+        config = TrainConfig(epochs=1000, batch_size=128, num_threads=CoreShare().cores_while_in_use(), device="cpu",
                              labels=100)
         if is_semi_supervised(model):   # an M2 checkpoint: its own trainer (100 labels, as shipped)
             self.trainer = SemiSupervisedTrainer(copy.deepcopy(model), images, labels, None, None, config)

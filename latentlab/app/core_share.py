@@ -40,9 +40,13 @@ class CoreShare:
     def interactive(self) -> bool:
         return self._clock() - self._last_touch < self.hold_s
 
+    def cores_while_in_use(self) -> int:
+        """One core fewer than the machine's, at least one: the run's threads while the window is in use."""
+        return max(1, self.cores - 1)
+
     def training_threads(self) -> int:
         """Every core while idle; one fewer (at least one) while the window is in use."""
-        return max(1, self.cores - 1) if self.interactive else self.cores
+        return self.cores_while_in_use() if self.interactive else self.cores
 
 
 _shared = CoreShare()

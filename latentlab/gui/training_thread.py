@@ -58,16 +58,6 @@ SCATTER_KEYS = ("scatter_means", "scatter_labels", "label_names")
 _orphans: set["TrainingThread"] = set()
 
 
-def default_gui_threads() -> int:
-    """CPU threads for training beside a GUI in use: leave one core for decoding on hover.
-
-    Measured on 2 cores: training with 2 threads while the GUI decodes with 2 more gave a hover
-    p95 of 12.6 ms; 1 + 1 threads gave 0.29 ms and twice the training steps/s. The window's run
-    uses this many only while the window is in use, and every core otherwise (a CoreShare).
-    """
-    return max(1, (os.cpu_count() or 2) - 1)
-
-
 def lower_priority(nice: int) -> None:
     """Raise the calling thread's nice value by `nice` (needs no privileges) where the OS keeps a
     niceness per thread (Linux); elsewhere do nothing."""
