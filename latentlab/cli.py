@@ -186,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting(o, TrainConfig, "device", type=_device)
     _add_setting(o, TrainConfig, "num_threads")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--no-replay", action="store_true", help="keep no per-epoch snapshots (by default each "
+                   "epoch's weights and scatter go to NAME.replay/ beside the checkpoint, at most 60 of them)")
     from .cli_semi import add_train_flags
 
     add_train_flags(t, _add_setting)
@@ -412,7 +414,7 @@ def cmd_train(args) -> int:
     out = check_out_path(getattr(args, "out", None) or args.resume or "runs/model.pt")
     show = is_main and not args.no_progress
     options = dict(data_dir=args.data_dir, download=not args.no_download, progress=_download_progress(show),
-                   dist=dist)
+                   dist=dist, replay=not args.no_replay)
     if args.resume:
         ckpt = load_checkpoint(args.resume)
         _check_resume_flags(args, ckpt)
@@ -504,7 +506,7 @@ def _report_session_events(ev) -> None:
     from .core.session import SessionEvent
     from .core.trainer import StatusEvent
 
-    if isinstance(ev, SessionEvent) and ev.kind in ("save_failed", "metrics_failed"):
+    if isinstance(ev, SessionEvent) and ev.kind in ("save_failed", "metrics_failed", "replay_failed"):
         print(f"latentlab: warning: {ev.message} (training goes on; the next epoch tries again)", file=sys.stderr)
     elif isinstance(ev, StatusEvent) and ev.status == "diverged":
         print(f"latentlab: {ev.message}", file=sys.stderr)
