@@ -1,4 +1,4 @@
-"""`latentlab` command line: gui (default), train, eval, sample, manifold, figure, export, install-desktop.
+"""`latentlab` command line: gui (default), train, eval, sample, manifold, figure, export, replay, install-desktop.
 
 Every subcommand runs on the Qt-free core; only `gui` imports Qt.
 """
@@ -261,6 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--out", required=True)
     x.add_argument("--full-precision", action="store_true", help="keep float32 weights")
 
+    r = sub.add_parser("replay", help="a run's training replay as an animated GIF or MP4",
+                       description="Animate the per-epoch snapshots a run keeps in NAME.replay/ beside its "
+                       "checkpoint: the encoded scatter (canvas) or the learned manifold (2-D VAEs), one frame per "
+                       "snapshot, each showing its epoch. MP4 needs ffmpeg or `pip install 'latentlab[video]'`.")
+    r.add_argument("checkpoint", help="the run's checkpoint (its replay folder is beside it)")
+    r.add_argument("--out", required=True, help="the animation to write: .gif or .mp4")
+    r.add_argument("--what", choices=("canvas", "manifold"), default="canvas", help="(default: canvas)")
+    r.add_argument("--fps", type=_number(float, 0, 60, lo_exclusive=True), default=4.0,
+                   help="frames (epochs) per second (default: 4)")
+
     d = sub.add_parser("install-desktop", help="add latentlab to the desktop's menus (Linux, freedesktop)",
                        description="Write a menu entry (applications/latentlab.desktop) that starts this "
                        "installation's latentlab, its icon (icons/hicolor/scalable/apps/latentlab.svg) and a MIME "
@@ -272,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("gui", "train", "eval", "sample", "manifold", "figure", "export", "install-desktop")
+COMMANDS = ("gui", "train", "eval", "sample", "manifold", "figure", "export", "replay", "install-desktop")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"gui": cmd_gui, "train": cmd_train, "eval": cmd_eval,
                 "sample": cmd_sample, "manifold": cmd_manifold, "figure": _cmd_figure, "export": cmd_export,
-                "install-desktop": cmd_install_desktop}[command](args)
+                "replay": cmd_replay, "install-desktop": cmd_install_desktop}[command](args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -687,6 +697,14 @@ def cmd_export(args) -> int:
 
     out = export_compact(args.checkpoint, args.out, half=not args.full_precision)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args) -> int:
+    from .core.replay_export import export_replay
+
+    out, frames = export_replay(args.checkpoint, args.out, what=args.what, fps=args.fps)
+    print(f"wrote {out} ({frames} frames, {out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0
 
 
