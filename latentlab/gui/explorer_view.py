@@ -28,6 +28,7 @@ Public interface (used by the main window; keep the names):
     explorer.presentation    # gui/presentation.py: present(page=None), show_in_window(page), changed
     explorer.tabs            # gui/page_tabs.py: the pages (encoded image, draw pad, figures, gaps, examples)
     explorer.set_ui_scale(factor)  # the plots' text (and, when they have set_ui_scale, more)
+    explorer.replay          # gui/replay_bar.py: the training replay's slider (show_run(path), export(...))
     explorer.shutdown()      # stop the background threads (call from the window's closeEvent)
 """
 
@@ -70,6 +71,7 @@ from .plane_controls import PlaneControls
 from .posterior_controls import PosteriorControls
 from .posterior_layer import TruePosteriorPresenter
 from .presentation import Presentation
+from .replay_bar import ReplayBar
 from .side_scroll import SideScroll
 from .ui_zoom import apply_ui_scale, scaled_font
 
@@ -213,6 +215,9 @@ class LatentExplorer(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(SideScroll(rows, left))
         left_layout.addWidget(self.canvas, 1)
+        self.replay = ReplayBar(state, left)          # the training replay's time slider
+        self.replay.statusMessage.connect(self.statusMessage)
+        left_layout.addWidget(self.replay)
         left_layout.addWidget(self.readout)
 
         top = QWidget(self)
@@ -288,7 +293,10 @@ class LatentExplorer(QWidget):
         being trained) the plane and the view stay. Pins, anchors and images that fit the new
         model stay and are decoded / encoded again (images of another size prepared again from
         their originals); what does not fit is dropped and named in the status bar. `data` (the
-        checkpoint's data section) says where its examples come from; a snapshot keeps the last."""
+        checkpoint's data section) says where its examples come from; a snapshot keeps the last.
+        While the replay slider shows an earlier epoch, a snapshot is kept for its right end."""
+        if self.replay.take_live(model, scatter, new_document=reset_view):
+            return
         if data is not None or reset_view:
             self.truth_work.set_data(data, update=False)     # used by the model change below
         self.state.set_model(model, scatter, reset_view, class_names=(data or {}).get("label_names") or None)
@@ -354,6 +362,7 @@ class LatentExplorer(QWidget):
         self.truth_work.stop()           # long ground-truth jobs stop at their next decoder call
         self.geometry_work.stop()
         self.work.stop()                 # the geodesic, likewise
+        self.replay.shutdown()
         for thread in self._threads():
             thread.shutdown()
 

@@ -167,6 +167,8 @@ class MainWindow(QMainWindow):
                                          name="actionExportCurvesPdf"))
         file_menu.addAction(self._action("Export Co&llapse View…", lambda _=False: self.collapse.export_dialog(
             self._start_folder()), name="actionExportCollapse"))
+        file_menu.addAction(self._action("Export &Replay…", lambda _=False: self.explorer.replay.export_dialog(
+            self._start_folder()), name="actionExportReplay"))
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
         self._checkpoint, self._document = ckpt, path
         self.training.forget_run()
         self.explorer.set_model(ckpt.model, ckpt.extras or None, reset_view=True, data=ckpt.data or None)
+        self.explorer.replay.show_run(path)      # its training replay, when it has one
         self.curves.load_history(history, ckpt.model.latent_dim)
         self.collapse.load_history(history, ckpt.model.latent_dim)
         following = self.following.follow_if_same_run(path, ckpt)
@@ -388,6 +391,7 @@ class MainWindow(QMainWindow):
 
     def _on_run_ready(self, run) -> None:
         self._document = run.out
+        self.explorer.replay.show_run(run.out)
         self._update_title()
 
     def _on_run_ended(self, run) -> None:
