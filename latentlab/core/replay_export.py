@@ -32,7 +32,7 @@ LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 BACKGROUND, PRIOR, TEXT, UNLABELLED = "#16181d", "#5a5e66", "#e8e8e8", "#9a9a9a"
 CANVAS_SIDE = 480          # pixels of a canvas frame's plot
 MANIFOLD_N = 15            # the manifold frame's grid, n x n decoded images
-CAPTION_SCALE = 2
+CAPTION_SCALE = 3
 FFMPEG_HINT = ("MP4 needs ffmpeg: install it (e.g. `apt install ffmpeg`) or the imageio-ffmpeg package "
                "(`pip install 'latentlab[video]'`); GIF works without it")
 
