@@ -354,6 +354,10 @@ def test_closing_while_training_asks_nothing_when_everything_is_autosaved(make_w
     assert len(asked) == 2 and not window.isVisible() and not window.is_training
 
 
+def _files(folder) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.mark.parametrize("copy_in", ["another folder", "the run's folder", "none: the autosave itself"])
 def test_continuing_a_copy_saved_elsewhere_writes_a_new_run_folder(make_window, qtbot, tiny_data, tmp_path,
                                                                    copy_in):
@@ -368,7 +372,7 @@ def test_continuing_a_copy_saved_elsewhere_writes_a_new_run_folder(make_window, 
         reopened = (tmp_path / "elsewhere" if copy_in == "another folder" else original.parent) / "copy.pt"
         reopened.parent.mkdir(exist_ok=True)
         assert window.save_checkpoint(reopened)                       # File > Save As
-    run_folder = {p.name: p.read_bytes() for p in original.parent.iterdir()}
+    run_folder = _files(original.parent)
     assert window.open_checkpoint(reopened)
     panel = window.training_panel
     assert panel.continue_check.isChecked()
@@ -381,5 +385,5 @@ def test_continuing_a_copy_saved_elsewhere_writes_a_new_run_folder(make_window, 
         assert out == original                                         # a run's own file continues in place
         return
     assert out.parent != original.parent and out.parent.parent == original.parent.parent   # a new run folder
-    assert {p.name: p.read_bytes() for p in original.parent.iterdir()} == run_folder          # untouched
+    assert _files(original.parent) == run_folder          # untouched, its replay folder too
     assert load_checkpoint(reopened).trainer_state["epoch"] == 1      # and so is the copy
