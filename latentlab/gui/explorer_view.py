@@ -199,7 +199,10 @@ class LatentExplorer(QWidget):
         reset.setToolTip("Back to the prior's 2-sigma disc and the test set (after panning or zooming)")
         reset.clicked.connect(state.request_view_reset)
         controls.addWidget(reset)
-        controls.addStretch(1)
+        # The training replay's time slider, in the row above the canvas: it takes no height from it.
+        self.replay = ReplayBar(state, self)
+        self.replay.statusMessage.connect(self.statusMessage)
+        controls.addWidget(self.replay, 1)
         # The canvas' controls scroll sideways in a narrow window instead of setting its width.
         rows = QWidget(self)
         rows_layout = QVBoxLayout(rows)
@@ -215,9 +218,6 @@ class LatentExplorer(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(SideScroll(rows, left))
         left_layout.addWidget(self.canvas, 1)
-        self.replay = ReplayBar(state, left)          # the training replay's time slider
-        self.replay.statusMessage.connect(self.statusMessage)
-        left_layout.addWidget(self.replay)
         left_layout.addWidget(self.readout)
 
         top = QWidget(self)

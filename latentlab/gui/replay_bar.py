@@ -1,4 +1,4 @@
-"""The training replay's time slider under the canvas, and File > Export Replay….
+"""The training replay's time slider above the canvas, and File > Export Replay….
 
 A run keeps a snapshot of every epoch beside its checkpoint (core/snapshots.py). Moving the slider
 shows the model of that epoch through the explorer's own state (canvas scatter, the image under
@@ -60,8 +60,11 @@ class ReplayBar(QWidget):
         self._export: threading.Event | None = None
         self.slider = QSlider(Qt.Orientation.Horizontal, self, objectName="replaySlider")
         self.slider.setPageStep(1)
+        self.slider.setMinimumWidth(120)
         self.slider.valueChanged.connect(self._show_index)
         self.label = QLabel(self, objectName="replayLabel")
+        # Wide enough for its longest text, so the slider does not jump as the label changes.
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("epoch 000 of 000 · now"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Replay:", self))
