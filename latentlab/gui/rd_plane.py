@@ -252,11 +252,15 @@ class RateDistortionView(QWidget):
             line = pg.InfiniteLine(pos=(level, 0.0), angle=-45, pen=ISO_PEN, movable=False)
             self.plot.addItem(line, ignoreBounds=True)
             line.setZValue(-10)
-            # The label where the line leaves the box at its top, else at its right side.
+            # The label inside the box where the line leaves it: at its top (text below the line's
+            # end), else at its right side (text above it). (box.bottom() is the highest D.)
             r_top = level - box.bottom()
-            at = (r_top, box.bottom()) if box.left() <= r_top <= box.right() else (box.right(), level - box.right())
+            if box.left() <= r_top <= box.right() - (box.width() * 0.2):
+                at, anchor = (r_top, box.bottom()), (0, 0)
+            else:
+                at, anchor = (box.right(), level - box.right()), (1, 1)
             if box.top() <= at[1] <= box.bottom():
-                label = pg.TextItem(f"−ELBO {level:g}", color="#a0a4ab", anchor=(0, 1))
+                label = pg.TextItem(f"−ELBO {level:g}", color="#a0a4ab", anchor=anchor)
                 label.setPos(*at)
                 self.plot.addItem(label, ignoreBounds=True)
         self.plot.setRange(box, padding=0)
