@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from latentlab.core.rate_distortion import RDPoint
 
 COLOUR_BY = ("beta", "latent_dim")
-ISO_LINES = 5            # about this many dashed lines of constant -ELBO
+ISO_LINES = 7            # about this many dashed lines of constant -ELBO across the plot
 
 
 def datasets(points) -> list[str]:
@@ -45,12 +45,12 @@ def colour_groups(points, by: str) -> list[tuple[object, list[RDPoint]]]:
 
 
 def nice_step(span: float, count: int = ISO_LINES) -> float:
-    """A round step (1, 2 or 5 times a power of ten) giving about `count` steps over `span`."""
+    """A round step (1, 2, 2.5 or 5 times a power of ten) giving about `count` steps over `span`."""
     if not span > 0 or not math.isfinite(span):
         return 1.0
     raw = span / count
     power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
 
 
 def iso_levels(neg_elbos, count: int = ISO_LINES) -> list[float]:

@@ -21,7 +21,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from latentlab.app.rd_plane import (LiveRun, colour_groups, datasets, describe, group_label, iso_levels,
+from latentlab.app.rd_plane import (ISO_LINES, LiveRun, colour_groups, datasets, describe, group_label, iso_levels,
                                     on_dataset)
 from latentlab.core.model_kinds import model_kind
 from latentlab.core.rate_distortion import PointCache, RDPoint, run_name, scan
@@ -96,7 +96,8 @@ class RateDistortionView(QWidget):
         plot.setLabel("left", "distortion D = reconstruction (nats)", color=FOREGROUND)
         plot.setMenuEnabled(False)
         plot.hideButtons()
-        self.legend = plot.addLegend(offset=(-8, 8), labelTextColor=FOREGROUND, brush=pg.mkBrush(22, 24, 29, 200))
+        # Bottom left: below every line of constant -ELBO lies what no model reaches (Alemi et al.), so it stays empty.
+        self.legend = plot.addLegend(offset=(8, -8), labelTextColor=FOREGROUND, brush=pg.mkBrush(22, 24, 29, 200))
         self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot_widget.scene().sigMouseClicked.connect(self._on_click)
         self.caption = ElidedLabel()
@@ -247,11 +248,16 @@ class RateDistortionView(QWidget):
         d_lo, d_hi = distortions.min(), distortions.max()
         r_pad, d_pad = max((r_hi - r_lo) * 0.08, 0.5), max((d_hi - d_lo) * 0.08, 0.5)
         box = QRectF(r_lo - r_pad, d_lo - d_pad, r_hi - r_lo + 2 * r_pad, d_hi - d_lo + 2 * d_pad)
-        levels = iso_levels([box.left() + box.top(), box.right() + box.bottom()])
+        levels = iso_levels([box.left() + box.top(), box.right() + box.bottom()], count=ISO_LINES)
         for level in levels:
-            line = pg.InfiniteLine(pos=(level, 0.0), angle=-45, pen=ISO_PEN, movable=False)
-            self.plot.addItem(line, ignoreBounds=True)
+            # R + D = level across the box, clipped to it (a segment, not an InfiniteLine: that one's
+            # angle is on screen, and the axes' scales differ).
+            r0, r1 = max(box.left(), level - box.bottom()), min(box.right(), level - box.top())
+            if r0 >= r1:
+                continue
+            line = pg.PlotDataItem([r0, r1], [level - r0, level - r1], pen=ISO_PEN)
             line.setZValue(-10)
+            self.plot.addItem(line, ignoreBounds=True)
             # The label inside the box where the line leaves it: at its top (text below the line's
             # end), else at its right side (text above it). (box.bottom() is the highest D.)
             r_top = level - box.bottom()
@@ -259,7 +265,7 @@ class RateDistortionView(QWidget):
                 at, anchor = (r_top, box.bottom()), (0, 0)
             else:
                 at, anchor = (box.right(), level - box.right()), (1, 1)
-            if box.top() <= at[1] <= box.bottom():
+            if box.top() <= at[1] <= box.bottom() - (box.height() * 0.06 if anchor == (1, 1) else 0):
                 label = pg.TextItem(f"−ELBO {level:g}", color="#a0a4ab", anchor=anchor)
                 label.setPos(*at)
                 self.plot.addItem(label, ignoreBounds=True)
