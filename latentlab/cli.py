@@ -1,4 +1,4 @@
-"""`latentlab` command line: gui (default), train, eval, sample, manifold, figure, export, replay, install-desktop.
+"""`latentlab` command line: gui (default), train, sweep, eval, sample, manifold, figure, export, replay, install-desktop.
 
 Every subcommand runs on the Qt-free core; only `gui` imports Qt.
 """
@@ -279,10 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "$XDG_DATA_HOME (default: ~/.local/share). Then runs update-desktop-database and "
                        "update-mime-database when they are installed.")
     d.add_argument("--uninstall", action="store_true", help="remove exactly those three files")
+    from .cli_sweep import add_sweep_parser
+
+    add_sweep_parser(sub, _number)
     return parser
 
 
-COMMANDS = ("gui", "train", "eval", "sample", "manifold", "figure", "export", "replay", "install-desktop")
+COMMANDS = ("gui", "train", "sweep", "eval", "sample", "manifold", "figure", "export", "replay", "install-desktop")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,9 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     # `latentlab`, `latentlab CKPT` and `latentlab --screenshot x.png` all mean the app.
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "gui")
-    args = (_parser_with_gui()[0] if argv[0] == "gui" else build_parser()).parse_args(argv)
+    parser = _parser_with_gui()[0] if argv[0] == "gui" else build_parser()
+    args, extras = parser.parse_known_args(argv) if argv[0] == "sweep" else (parser.parse_args(argv), None)
     command = args.command
     try:
+        if command == "sweep":    # its unknown flags are train flags for every run (cli_sweep.py)
+            from .cli_sweep import cmd_sweep
+
+            return cmd_sweep(args, extras, parser)
         return {"gui": cmd_gui, "train": cmd_train, "eval": cmd_eval,
                 "sample": cmd_sample, "manifold": cmd_manifold, "figure": _cmd_figure, "export": cmd_export,
                 "replay": cmd_replay, "install-desktop": cmd_install_desktop}[command](args)

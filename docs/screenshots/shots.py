@@ -38,7 +38,7 @@ def save(widget, path: Path, max_bytes: int = MAX_BYTES) -> None:
 def open_window(size: tuple[int, int], explorer_only: bool = True):
     """(app, window): the main window offscreen at `size`, with throw-away settings and runs folder
     (nothing of the user's is read or written); `explorer_only` hides the docks (training, curves,
-    collapse) so that the explorer gets the whole window."""
+    collapse, rate-distortion) so that the explorer gets the whole window."""
     import os
     import tempfile
 
@@ -56,7 +56,7 @@ def open_window(size: tuple[int, int], explorer_only: bool = True):
     window.remember_layout = False
     window.resize(*size)
     if explorer_only:
-        for dock in (window.training_dock, window.curves_dock, window.collapse_dock):
+        for dock in (window.training_dock, window.curves_dock, window.collapse_dock, window.rd_plane_dock):
             dock.hide()
     window.show()
     return app, window

@@ -29,6 +29,7 @@ from .collapse_view import CollapseView
 from .curves import CurvePanel
 from .explorer import LatentExplorer
 from .off_thread import run_off_gui_thread
+from .rd_plane import RateDistortionView
 from .run_following import RunFollowing
 from .settings import RecentFiles, app_settings, is_inside, runs_dir, saved_layout_is_current
 from .training_controller import TrainingController
@@ -89,6 +90,8 @@ class MainWindow(QMainWindow):
         self.collapse = CollapseView(self)     # tabified with the curves (window_view.arrange_docks)
         self.collapse_dock = self._dock("Collapse", "collapseDock", self.collapse, Qt.DockWidgetArea.RightDockWidgetArea)
         self.collapse.statusMessage.connect(self.show_message)
+        self.rd_plane = RateDistortionView(self.recent, self.settings, self)     # tabified with the collapse view
+        self.rd_plane_dock = self._dock("Rate–Distortion", "rdPlaneDock", self.rd_plane, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.run_label = QLabel()
         self.run_label.setObjectName("runLabel")
@@ -109,6 +112,9 @@ class MainWindow(QMainWindow):
         self.training.runReady.connect(self._on_run_ready)
         self.training.runEnded.connect(self._on_run_ended)
         self.training.saveStateChanged.connect(self._on_save_state)
+        self.rd_plane.follow(self.training)
+        self.rd_plane.statusMessage.connect(self.show_message)
+        self.rd_plane.openRequested.connect(self.open_checkpoint)
 
         self.following = RunFollowing(self.curves, self.explorer, self, self.collapse)
         self.following.message.connect(self.show_message)
@@ -169,6 +175,7 @@ class MainWindow(QMainWindow):
             self._start_folder()), name="actionExportCollapse"))
         file_menu.addAction(self._action("Export &Replay…", lambda _=False: self.explorer.replay.export_dialog(
             self._start_folder()), name="actionExportReplay"))
+        file_menu.addActions(self.rd_plane.menu_actions(self._start_folder))
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
@@ -490,4 +497,5 @@ class MainWindow(QMainWindow):
         self._stop_following()
         ended = self.training.shutdown(timeout_ms)
         self.explorer.shutdown()
+        self.rd_plane.shutdown()
         return ended

@@ -22,7 +22,8 @@ MAX_RECENT = 8
 UI_SCALE_KEY = "view/uiScale"    # View > Zoom In / Zoom Out / Reset Zoom (gui/ui_zoom.py)
 UI_SCALE_RANGE = (0.5, 4.0)
 LAYOUT_VERSION_KEY = "window/layoutVersion"
-LAYOUT_VERSION = 3               # 3: a Collapse dock tabbed with the curves; 2: the curves beside the
+LAYOUT_VERSION = 4               # 4: a Rate–Distortion dock beside the Collapse dock; 3: a Collapse dock tabbed
+                                 # with the curves; 2: the curves beside the
                                  # training panel (1: under the explorer)
 
 

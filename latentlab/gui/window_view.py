@@ -9,8 +9,8 @@ is made (at first start, or View > Reset Layout):
   the canvas 310 px high at 1280 x 720);
 - from TALL_WINDOW up (1920 x 1080) they run under the explorer, wide and low, so that a training
   run shows its curves, its controls and the canvas at once.
-The Collapse dock (KL per dimension over training, gui/collapse_view.py) is always a tab beside
-the curves, so it never takes room from them or from the canvas. Docks can be dragged apart, floated or closed, and the window remembers that
+The Collapse dock (KL per dimension over training, gui/collapse_view.py) and the Rate–Distortion
+dock (gui/rd_plane.py) are always tabs beside the curves, so it never takes room from them or from the canvas. Docks can be dragged apart, floated or closed, and the window remembers that
 (settings.LAYOUT_VERSION says when a saved layout is from an older default and is not restored).
 
 The window works from MIN_SIZE up: panels whose content is wider than the space they have scroll
@@ -54,7 +54,7 @@ class WindowView(QObject):
         self.window = window
         self.explorer = window.explorer
         self.presentation = window.explorer.presentation
-        self.docks = (window.training_dock, window.curves_dock, window.collapse_dock)
+        self.docks = (window.training_dock, window.curves_dock, window.collapse_dock, window.rd_plane_dock)
         self.zoom = UiZoom(window.settings, self)
         self._base_font = QFont(window.font())
         self.zoom.changed.connect(self.apply_zoom)
@@ -111,7 +111,7 @@ class WindowView(QObject):
     def arrange_docks(self) -> None:
         """The default dock layout for the window's height now (see the module docstring)."""
         window = self.window
-        training, curves, collapse = self.docks
+        training, curves, collapse, rd_plane = self.docks
         for dock in self.docks:
             # Out of the layout first: re-added one by one out of a group of three tabs, Qt left
             # the emptied group's tab bar on screen over the training panel.
@@ -123,11 +123,13 @@ class WindowView(QObject):
         if window.height() >= TALL_WINDOW:
             window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, curves)
             window.tabifyDockWidget(curves, collapse)     # a tab beside the curves: it takes none of their room
+            window.tabifyDockWidget(collapse, rd_plane)
             window.resizeDocks([curves], [int(window.height() * CURVES_SHARE)], Qt.Orientation.Vertical)
         else:
             window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, curves)
             window.tabifyDockWidget(training, curves)
             window.tabifyDockWidget(curves, collapse)
+            window.tabifyDockWidget(collapse, rd_plane)
         for dock in self.docks:
             dock.show()
         (curves if window.height() >= TALL_WINDOW else training).raise_()
@@ -154,3 +156,4 @@ class WindowView(QObject):
         self.explorer.set_ui_scale(factor)
         apply_ui_scale(self.window.curves, factor, font)
         apply_ui_scale(self.window.collapse, factor, font)
+        apply_ui_scale(self.window.rd_plane, factor, font)

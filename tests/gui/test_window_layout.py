@@ -72,7 +72,7 @@ def test_the_window_works_at_900x600_and_shrinks_back_after_widening(make_window
         hint = window.minimumSizeHint()
         assert hint.width() <= 900 and hint.height() <= 600, hint
         assert (window.width(), window.height()) == size
-        for dock in (window.training_dock, window.curves_dock, window.collapse_dock):  # each tabbed dock in front
+        for dock in (window.training_dock, window.curves_dock, window.collapse_dock, window.rd_plane_dock):  # each in front
             dock.raise_()
             qtbot.waitUntil(lambda d=dock: not d.widget().visibleRegion().isEmpty(), timeout=WAIT_MS)
             assert clipped_controls(window) == [], (size, dock.objectName())
@@ -83,7 +83,8 @@ def test_the_default_layout_gives_the_canvas_and_the_decoded_image_the_room(make
     window.resize(1280, 720)
     settle(qtbot, window)
     explorer = window.explorer
-    assert window.tabifiedDockWidgets(window.training_dock) == [window.curves_dock, window.collapse_dock]
+    assert window.tabifiedDockWidgets(window.training_dock) == [window.curves_dock, window.collapse_dock,
+                                                               window.rd_plane_dock]
     assert not window.training_dock.visibleRegion().isEmpty()      # the training tab in front
     canvas, decoded = explorer.canvas, explorer.decoded
     assert min(canvas.width(), canvas.height()) >= 500, canvas.size()
@@ -106,7 +107,7 @@ def test_a_tall_window_shows_the_curves_under_the_explorer(make_window, qtbot):
     assert area(window.curves_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
     assert area(window.training_dock) == Qt.DockWidgetArea.RightDockWidgetArea
     assert window.tabifiedDockWidgets(window.training_dock) == []
-    assert window.tabifiedDockWidgets(window.curves_dock) == [window.collapse_dock]   # a tab: no room taken
+    assert window.tabifiedDockWidgets(window.curves_dock) == [window.collapse_dock, window.rd_plane_dock]  # tabs: no room
     for dock in (window.training_dock, window.curves_dock):      # both on screen at once
         assert not dock.widget().visibleRegion().isEmpty()
     assert window.curves_dock.width() > 2 * window.curves_dock.height()
@@ -124,7 +125,8 @@ def test_an_older_saved_layout_gives_way_to_the_new_default(make_window, qtbot):
     settings.setValue("window/state", state)
     settings.setValue(LAYOUT_VERSION_KEY, 1)
     window = make_window()
-    assert window.tabifiedDockWidgets(window.training_dock) == [window.curves_dock, window.collapse_dock]
+    assert window.tabifiedDockWidgets(window.training_dock) == [window.curves_dock, window.collapse_dock,
+                                                               window.rd_plane_dock]
     assert int(settings.value(LAYOUT_VERSION_KEY)) >= 2           # what it saves from now on is restored
 
 
