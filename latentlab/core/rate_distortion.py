@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .checkpoint_files import CheckpointError, check_checkpoint_file
 from .metrics import read_metrics_csv
+from .snapshots import REPLAY_SUFFIX
 
 SOURCES = ("card", "history", "metrics")
 METRICS_SUFFIX = ".metrics.csv"
@@ -227,11 +228,12 @@ def point_from_metrics(metrics, checkpoint=None, *, beta: float | None = None, l
 
 # -- finding them -----------------------------------------------------------------------------------
 def _candidates(folder: Path) -> list[Path]:
-    """Checkpoints under `folder` (hidden and temporary files left out), and metrics files whose
-    checkpoint is not there (yet)."""
+    """Checkpoints under `folder` (hidden and temporary files left out, and the epoch snapshots in
+    a run's replay folder: they are its past, not runs), and metrics files whose checkpoint is not
+    there (yet)."""
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(REPLAY_SUFFIX))
         for name in sorted(files):
             if name.startswith("."):
                 continue

@@ -58,10 +58,13 @@ class Snapshot:
         return {"scatter_means": self.means, "scatter_labels": self.labels, "label_names": list(self.label_names)}
 
 
+REPLAY_SUFFIX = ".replay"
+
+
 def replay_dir(checkpoint_path) -> Path:
     """The replay folder of a checkpoint: `<name>.replay/` beside `<name>.pt`."""
     path = Path(checkpoint_path)
-    return path.with_name(path.stem + ".replay")
+    return path.with_name(path.stem + REPLAY_SUFFIX)
 
 
 def snapshot_path(folder, epoch: int) -> Path:
