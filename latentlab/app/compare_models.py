@@ -146,7 +146,9 @@ def card_row(card: dict) -> MetricRow | None:
         notes.append(f"IW-NLL with k = {iw.get('k', '?'):,} on {iw.get('images', '?'):,} images")
     if values["exact_nll"] is not None:
         notes.append(f"exact NLL by quadrature on {exact.get('images', '?'):,} images")
-    return MetricRow(values, "model card", "\n".join(notes))
+    images = test.get("images")
+    source = f"model card ({images:,} test images)" if isinstance(images, int) else "model card"
+    return MetricRow(values, source, "\n".join(notes))
 
 
 def _number(value) -> float | None:

@@ -171,7 +171,7 @@ def test_shipped_models_show_their_card(compare):
     compared = read_compared(shipped_models_dir() / "mnist-2d.pt", state.new_id())
     assert state.add_model(compared)
     row = state.rows[compared.id]
-    assert row.source == "model card" and row.values["neg_elbo"] == compared.card["test"]["neg_elbo"]
+    assert row.source == "model card (10,000 test images)" and row.values["neg_elbo"] == compared.card["test"]["neg_elbo"]
     assert row.values["exact_nll"] == compared.card["test_exact_nll"]["exact_nll"]
     assert not compare.metrics.jobs                       # nothing to measure
 
