@@ -126,7 +126,8 @@ class CompareWork:
         token = object()
         self._tokens[model_id] = token
         model, generation, exact = compared.model, compared.generation, compared.exact_applies
-        key = (tuple(sorted((compared.data or {}).items(), key=str)), compared.image_shape, self.live_images)
+        data = compared.data or {}
+        key = (data.get("dataset"), data.get("binarize"), compared.image_shape, self.live_images)
         self._measuring[model_id] = (0, 1)
         state.set_row_status(model_id, "measuring…")
         self._report_progress()

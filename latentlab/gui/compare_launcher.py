@@ -161,11 +161,13 @@ class CompareLauncher(QObject):
         state, window = self.state, self.window
         if state is None or self._live_id not in state.models:
             return
-        if change.snapshot and not change.class_switch and change.model is not None:
-            state.models[self._live_id].scatter = window.explorer.state.scatter
+        entry = state.models[self._live_id]
+        if change.snapshot and not change.class_switch and change.model is not None \
+                and change.model.latent_dim == entry.dim:
+            entry.scatter = window.explorer.state.scatter
             state.set_weights(self._live_id, change.model)
             return
-        try:
+        try:        # another file, or a new run's first weights (of another dimension, say)
             state.replace_model(self._live_id, self._window_entry(self._live_id))
         except CompareError as e:
             state.remove_model(self._live_id)
