@@ -17,8 +17,15 @@ from __future__ import annotations
 from functools import partial
 
 from . import jobs
-from .compare_models import (ROW_CHUNK, ComparedModel, TestImages, card_row, chunk_columns, live_row,
-                             comparison_images)
+from .compare_models import (
+    ROW_CHUNK,
+    ComparedModel,
+    TestImages,
+    card_row,
+    chunk_columns,
+    comparison_images,
+    live_row,
+)
 from .compare_state import CompareState
 from .job_queue import JobRunner
 

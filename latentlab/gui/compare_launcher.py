@@ -21,7 +21,12 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from latentlab.app.class_choice import is_class_view
-from latentlab.app.compare_models import CompareError, ComparedModel, model_card, read_compared
+from latentlab.app.compare_models import (
+    ComparedModel,
+    CompareError,
+    model_card,
+    read_compared,
+)
 from latentlab.app.compare_state import MAX_MODELS, CompareState
 from latentlab.app.compare_work import CompareWork
 from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES, file_dialog_filter
@@ -46,6 +51,7 @@ class CompareLauncher(QObject):
         self._threads: tuple[LatestWinsWorker, ...] = ()
         self._live_id: str | None = None
         self._followed_worker = None
+        self._links: list = []
         self.live_images: int | None = None      # images of a live row (None: LIVE_IMAGES); tests set fewer
         self.action = QAction("Compare &With…", window)
         self.action.setObjectName("actionCompareWith")
@@ -135,12 +141,13 @@ class CompareLauncher(QObject):
         self._live_id = models[0].id
         self.view = view = CompareView(state, self.work.cancel_rows, self._measure_missing, window)
         view.closed.connect(self.close_view)
-        state.events.message.connect(window.show_message)
-        explorer.events.model.connect(self._on_window_model)
-        explorer.events.plane.connect(self._on_window_plane)
-        explorer.events.pixels.connect(self._on_window_image)
-        window.training.busyChanged.connect(self._on_training_busy)
-        window.training.runReady.connect(self._on_run_ready)
+        # What the view follows in the window (connected here, disconnected in close_view).
+        self._links = [(state.events.message, window.show_message), (explorer.events.model, self._on_window_model),
+                       (explorer.events.plane, self._on_window_plane), (explorer.events.pixels, self._on_window_image),
+                       (window.training.busyChanged, self._on_training_busy),
+                       (window.training.runReady, self._on_run_ready)]
+        for signal, slot in self._links:
+            signal.connect(slot)
         self._on_training_busy(window.is_training)
         detailed = explorer.detailed_encoding()
         if detailed is not None:
@@ -205,7 +212,7 @@ class CompareLauncher(QObject):
     # == closing ====================================================================================
     def close_view(self) -> None:
         """Stop the threads, forget every model, close the window. Safe to call more than once."""
-        view, state, window = self.view, self.state, self.window
+        view, state = self.view, self.state
         if view is None:
             return
         self.view = None
@@ -213,12 +220,9 @@ class CompareLauncher(QObject):
             self.work.cancel_rows()
         for thread in self._threads:
             thread.shutdown()
-        explorer = window.explorer.state
-        explorer.events.model.disconnect(self._on_window_model)
-        explorer.events.plane.disconnect(self._on_window_plane)
-        explorer.events.pixels.disconnect(self._on_window_image)
-        window.training.busyChanged.disconnect(self._on_training_busy)
-        window.training.runReady.disconnect(self._on_run_ready)
+        for signal, slot in self._links:
+            signal.disconnect(slot)
+        self._links = []
         if self._followed_worker is not None:
             for signal in (self._followed_worker.epochEnded, self._followed_worker.runEnded):
                 try:
@@ -226,7 +230,6 @@ class CompareLauncher(QObject):
                 except (RuntimeError, TypeError):   # the worker is gone already
                     pass
         view.disconnect_state()
-        state.events.message.disconnect(window.show_message)
         state.clear()
         view.closed.disconnect(self.close_view)
         view.close()

@@ -7,13 +7,17 @@ import os
 import shutil
 from types import SimpleNamespace
 
+import image_files as files
 import numpy as np
 import pytest
 import torch
 
-import image_files as files
-from latentlab.app.compare_models import (CompareError, ComparedModel, read_compared,
-                                          comparison_images)
+from latentlab.app.compare_models import (
+    ComparedModel,
+    CompareError,
+    comparison_images,
+    read_compared,
+)
 from latentlab.app.compare_state import MAX_MODELS, CompareState
 from latentlab.app.compare_work import CompareWork
 from latentlab.app.example_metrics import bound_columns
@@ -43,7 +47,7 @@ class ManualRunner:
         try:
             while self.jobs:
                 slot = next(iter(self.jobs))
-                fn, on_done, on_error = self.jobs.pop(slot)
+                fn, on_done, _ = self.jobs.pop(slot)
                 with torch.inference_mode():
                     on_done(fn())
         finally:
