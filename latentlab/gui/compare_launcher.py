@@ -184,7 +184,12 @@ class CompareLauncher(QObject):
         """A run started (or continued): the window's entry is now that run, not the file opened."""
         state = self.state
         if state is not None and self._live_id in state.models:
-            entry = self._window_entry(self._live_id)
+            try:
+                entry = self._window_entry(self._live_id)
+            except CompareError as e:          # the window now trains an M2
+                state.remove_model(self._live_id)
+                self.window.show_error(f"{e}; it left the comparison")
+                return
             entry.card = None
             state.replace_model(self._live_id, entry)
 
