@@ -26,6 +26,7 @@ from latentlab.core.shipped import default_checkpoint, shipped_models, shipped_m
 
 from . import about
 from .collapse_view import CollapseView
+from .compare_launcher import CompareLauncher
 from .curves import CurvePanel
 from .explorer import LatentExplorer
 from .off_thread import run_off_gui_thread
@@ -157,6 +158,8 @@ class MainWindow(QMainWindow):
         self.shipped_menu = file_menu.addMenu("Open Shipped &Model")
         for path in shipped_models():
             self.shipped_menu.addAction(self._action(path.stem, lambda _=False, p=path: self.open_checkpoint(p)))
+        self.comparing = CompareLauncher(self)     # File > Compare With… (gui/compare_launcher.py)
+        self.comparing.add_to_menu(file_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
@@ -254,6 +257,10 @@ class MainWindow(QMainWindow):
         self.show_message(opened_message(path, ckpt) + ("; following its metrics file live" if following else ""))
         self.run_label.setText("following a run" if following else "")
         return True
+
+    def compare_with(self, paths) -> bool:
+        """Open the comparison view (objectName 'compareView') on this model and 1 to 3 files."""
+        return self.comparing.compare_with(paths)
 
     def save_checkpoint(self, path) -> bool:
         """Save the shown run (weights, optimizer, curves) to `path`, atomically. Works while training."""
@@ -495,6 +502,7 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = CLOSE_TIMEOUT_MS) -> bool:
         """Stop every background thread; True if all ended. Safe to call more than once."""
         self._stop_following()
+        self.comparing.close_view()
         ended = self.training.shutdown(timeout_ms)
         self.explorer.shutdown()
         self.rd_plane.shutdown()
