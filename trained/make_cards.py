@@ -31,6 +31,13 @@ from latentlab import load_checkpoint
 
 HERE = Path(__file__).resolve().parent
 
+# How each model was trained, in words (trained/train_all.sh has the commands): a checkpoint keeps
+# only its last learning rate, not the steps down to it.
+SCHEDULES = {
+    "mnist-2d": "IWAE objective L_5: 60 epochs at lr 1e-3, 20 at 3e-4, 10 at 1e-4",
+    "mnist-20d": "IWAE objective L_5: 100 epochs at lr 1e-3, 40 at 3e-4, 20 at 1e-4",
+}
+
 
 def eval_json(ckpt: Path, *args: str) -> dict:
     cmd = [sys.executable, "-m", "latentlab", "eval", str(ckpt), "--json", "--no-progress", *args]
@@ -75,10 +82,11 @@ def main() -> None:
             "binarize": ck.data.get("binarize"),
             "model": ck.model.config.to_dict(),
             "training": {k: ck.train_config.get(k) for k in ("epochs", "batch_size", "lr", "n_samples", "beta",
-                                                             "kl_warmup_epochs", "seed")}
+                                                             "kl_warmup_epochs", "objective", "iw_k", "seed")}
                         | {"steps": ck.trainer_state.get("step"),
                            "seconds": _seconds(epochs),
-                           "final_val_neg_elbo": float(epochs["val_neg_elbo"][-1]) if "val_neg_elbo" in epochs else None},
+                           "final_val_neg_elbo": float(epochs["val_neg_elbo"][-1]) if "val_neg_elbo" in epochs else None}
+                        | ({"schedule": SCHEDULES[name]} if name in SCHEDULES else {}),
             "test": {
                 "split": full["split"], "images": full["n_images"], "seed": full["seed"],
                 "neg_elbo": round(full["neg_elbo"], 2), "kl": round(full["kl"], 2), "recon": round(full["recon"], 2),
@@ -101,8 +109,11 @@ def main() -> None:
             }
         card["note"] = "float16 weights (latentlab export); numbers measured on these exact weights"
         out = args.out_dir / f"{name}.json"
-        if out.exists():   # keep what was measured by other means (e.g. test_nll_all_images)
-            card |= {k: v for k, v in json.loads(out.read_text()).items() if k not in card}
+        if out.exists():   # keep what was measured by other means (e.g. test_nll_all_images)...
+            old = json.loads(out.read_text())
+            if iw["n_images"] == full["n_images"]:   # ...unless this run measured it on every image
+                old.pop("test_nll_all_images", None)
+            card |= {k: v for k, v in old.items() if k not in card}
         out.write_text(json.dumps(card, indent=2) + "\n")
         line = f"{name}: test -ELBO {card['test']['neg_elbo']}, IW-NLL(k=5000, {iw['n_images']} imgs) " \
                f"{card['test_nll']['iw_nll']} ± {card['test_nll']['stderr']}, AU {full['active_units']}"
