@@ -31,14 +31,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from latentlab.app.collapse import CollapseData, dimension_name
 
 from .curves import AXIS_PEN, BACKGROUND, COLOURS, FOREGROUND
 from .elided_label import ElidedLabel
 from .plot_axes import plain_number_axes
-from .plot_export import settle_layout, write_figure
+from .plot_export import FigureExportActions, laid_out_at, settle_layout, write_figure
 from .plot_scale import scale_plot
 
 LOG_FLOOR = 1e-4                 # nats: a KL below it (or 0) is drawn as this
@@ -60,12 +60,13 @@ def _style(plot: pg.PlotItem) -> None:
     plain_number_axes(plot)
 
 
-class CollapseView(QWidget):
+class CollapseView(FigureExportActions, QWidget):
     """The heat map (heat_plot, its image `image`, shape (epochs, dims)), the active units
     (units_plot) and a caption above them: the last epoch's summary, or what is under the mouse.
 
     The caption is a one-line label outside the plots (ElidedLabel: a long list of collapsed
     dimensions ends in "…" and never widens the dock); an exported figure gets it as a title."""
+    FIGURE_NAME, FIGURE_FILE = "the collapse view", "collapse"
 
     statusMessage = Signal(str)     # an export's result or error, for the status bar
 
@@ -318,32 +319,12 @@ class CollapseView(QWidget):
         grid.addItem(title, row=0, col=0, colspan=2)
         key = pg.LabelItem(self._key_html(FOREGROUND), size=f"{TITLE_SIZE}pt", justify="left")
         grid.addItem(key, row=3, col=0)
-        shown = grid.geometry()
         try:
-            grid.setGeometry(QRectF(0, 0, *EXPORT_SIZE))
-            settle_layout(grid)
-            return write_figure(grid, path, pg.mkColor(BACKGROUND), scale, kind,
-                                title="latentlab: KL per dimension over training")
+            with laid_out_at(grid, EXPORT_SIZE):
+                return write_figure(grid, path, pg.mkColor(BACKGROUND), scale, kind,
+                                    title="latentlab: KL per dimension over training")
         finally:
             grid.removeItem(title)
             grid.removeItem(key)
             self._set_side_by_side(side)
-            grid.setGeometry(shown)
             settle_layout(grid)
-
-    def export_dialog(self, folder: str) -> None:
-        """File > Export Collapse View…: PNG, SVG or PDF by the name's suffix (a person's click)."""
-        path, _ = QFileDialog.getSaveFileName(self, "Export collapse view", str(Path(folder) / "collapse.png"),
-                                              "Figures (*.png *.svg *.pdf)")
-        if path:
-            self.export(path)
-
-    def export(self, path) -> bool:
-        """Export and say so (or why not) in the status bar."""
-        try:
-            self.export_figure(path)
-        except OSError as e:
-            self.statusMessage.emit(str(e))
-            return False
-        self.statusMessage.emit(f"Exported the collapse view to {path}")
-        return True

@@ -36,7 +36,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter, QPaintDevice, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QGraphicsWidget
+from PySide6.QtWidgets import QFileDialog, QGraphicsItem, QGraphicsScene, QGraphicsView, QGraphicsWidget
 
 from latentlab.app.portable_svg import Rect, combine_layers
 from latentlab.core.atomic_write import replace_file
@@ -168,6 +168,46 @@ def write_figure(item: QGraphicsItem, path, background: QColor, scale: float = 2
     except (ValueError, TypeError, RuntimeError) as e:   # a drawing that cannot be made
         raise OSError(f"cannot write {path}: the {kind.upper()} export failed ({e})") from e
     return replace_file(path, data)
+
+
+@contextmanager
+def laid_out_at(item, size: tuple[float, float]):
+    """Lay `item` out at an export's fixed `size` (px) for the time of the block, then back at the
+    size it has on screen: a figure is the same whatever the size of its dock."""
+    shown = item.geometry()
+    try:
+        item.setGeometry(QRectF(0, 0, *size))
+        settle_layout(item)
+        yield item
+    finally:
+        item.setGeometry(shown)
+        settle_layout(item)
+
+
+class FigureExportActions:
+    """The "Export … as a figure" pair of a plot view: a save dialog (a person's click) and an
+    export that says in the status bar what it wrote, or why not. The view defines
+    `export_figure(path)` (raising OSError naming the file) and a `statusMessage` signal, and
+    names what it shows in `FIGURE_NAME` ("the collapse view") and `FIGURE_FILE` ("collapse")."""
+
+    FIGURE_NAME = "the figure"
+    FIGURE_FILE = "figure"
+
+    def export_dialog(self, folder: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {self.FIGURE_NAME.removeprefix('the ')}",
+                                              str(Path(folder) / f"{self.FIGURE_FILE}.png"),
+                                              "Figures (*.png *.svg *.pdf)")
+        if path:
+            self.export(path)
+
+    def export(self, path) -> bool:
+        try:
+            self.export_figure(path)
+        except OSError as e:
+            self.statusMessage.emit(str(e))
+            return False
+        self.statusMessage.emit(f"Exported {self.FIGURE_NAME} to {path}")
+        return True
 
 
 # -- painting -------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from .curve_style import AXIS_PEN, BACKGROUND, FOREGROUND
 from .elided_label import ElidedLabel
 from .latest_wins import LatestWinsWorker
 from .plot_axes import plain_number_axes
-from .plot_export import settle_layout, write_figure
+from .plot_export import FigureExportActions, laid_out_at, write_figure
 from .plot_scale import scale_plot
 from .settings import runs_dir
 
@@ -51,7 +51,8 @@ def _palette(n: int) -> list[tuple[int, int, int]]:
     return [tuple(int(c) for c in cmap.map(float(s), mode="byte")[:3]) for s in stops]
 
 
-class RateDistortionView(QWidget):
+class RateDistortionView(FigureExportActions, QWidget):
+    FIGURE_NAME, FIGURE_FILE = "the rate-distortion plane", "rate-distortion"
     statusMessage = Signal(str)
     openRequested = Signal(str)       # a point's checkpoint, clicked
     pointsChanged = Signal()          # a scan's points are shown
@@ -325,27 +326,5 @@ class RateDistortionView(QWidget):
 
     # -- export ----------------------------------------------------------------------------------------
     def export_figure(self, path, scale: float = 2.0, kind: str | None = None) -> Path:
-        item = self.plot
-        shown = item.geometry()
-        try:
-            item.setGeometry(QRectF(0, 0, *EXPORT_SIZE))
-            settle_layout(item)
+        with laid_out_at(self.plot, EXPORT_SIZE) as item:
             return write_figure(item, path, pg.mkColor(BACKGROUND), scale, kind, title="latentlab: rate-distortion plane")
-        finally:
-            item.setGeometry(shown)
-            settle_layout(item)
-
-    def export_dialog(self, folder: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export rate-distortion plane", str(Path(folder) / "rate-distortion.png"),
-                                              "Figures (*.png *.svg *.pdf)")
-        if path:
-            self.export(path)
-
-    def export(self, path) -> bool:
-        try:
-            self.export_figure(path)
-        except OSError as e:
-            self.statusMessage.emit(str(e))
-            return False
-        self.statusMessage.emit(f"Exported the rate-distortion plane to {path}")
-        return True
