@@ -41,7 +41,7 @@ EXPORT_SIZE = (760, 560)
 LIVE_COLOUR = "#ff5a5a"
 ISO_PEN = pg.mkPen("#8a8f98", width=1, style=Qt.PenStyle.DashLine)
 GUIDE = ("Dashed: constant −ELBO = R + D (slope −1, the trade β = 1 makes); "
-         "β < 1 favours low distortion, β > 1 low rate.")
+         "β < 1 favours low distortion, β > 1 low rate. Wheel or drag to zoom; double-click to fit.")
 
 
 def _palette(n: int) -> list[tuple[int, int, int]]:
@@ -67,6 +67,7 @@ class RateDistortionView(FigureExportActions, QWidget):
         self.controller = None
         self._shown: list[RDPoint] = []          # the points drawn, in the order of _xy
         self._xy = np.zeros((0, 2))
+        self._user_view = False                  # the person zoomed or panned: redraws keep their view
         self._cache = PointCache()
         self._worker = LatestWinsWorker("latentlab-rd-scan", parent=self)
         self._build()
@@ -78,8 +79,8 @@ class RateDistortionView(FigureExportActions, QWidget):
         self.colour_choice = QComboBox(objectName="rdColourBy")
         self.colour_choice.addItem("colour by β", "beta")
         self.colour_choice.addItem("colour by latent dim", "latent_dim")
-        for box in (self.dataset_choice, self.colour_choice):
-            box.currentIndexChanged.connect(lambda *_: self.redraw())
+        self.dataset_choice.currentIndexChanged.connect(lambda *_: self.fit_view())
+        self.colour_choice.currentIndexChanged.connect(lambda *_: self.redraw())
         top = QHBoxLayout()
         top.setContentsMargins(4, 2, 4, 0)
         top.addWidget(self.dataset_choice)
@@ -101,6 +102,7 @@ class RateDistortionView(FigureExportActions, QWidget):
         self.legend = plot.addLegend(offset=(8, -8), labelTextColor=FOREGROUND, brush=pg.mkBrush(22, 24, 29, 200))
         self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot_widget.scene().sigMouseClicked.connect(self._on_click)
+        plot.getViewBox().sigRangeChangedManually.connect(self._on_user_view)
         self.caption = ElidedLabel()
         self.caption.setObjectName("rdCaption")
         self.guide = QLabel(GUIDE)
@@ -270,7 +272,16 @@ class RateDistortionView(FigureExportActions, QWidget):
                 label = pg.TextItem(f"−ELBO {level:g}", color="#a0a4ab", anchor=anchor)
                 label.setPos(*at)
                 self.plot.addItem(label, ignoreBounds=True)
-        self.plot.setRange(box, padding=0)
+        if not self._user_view:   # a new scan or a live epoch must not undo the person's zoom
+            self.plot.setRange(box, padding=0)
+
+    def _on_user_view(self, *_) -> None:
+        self._user_view = True
+
+    def fit_view(self) -> None:
+        """Show every point again (a double-click; choosing another data set does it too)."""
+        self._user_view = False
+        self.redraw()
 
     def _set_caption(self, point: RDPoint | None) -> None:
         if point is not None:
@@ -309,6 +320,9 @@ class RateDistortionView(FigureExportActions, QWidget):
         self._set_caption(self.point_at(scene_pos))
 
     def _on_click(self, event) -> None:
+        if event.double():
+            self.fit_view()
+            return
         point = self.point_at(event.scenePos())
         if point is None or not point.path:
             return

@@ -105,6 +105,30 @@ def test_an_epoch_event_moves_the_star(make_window, qtbot):
     assert len(stars) == 1 and list(stars[0].getData()[0]) == [4.5] and list(stars[0].getData()[1]) == [150.0]
 
 
+def test_a_zoom_survives_new_epochs_and_a_double_click_fits_again(make_window, qtbot):
+    """A person's zoom is theirs: a live epoch (a redraw) keeps it; double-clicking shows all."""
+    from latentlab.app.rd_plane import LiveRun
+
+    view = show_plane(make_window(), qtbot)
+    fitted = view.plot.getViewBox().viewRange()
+    view.plot.getViewBox().scaleBy((0.5, 0.5))                  # what a wheel turn does
+    view.plot.getViewBox().sigRangeChangedManually.emit([True, True])
+    zoomed = view.plot.getViewBox().viewRange()
+    assert zoomed != fitted
+    view.live = LiveRun("r", 1.0, 2, "mnist")
+    view.add_epoch(EpochEvent(epoch=1, step=1, train_neg_elbo=0, val_neg_elbo=300.0, val_kl=40.0, val_recon=260.0,
+                              val_kl_per_dim=(), active_units=2, seconds=1.0))
+    assert view.plot.getViewBox().viewRange() == zoomed
+    view._on_click(_DoubleClick())
+    fit = view.plot.getViewBox().viewRange()
+    assert fit[0][1] > 40.0 and fit[1][1] > 260.0                # the far-out live point is in view again
+
+
+class _DoubleClick:
+    def double(self):
+        return True
+
+
 def test_add_sweep_folder_shows_its_runs_and_is_remembered(make_window, qtbot, tmp_path):
     window = make_window()
     view = show_plane(window, qtbot)
