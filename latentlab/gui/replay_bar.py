@@ -60,14 +60,17 @@ class ReplayBar(QWidget):
         self._export: threading.Event | None = None
         self.slider = QSlider(Qt.Orientation.Horizontal, self, objectName="replaySlider")
         self.slider.setPageStep(1)
-        self.slider.setMinimumWidth(120)
+        # Narrow at the least: at 1280x720 the explorer's column is ~550 px, and the row it shares
+        # with the view controls must not need a scroll bar.
+        self.slider.setMinimumWidth(60)
         self.slider.valueChanged.connect(self._show_index)
         self.label = QLabel(self, objectName="replayLabel")
-        # Wide enough for its longest text, so the slider does not jump as the label changes.
+        # Wide enough for its longest text, so the slider does not jump as the label changes. The
+        # label says what the slider is ("epoch 4 of 8", "no replay"; the bar's tooltip explains):
+        # a "Replay:" title too would not fit the row at 1280x720.
         self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("epoch 000 of 000 · now"))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Replay:", self))
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.label)
         self._render()

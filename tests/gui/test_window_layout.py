@@ -90,6 +90,11 @@ def test_the_default_layout_gives_the_canvas_and_the_decoded_image_the_room(make
     assert min(canvas.width(), canvas.height()) >= 500, canvas.size()
     assert decoded.image_rect().width() >= 10 * 28, decoded.image_rect()          # 28 px at 10x or more
     assert decoded.width() <= canvas.width()
+    # The view controls above the canvas (the replay slider among them) fit their column: no
+    # horizontal scroll bar taking the canvas' height.
+    from latentlab.gui.side_scroll import SideScroll
+    for scroll in explorer.findChildren(SideScroll):
+        assert scroll.horizontalScrollBar().maximum() == 0, scroll.widget().minimumSizeHint()
     # Every tab's name is on screen, none behind scroll arrows.
     tabs = explorer.tabs
     for index in range(tabs.count()):
