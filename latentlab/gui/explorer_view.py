@@ -39,8 +39,8 @@ import os
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QImage
-from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSplitter,
-                               QStyle, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QStyle,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from latentlab.app import captions, exports, jobs
 from latentlab.app.explorer_state import Encoding, ExplorerState
@@ -71,6 +71,7 @@ from .plane_controls import PlaneControls
 from .posterior_controls import PosteriorControls
 from .posterior_layer import TruePosteriorPresenter
 from .presentation import Presentation
+from .quiet_label import QuietLabel
 from .replay_bar import ReplayBar
 from .side_scroll import SideScroll
 from .ui_zoom import apply_ui_scale, scaled_font
@@ -144,9 +145,8 @@ class LatentExplorer(QWidget):
         self.plane_controls = PlaneControls(state, self)
         self.class_selector = ClassSelector(state, self.canvas, self)    # M2 / M1+M2 only
 
-        self.readout = QLabel(captions.READOUT_HINT, objectName="latentReadout")
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # Changes at every mouse move: a QuietLabel, not a QLabel (which relays out the window).
+        self.readout = QuietLabel(captions.READOUT_HINT, objectName="latentReadout")
         font = self.readout.font()
         font.setFamily("monospace")
         font.setStyleHint(font.StyleHint.Monospace)
