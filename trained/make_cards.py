@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 # How each model was trained, in words (trained/train_all.sh has the commands): a checkpoint keeps
 # only its last learning rate, not the steps down to it.
 SCHEDULES = {
-    "mnist-2d": "IWAE objective L_5: 60 epochs at lr 1e-3, 20 at 3e-4, 10 at 1e-4",
+    "mnist-2d-iwae": "IWAE objective L_5: 60 epochs at lr 1e-3, 20 at 3e-4, 10 at 1e-4",
     "mnist-20d": "IWAE objective L_5: 100 epochs at lr 1e-3, 40 at 3e-4, 20 at 1e-4",
 }
 
