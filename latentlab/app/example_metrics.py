@@ -71,7 +71,7 @@ def bound_columns(model, pixels: np.ndarray, seed: int = 0, iw_k: int = IW_K) ->
 def _bound_columns(model, pixels: np.ndarray, seed: int = 0, iw_k: int = IW_K) -> dict[str, np.ndarray]:
     import torch
 
-    from latentlab.core.objectives import kl_per_dim, log_diag_normal, log_standard_normal
+    from latentlab.core.objectives import kl_per_dim, log_importance_weights
 
     x = _as_input(model, pixels)
     mu, logvar = model.encode(x)
@@ -88,7 +88,7 @@ def _bound_columns(model, pixels: np.ndarray, seed: int = 0, iw_k: int = IW_K) -
     for start in range(0, iw_k, IW_CHUNK):
         n = min(IW_CHUNK, iw_k - start)
         z = mu[None] + std[None] * torch.randn(n, *mu.shape, generator=g).to(model.device)
-        log_w = model.log_likelihood(x, z) + log_standard_normal(z) - log_diag_normal(z, mu, logvar)
+        log_w = log_importance_weights(model.log_likelihood(x, z), z, mu, logvar)   # the one formula
         total = torch.logaddexp(total, torch.logsumexp(log_w.double(), 0))
     iw_nll = -(total - math.log(iw_k))
     return {"neg_elbo": (recon + kl).cpu().numpy(), "kl": kl.cpu().numpy(), "recon": recon.cpu().numpy(),
