@@ -87,8 +87,10 @@ def test_the_live_run_moves_after_an_epoch_and_clicks_are_refused_while_it_train
     assert view.live.path[1] != first                          # it moved
     wait_until_idle(window, qtbot)
     # Ended, its checkpoint is a point of the plane (the runs folder) where the star stopped.
-    qtbot.waitUntil(lambda: any(p.source == "history" for p in view.points), timeout=WAIT_MS)
-    run = next(p for p in view.points if p.source == "history")
+    out = str(window.training.live_run.out)
+    qtbot.waitUntil(lambda: any(str(p.path) == out for p in view.points), timeout=WAIT_MS)
+    run = next(p for p in view.points if str(p.path) == out)
+    assert run.source == "history"
     assert (run.rate, run.distortion) == view.live.path[-1][1:]
 
 
