@@ -9,8 +9,8 @@
 * paths.png: the canvas with the straight line, slerp and the geodesic between a 0 and a 1 of the
   shipped samples, with their decoded lengths; the strip follows the geodesic.
 * traversal-20d.png: the traversal figure of the shipped 20-D model (the Traversal tab's picture,
-  2x), rows by KL, the nine collapsed dimensions grey under the line.
-* collapse-20d.png: the Collapse tab for the 20-D model: KL per dimension over its 130 epochs.
+  2x), rows by KL, the collapsed dimensions grey under the line.
+* collapse-20d.png: the Collapse tab for the 20-D model: KL per dimension over its training.
 
 Without LATENTLAB_DATA (or without the MNIST files there) q(z) and the traversal's KL come from
 the 100 sample images in resources/samples. Runs offscreen with throw-away settings (~1 minute).
