@@ -67,7 +67,7 @@ SHIPPED_20D = Path(__file__).resolve().parents[1] / "trained" / "mnist-20d.pt"
 
 
 @pytest.mark.skipif(not SHIPPED_20D.exists(), reason="the shipped 20-D model is not in this tree")
-def test_the_shipped_20d_model_has_11_dimensions_that_carry_kl():
+def test_the_shipped_20d_model_has_17_dimensions_that_carry_kl():
     # its 100 shipped sample test images, binarised as the model was trained (`latentlab eval`)
     from latentlab.core.aggregate import encode_dataset
     from latentlab.core.checkpoint import load_checkpoint
@@ -78,8 +78,8 @@ def test_the_shipped_20d_model_has_11_dimensions_that_carry_kl():
     mu, logvar = encode_dataset(model, samples.images, binarize_mode="dynamic",
                                 generator=torch.Generator().manual_seed(0))
     dims = dimension_kl(mu, logvar)
-    assert dims.n_active == 11
+    assert dims.n_active == 17                   # the IWAE-trained model (the ELBO-trained one had 11)
     t = traversal(model, mu[0], kl=dims, steps=3)
-    assert t.dims[:11] == sorted(t.dims[:11], key=lambda i: -float(dims.kl[i]))
-    assert all(bool(dims.active[i]) for i in t.dims[:11]) and not any(bool(dims.active[i]) for i in t.dims[11:])
+    assert t.dims[:17] == sorted(t.dims[:17], key=lambda i: -float(dims.kl[i]))
+    assert all(bool(dims.active[i]) for i in t.dims[:17]) and not any(bool(dims.active[i]) for i in t.dims[17:])
     assert math.isfinite(float(t.images.sum()))
