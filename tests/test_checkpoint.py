@@ -9,6 +9,7 @@ import torch
 
 from latentlab import VAE, CheckpointError, load_checkpoint, save_checkpoint
 from latentlab.core.checkpoint import FORMAT_VERSION, export_compact
+from latentlab.core.history import STEP_COLUMNS
 from latentlab.core.pipeline import DataSpec
 from latentlab.core.training_config import TrainConfig
 
@@ -124,12 +125,16 @@ def test_a_process_killed_mid_save_leaves_a_loadable_file(tmp_path):
 def test_export_compact_halves_the_weights_and_drops_the_optimizer(tmp_path):
     model = _model()
     opt = torch.optim.Adam(model.parameters())
+    steps = torch.arange(1, 20_001, dtype=torch.float64)
     src = save_checkpoint(tmp_path / "full.pt", model, optimizer_state=opt.state_dict(),
-                          history={"steps": {"loss": torch.tensor([1.0])}})
+                          history={"steps": {c: 100 + 1 / steps for c in STEP_COLUMNS} | {"step": steps}})
     dst = export_compact(src, tmp_path / "small.pt")
     small = load_checkpoint(dst)
     assert small.optimizer_state is None
-    assert small.history["steps"]["loss"].tolist() == [1.0]
+    assert torch.equal(small.history["steps"]["step"], steps)             # exact, read back as float64
+    assert torch.allclose(small.history["steps"]["loss"], 100 + 1 / steps, rtol=1e-7, atol=0)
+    stored = torch.load(dst, weights_only=True)["history"]["steps"]
+    assert stored["loss"].dtype == torch.float32                           # half the bytes on disk
     for a, b in zip(model.parameters(), small.model.parameters()):
         assert b.dtype == torch.float32
         assert torch.allclose(a, b, atol=1e-3, rtol=1e-3)
