@@ -126,6 +126,7 @@ class TrainingController(QObject):
         worker.downloadProgress.connect(panel.show_download)
         worker.autosaved.connect(self._on_autosaved)
         worker.saveFailed.connect(self._on_save_failed)
+        worker.replayFailed.connect(self.error)       # the checkpoint is saved: only the status bar says it
         worker.failed.connect(self._on_failed)
         worker.runEnded.connect(self._on_run_ended)
         worker.finished.connect(self._on_worker_finished)

@@ -92,6 +92,7 @@ class TrainingThread(QObject):
     downloadProgress = Signal(int, int, str)  # bytes done, total (0 if unknown), file name
     autosaved = Signal(str)
     saveFailed = Signal(str)                  # autosave or metrics write failed; training goes on
+    replayFailed = Signal(str)                # an epoch's replay snapshot was not written; training goes on
     failed = Signal(str)                      # the run could not start or crashed; message for the user
     runEnded = Signal(str, str)               # "finished", "stopped", "diverged", "cancelled"; message
     finished = Signal()                       # the thread is done (always the last signal)
@@ -221,6 +222,8 @@ class TrainingThread(QObject):
             self.autosaved.emit(event.path)
         elif event.kind in ("save_failed", "metrics_failed"):
             self.saveFailed.emit(event.message)
+        elif event.kind == "replay_failed":
+            self.replayFailed.emit(f"replay snapshot not saved ({event.message}); training goes on")
 
     def _on_download(self, done: int, total: int | None, filename: str) -> None:
         now = time.monotonic()

@@ -102,3 +102,24 @@ def test_live_snapshots_wait_while_an_earlier_epoch_is_shown(make_window, qtbot,
     with qtbot.waitSignal(bar.shown, timeout=10_000):
         bar.slider.setValue(bar.slider.maximum())
     assert explorer.state.model is newer
+
+
+def test_a_snapshot_that_cannot_be_written_is_said_and_training_goes_on(make_window, qtbot, tiny_data, monkeypatch):
+    from test_training_gui import small_run, wait_until_idle
+
+    from latentlab.core import snapshots
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(f"no space left on device: {self.folder}")
+
+    monkeypatch.setattr(snapshots.ReplayWriter, "write", full_disk)
+    window = make_window()
+    messages = []
+    window.statusBar().messageChanged.connect(messages.append)
+    small_run(window.training_panel, epochs=1)
+    qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    wait_until_idle(window, qtbot)
+    assert any("replay snapshot not saved (no space left on device" in m for m in messages), messages
+    run = window.training.live_run
+    assert run.out.is_file() and run.trainer.epoch == 1          # the run itself trained and saved
+    assert not window.training.autosave_failed                   # the checkpoint is fine: no close warning
