@@ -89,7 +89,8 @@ def test_scan_finds_runs_and_names_the_files_it_cannot_use(tiny_run, tmp_path):
     (tmp_path / "runs" / ".model.pt.123.tmp").write_bytes(b"half written")   # a save in progress: ignored
     result = scan([tmp_path / "runs", tmp_path / "never-made", shipped_models_dir()])
     names = sorted(p.name for p in result.points)
-    assert names == ["fashion-2d", "frey-2d", "mnist-10d", "mnist-20d", "mnist-2d", "mnist-2d-iwae", "mnist-5d", "run-a"]
+    assert names == ["fashion-2d", "frey-2d", "mnist-10d", "mnist-20d", "mnist-2d", "mnist-2d-iwae", "mnist-50d",
+                     "mnist-5d", "run-a"]
     skipped = dict(result.skipped)
     assert set(skipped) == {str(tmp_path / "runs" / "corrupt.pt"), str(tmp_path / "runs" / "evil.pt"),
                             str(shipped_models_dir() / "m2-2d.pt"), str(shipped_models_dir() / "m1m2-mnist.pt")}

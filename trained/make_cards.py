@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 SCHEDULES = {
     "mnist-2d-iwae": "IWAE objective L_5: 60 epochs at lr 1e-3, 20 at 3e-4, 10 at 1e-4",
     "mnist-20d": "IWAE objective L_5: 100 epochs at lr 1e-3, 40 at 3e-4, 20 at 1e-4",
+    "mnist-50d": "IWAE objective L_5: 70 epochs at lr 1e-3, 20 at 3e-4, 10 at 1e-4",
 }
 
 

@@ -39,7 +39,7 @@ def test_the_plane_shows_the_shipped_models_at_their_card_numbers(make_window, q
     assert window.findChild(type(view.plot_widget), "rdPlane") is view.plot_widget
     assert view.dataset_choice.currentData() == "mnist"          # the data set with the most models
     shown = by_name(view)
-    assert set(shown) == {"mnist-2d", "mnist-2d-iwae", "mnist-5d", "mnist-10d", "mnist-20d"}
+    assert set(shown) == {"mnist-2d", "mnist-2d-iwae", "mnist-5d", "mnist-10d", "mnist-20d", "mnist-50d"}
     for name, point in shown.items():
         card = json.loads((shipped_models_dir() / f"{name}.json").read_text())
         assert (point.rate, point.distortion) == (card["test"]["kl"], card["test"]["recon"])
@@ -59,7 +59,7 @@ def test_colour_by_latent_dimension_keys_each_dimension(make_window, qtbot):
     view = show_plane(make_window(), qtbot)
     view.colour_choice.setCurrentIndex(view.colour_choice.findData("latent_dim"))
     labels = [label.text for _, label in view.legend.items]
-    assert labels == ["D = 2", "D = 5", "D = 10", "D = 20"]
+    assert labels == ["D = 2", "D = 5", "D = 10", "D = 20", "D = 50"]
 
 
 def test_clicking_a_point_opens_its_model(make_window, qtbot):
