@@ -9,24 +9,17 @@ Writes docs/screenshots/m2-canvas.png and m2-analogies.png (default size 1280x72
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from shots import open_window, save, wait_until  # noqa: E402
+from shots import open_window, save, settle, wait_until  # noqa: E402
 
 ROOT = HERE.parents[1]
 MODEL = ROOT / "trained" / "m2-2d.pt"
 DIGIT = ROOT / "resources" / "samples" / "mnist" / "4_0019.png"   # a 4 that the classifier finds close to a 9
 
-
-def settle(app, seconds: float = 1.0) -> None:
-    end = time.time() + seconds
-    while time.time() < end:
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def main() -> None:

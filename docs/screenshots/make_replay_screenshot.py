@@ -12,22 +12,15 @@ Writes docs/screenshots/replay.png (1280x720) and replay.gif (under 2 MB).
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from shots import open_window, save, wait_until  # noqa: E402
+from shots import open_window, save, settle, wait_until  # noqa: E402
 
 MAX_GIF_BYTES = 2_000_000
 
-
-def settle(app, seconds: float = 1.0) -> None:
-    end = time.time() + seconds
-    while time.time() < end:
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from shots import save, wait_until  # this folder's shared helpers
+from shots import save, settle, wait_until  # this folder's shared helpers
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
@@ -59,14 +59,14 @@ def _idle(app, size, name: str) -> None:
     window.explorer.encode_files([str(SAMPLE)])
     wait_until(app, lambda: window.explorer.encodings, 30)
     _hover(app, window, shown)
-    settle(app)
+    settle(app, 0.5)
     save(window, HERE / name)
     if name == "window-1920x1080.png":
         host = window.explorer.presentation.present()
         host.showNormal()              # offscreen "full screen" is the platform's 800 x 600
         host.resize(1920, 1080)
         _hover(app, window, shown)
-        settle(app)
+        settle(app, 0.5)
         save(host, HERE / "window-present.png")
         window.explorer.presentation.end_presentation()
     window.close()
@@ -81,17 +81,10 @@ def _training(app) -> None:
     _hover(app, window, shown)
     window.training.pull_steps()
     window.curves.redraw()
-    settle(app)
+    settle(app, 0.5)
     save(window, HERE / "window-training.png")
     window.close()
 
-
-def settle(app, seconds: float = 0.5) -> None:
-    """Let layouts, label placement and pending paints finish (the pictures are of a live window)."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def main() -> int:

@@ -19,6 +19,14 @@ def wait_until(app, condition, timeout: float = 10.0) -> None:
         time.sleep(0.005)
 
 
+def settle(app, seconds: float = 1.0) -> None:
+    """Let layouts, label placement and pending paints finish (the pictures are of a live window)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
 def save(widget, path: Path, max_bytes: int = MAX_BYTES) -> None:
     """PNG of the widget, quantised to 256 colours when the full-colour file is over `max_bytes`."""
     from PIL import Image
