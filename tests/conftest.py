@@ -28,3 +28,23 @@ def tiny_data_root(tmp_path_factory) -> Path:
     faces, _ = read_samples("frey-face")
     write_frey_mat(root / "frey-face" / "frey_rawface.mat", faces)
     return root
+
+
+# --------------------------------------------------------------------------- a run with its replay
+
+
+@pytest.fixture(scope="session")
+def replay_run(tiny_data_root, tmp_path_factory) -> Path:
+    """The checkpoint of a 2-D run of 3 epochs on the tiny data, with its replay beside it
+    (4 snapshots: epochs 0..3). Session-scoped and shared: treat it as read-only."""
+    from latentlab.core import pipeline
+    from latentlab.core.models import VAEConfig
+    from latentlab.core.session import TrainingSession
+    from latentlab.core.trainer import TrainConfig
+
+    out = tmp_path_factory.mktemp("replay_run") / "model.pt"
+    session = TrainingSession.new(pipeline.DataSpec(dataset="mnist"), VAEConfig(latent_dim=2, hidden_sizes=(32,)),
+                                  TrainConfig(epochs=3, batch_size=16, device="cpu"), out,
+                                  data_dir=tiny_data_root, download=False)
+    assert session.run() == "finished"
+    return out

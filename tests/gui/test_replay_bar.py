@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSlider
 
 from latentlab import load_checkpoint
 from latentlab.app import jobs
-from latentlab.core import pipeline
-from latentlab.core.models import VAEConfig
-from latentlab.core.session import TrainingSession
 from latentlab.core.snapshots import list_snapshots, load_snapshot, model_at, replay_dir
-from latentlab.core.trainer import TrainConfig
 
 
-@pytest.fixture(scope="module")
-def replay_run(tiny_data_root, tmp_path_factory):
-    """A 2-D run of 3 epochs with its replay (epochs 0..3)."""
-    out = tmp_path_factory.mktemp("gui_replay") / "model.pt"
-    session = TrainingSession.new(pipeline.DataSpec(dataset="mnist"), VAEConfig(latent_dim=2, hidden_sizes=(32,)),
-                                  TrainConfig(epochs=3, batch_size=16, device="cpu"), out,
-                                  data_dir=tiny_data_root, download=False)
-    assert session.run() == "finished"
-    return out
 
 
 def test_the_slider_moves_the_canvas_and_the_decoded_image_through_training(make_window, qtbot, replay_run):
