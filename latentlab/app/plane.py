@@ -122,3 +122,20 @@ def log_prior_density(z) -> float:
     """log N(z; 0, I) of one latent point (D,)."""
     z = np.asarray(z, dtype=np.float64)
     return float(-0.5 * (z.size * math.log(2 * math.pi) + z @ z))
+
+
+# The canvas' view on reset (the main window's and the first look's): the prior's 2-sigma disc
+# with margin, so at least [-3.2, 3.2]^2, widened to hold most of the encoded points.
+DEFAULT_RANGE = 3.2
+
+
+def default_view(points: np.ndarray | None) -> tuple[float, float, float, float]:
+    """(u0, u1, v0, v1) for `points` (N, 2) or None: the prior's disc with margin, widened to the
+    0.5th-99.5th percentiles of the finite points plus 0.3 on each side."""
+    lo, hi = np.array([-DEFAULT_RANGE] * 2), np.array([DEFAULT_RANGE] * 2)
+    if points is not None and len(points):
+        finite = np.asarray(points)[np.all(np.isfinite(points), axis=1)]
+        if len(finite):
+            lo = np.minimum(lo, np.percentile(finite, 0.5, axis=0) - 0.3)
+            hi = np.maximum(hi, np.percentile(finite, 99.5, axis=0) + 0.3)
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])

@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QGraphicsItem
 
 from latentlab.app.captions import sample_label
-from latentlab.app.plane import Ellipse
+from latentlab.app.plane import DEFAULT_RANGE, Ellipse, default_view  # noqa: F401 - DEFAULT_RANGE: public here too
 from latentlab.app.vocabulary import CHECKPOINT_SUFFIXES
 
 from .canvas_labels import layout_labels
@@ -34,7 +34,6 @@ LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 # Colours for encoded images' ellipses: bright on the dark canvas and unlike the scatter's muted tones.
 ELLIPSE_COLOURS = ["#ffffff", "#ffd700", "#00ffff", "#ff66ff", "#7CFC00", "#ff8c00", "#87cefa", "#ff4040"]
 
-DEFAULT_RANGE = 3.2     # the view shows at least [-3.2, 3.2]^2 on reset: the prior's mass and some margin
 
 
 def _only_checkpoints(mime) -> bool:
@@ -369,13 +368,8 @@ class LatentCanvas(pg.PlotWidget):
 
     def reset_view(self, points: np.ndarray | None = None) -> None:
         """Show the prior's 2-sigma disc with margin, widened to hold most of `points` (N, 2)."""
-        lo, hi = np.array([-DEFAULT_RANGE] * 2), np.array([DEFAULT_RANGE] * 2)
-        if points is not None and len(points):
-            finite = np.asarray(points)[np.all(np.isfinite(points), axis=1)]
-            if len(finite):
-                lo = np.minimum(lo, np.percentile(finite, 0.5, axis=0) - 0.3)
-                hi = np.maximum(hi, np.percentile(finite, 99.5, axis=0) + 0.3)
-        self.plot_item.setRange(xRange=(lo[0], hi[0]), yRange=(lo[1], hi[1]), padding=0)
+        u0, u1, v0, v1 = default_view(points)
+        self.plot_item.setRange(xRange=(u0, u1), yRange=(v0, v1), padding=0)
 
     # -- coordinates --------------------------------------------------------------------------------
     def map_to_canvas(self, widget_pos) -> tuple[float, float]:

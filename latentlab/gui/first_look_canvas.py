@@ -20,12 +20,13 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+from latentlab.app.plane import DEFAULT_RANGE, default_view  # noqa: F401 - the canvas' view rule, shared
+
 # The explorer canvas' look (canvas.py; tests/gui/test_first_look.py keeps them equal).
 BACKGROUND = "#16181d"
 LABEL_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 UNLABELLED = "#9aa0a6"
-DEFAULT_RANGE = 3.2
 PRIOR_COLOUR = "#c8c8c8"
 FOREGROUND = QColor(150, 150, 150)        # pyqtgraph's axes, ticks and grid (the grid at alpha 0.12)
 POINT_RADIUS = 2.0                        # the scatter's 4-pixel dots
@@ -35,18 +36,6 @@ MIN_TICK_PIXELS = 50
 def point_alpha(count: int) -> int:
     """The scatter's opacity for `count` points (canvas.LatentCanvas._alpha_for)."""
     return int(np.clip(255 * 1500 / max(count, 1), 60, 200))
-
-
-def default_view(points: np.ndarray | None) -> tuple[float, float, float, float]:
-    """(u0, u1, v0, v1): the prior's 2σ disc with margin, widened to hold most of `points` (N, 2),
-    as canvas.LatentCanvas.reset_view has it."""
-    lo, hi = np.array([-DEFAULT_RANGE] * 2), np.array([DEFAULT_RANGE] * 2)
-    if points is not None and len(points):
-        finite = np.asarray(points)[np.all(np.isfinite(points), axis=1)]
-        if len(finite):
-            lo = np.minimum(lo, np.percentile(finite, 0.5, axis=0) - 0.3)
-            hi = np.maximum(hi, np.percentile(finite, 99.5, axis=0) + 0.3)
-    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
 
 
 def _disc(radius: float) -> tuple[np.ndarray, np.ndarray]:
