@@ -74,6 +74,7 @@ from .presentation import Presentation
 from .quiet_label import QuietLabel
 from .replay_bar import ReplayBar
 from .side_scroll import SideScroll
+from .window_view import explorer_split
 from .ui_zoom import apply_ui_scale, scaled_font
 
 
@@ -239,15 +240,9 @@ class LatentExplorer(QWidget):
         right.setSizes([500, 500])           # the decoded image above, the tabs below: half each
         right.setChildrenCollapsible(False)
 
-        # The canvas is the main thing: it gets the larger share (its plot keeps equal units on
-        # both axes, so it is best about as wide as it is high); the decoded image and the tabs
-        # share the rest. A person's own splitter positions are kept.
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([600, 400])
+        # The canvas is the main thing (window_view.explorer_split); a person's own splitter
+        # positions are kept.
+        splitter = explorer_split(left, right, self)
         splitter.setChildrenCollapsible(False)
         self.splitter, self.right_splitter = splitter, right
         layout = QVBoxLayout(self)

@@ -33,7 +33,7 @@ from .first_look_canvas import FirstLookCanvas
 from .image_view import ImageView
 from .settings import ui_scale
 from .ui_zoom import scaled_font
-from .window_view import default_window_size, training_dock_width
+from .window_view import default_window_size, explorer_split, training_dock_width
 
 LOADING = "Loading the full app (PyTorch, training, figures)…"
 # app/captions.py's READOUT_HINT and readout(), which come with the explorer's whole state (50 ms
@@ -130,13 +130,7 @@ class FirstLookWindow(QMainWindow):
         right.addWidget(self.decoded)
         right.addWidget(QWidget(self))                        # the tabs' place
         right.setSizes([500, 500])
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([600, 400])
-        return splitter
+        return explorer_split(left, right, self)
 
     def _restore_geometry(self, settings: QSettings) -> None:
         """Where the main window will be: its saved geometry, else its default size."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QMenu, QTabWidget
+from PySide6.QtWidgets import QMenu, QSplitter, QTabWidget, QWidget
 
 from .ui_zoom import UiZoom, apply_ui_scale, scaled_font
 
@@ -44,6 +44,20 @@ def training_dock_width(window_width: int) -> int:
     """The training panel's column: DOCK_SHARE of the window, within DOCK_WIDTH."""
     lo, hi = DOCK_WIDTH
     return min(max(int(window_width * DOCK_SHARE), lo), hi)
+
+
+def explorer_split(left: QWidget, right: QWidget, parent: QWidget) -> QSplitter:
+    """The explorer's two columns (canvas | decoded image and tabs), 3 : 2: the main window's and
+    the first look's, which must match so the hand-over from one to the other does not jump.
+    The canvas gets the larger share: its plot keeps equal units on both axes, so it is best
+    about as wide as it is high."""
+    splitter = QSplitter(Qt.Orientation.Horizontal, parent)
+    splitter.addWidget(left)
+    splitter.addWidget(right)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, 2)
+    splitter.setSizes([600, 400])
+    return splitter
 
 
 class WindowView(QObject):
